@@ -1,0 +1,213 @@
+//! [`Body`]: the body of a request or a response.
+
+use std::fmt;
+use std::io::{self, Read, Write};
+
+use crate::limits::MinDataRate;
+
+/// A callback that writes a response body with blocking writes (requires synchronous I/O).
+pub(crate) type WriteFn = Box<dyn FnOnce(&mut dyn Write) -> io::Result<()> + Send>;
+
+/// The body of a request or response.
+///
+/// A request body is, by default, read completely by the server before the handler runs
+/// (under MaxRequestBodySize and MinRequestBodyDataRate); the handler reads it with
+/// [`Body::as_bytes`] or as a [`std::io::Read`]. With synchronous I/O allowed, the request
+/// body is instead streamed from the connection as the handler reads it.
+///
+/// A response body is bytes (`Body::from("text")`), a reader the server pulls from
+/// ([`Body::from_reader`]), or, with synchronous I/O allowed, a callback that writes to
+/// the connection ([`Body::from_writer`]).
+pub struct Body {
+    pub(crate) kind: Kind,
+}
+
+pub(crate) enum Kind {
+    Empty,
+    Bytes {
+        data: Vec<u8>,
+        pos: usize,
+    },
+    Reader {
+        reader: Box<dyn Read + Send>,
+        len: Option<u64>,
+    },
+    Writer(WriteFn),
+    Incoming(crate::http1::stream::Incoming),
+    Upgrade(crate::upgrade::Pending),
+}
+
+impl Body {
+    /// An empty body.
+    pub fn empty() -> Self {
+        Body { kind: Kind::Empty }
+    }
+
+    /// A body the server reads from `reader` and writes to the connection, with
+    /// `Content-Length: len` when the length is known and chunked otherwise. This does not
+    /// need synchronous I/O: the server, not the handler, does the writing, under
+    /// MinResponseDataRate.
+    pub fn from_reader(reader: impl Read + Send + 'static, len: Option<u64>) -> Self {
+        Body {
+            kind: Kind::Reader {
+                reader: Box::new(reader),
+                len,
+            },
+        }
+    }
+
+    /// A body written by `f` directly to the connection (chunked, flushed as written).
+    /// Requires synchronous I/O (server-wide, per endpoint or per request); without it
+    /// the server answers 500 and logs why.
+    pub fn from_writer(f: impl FnOnce(&mut dyn Write) -> io::Result<()> + Send + 'static) -> Self {
+        Body {
+            kind: Kind::Writer(Box::new(f)),
+        }
+    }
+
+    /// The bytes of a buffered body; `None` for a streaming one.
+    pub fn as_bytes(&self) -> Option<&[u8]> {
+        match &self.kind {
+            Kind::Empty => Some(&[]),
+            Kind::Bytes { data, pos } => Some(&data[*pos..]),
+            _ => None,
+        }
+    }
+
+    /// The length when known: the size of a buffered body, the declared length of a
+    /// reader, the Content-Length of an incoming streamed body.
+    pub fn len(&self) -> Option<u64> {
+        match &self.kind {
+            Kind::Empty => Some(0),
+            Kind::Bytes { data, pos } => Some((data.len() - pos) as u64),
+            Kind::Reader { len, .. } => *len,
+            Kind::Incoming(i) => i.content_length(),
+            Kind::Writer(_) | Kind::Upgrade(_) => None,
+        }
+    }
+
+    /// Whether the body is known to be empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == Some(0)
+    }
+
+    /// Reads the whole body into a vector (for a streamed request body this reads from
+    /// the connection, under the body size limit and data rate).
+    pub fn into_bytes(self) -> io::Result<Vec<u8>> {
+        match self.kind {
+            Kind::Empty => Ok(Vec::new()),
+            Kind::Bytes { mut data, pos } => {
+                data.drain(..pos);
+                Ok(data)
+            }
+            other => {
+                let mut out = Vec::new();
+                Body { kind: other }.read_to_end(&mut out)?;
+                Ok(out)
+            }
+        }
+    }
+
+    /// Changes the maximum size of a streamed request body before its first byte is read
+    /// (Kestrel's per-request MaxRequestBodySize). Fails once reading has started, and on
+    /// bodies that are not streamed request bodies.
+    pub fn set_max_size(&mut self, max: Option<u64>) -> io::Result<()> {
+        match &mut self.kind {
+            Kind::Incoming(i) => i.set_max_size(max),
+            _ => Err(io::Error::other("not a streamed request body")),
+        }
+    }
+
+    /// Changes the minimum data rate of a streamed request body (Kestrel's per-request
+    /// MinRequestBodyDataRate); `None` disables it.
+    pub fn set_min_data_rate(&mut self, rate: Option<MinDataRate>) -> io::Result<()> {
+        match &mut self.kind {
+            Kind::Incoming(i) => {
+                i.set_min_data_rate(rate);
+                Ok(())
+            }
+            _ => Err(io::Error::other("not a streamed request body")),
+        }
+    }
+
+    /// Trailer fields of a chunked request body, once it has been read to the end.
+    pub fn trailers(&self) -> Option<http::HeaderMap> {
+        match &self.kind {
+            Kind::Incoming(i) => i.trailers(),
+            _ => None,
+        }
+    }
+}
+
+impl Default for Body {
+    fn default() -> Self {
+        Body::empty()
+    }
+}
+
+impl fmt::Debug for Body {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let kind = match &self.kind {
+            Kind::Empty => "empty",
+            Kind::Bytes { .. } => "bytes",
+            Kind::Reader { .. } => "reader",
+            Kind::Writer(_) => "writer",
+            Kind::Incoming(_) => "incoming",
+            Kind::Upgrade(_) => "upgrade",
+        };
+        f.debug_struct("Body")
+            .field("kind", &kind)
+            .field("len", &self.len())
+            .finish()
+    }
+}
+
+impl Read for Body {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match &mut self.kind {
+            Kind::Empty => Ok(0),
+            Kind::Bytes { data, pos } => {
+                let n = buf.len().min(data.len() - *pos);
+                buf[..n].copy_from_slice(&data[*pos..*pos + n]);
+                *pos += n;
+                Ok(n)
+            }
+            Kind::Reader { reader, .. } => reader.read(buf),
+            Kind::Incoming(i) => i.read(buf),
+            Kind::Writer(_) => Err(io::Error::other("a writer body cannot be read")),
+            Kind::Upgrade(_) => Err(io::Error::other("an upgrade body cannot be read")),
+        }
+    }
+}
+
+impl From<Vec<u8>> for Body {
+    fn from(data: Vec<u8>) -> Self {
+        Body {
+            kind: Kind::Bytes { data, pos: 0 },
+        }
+    }
+}
+
+impl From<String> for Body {
+    fn from(s: String) -> Self {
+        Body::from(s.into_bytes())
+    }
+}
+
+impl From<&str> for Body {
+    fn from(s: &str) -> Self {
+        Body::from(s.as_bytes().to_vec())
+    }
+}
+
+impl From<&[u8]> for Body {
+    fn from(s: &[u8]) -> Self {
+        Body::from(s.to_vec())
+    }
+}
+
+impl From<()> for Body {
+    fn from(_: ()) -> Self {
+        Body::empty()
+    }
+}

@@ -1,0 +1,118 @@
+//! The command line shared by the binary and the examples: `--urls` and `--config`.
+
+use std::path::PathBuf;
+
+use crate::options::ServerOptions;
+use crate::Error;
+
+/// Parsed command-line arguments.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CommandLine {
+    /// `--urls URLS` (`;`-separated).
+    pub urls: Option<String>,
+    /// `--config FILE`.
+    pub config: Option<PathBuf>,
+    /// `--help` / `-h`.
+    pub help: bool,
+    /// `--version` / `-V`.
+    pub version: bool,
+}
+
+impl CommandLine {
+    /// Parses arguments (without the program name). Accepts `--opt value` and
+    /// `--opt=value`; an unknown argument is an error naming it.
+    pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Self, Error> {
+        let mut out = CommandLine::default();
+        let mut it = args.into_iter();
+        while let Some(arg) = it.next() {
+            let (key, inline) = match arg.split_once('=') {
+                Some((k, v)) if k.starts_with("--") => (k.to_string(), Some(v.to_string())),
+                _ => (arg.clone(), None),
+            };
+            let mut value = |name: &str| -> Result<String, Error> {
+                match inline.clone().or_else(|| it.next()) {
+                    Some(v) => Ok(v),
+                    None => Err(Error::config(format!("{name} needs a value"))),
+                }
+            };
+            match key.as_str() {
+                "--urls" => out.urls = Some(value("--urls")?),
+                "--config" => out.config = Some(PathBuf::from(value("--config")?)),
+                "-h" | "--help" => out.help = true,
+                "-V" | "--version" => out.version = true,
+                other => {
+                    return Err(Error::config(format!(
+                        "unknown argument '{other}' (try --help)"
+                    )))
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Builds the options: defaults, then the config file, then `FALCONET_URLS`, then
+    /// `--urls` (later sources win, as in ASP.NET Core). Configuration warnings are logged.
+    pub fn options(&self) -> Result<ServerOptions, Error> {
+        let mut options = ServerOptions::default();
+        if let Some(path) = &self.config {
+            for w in super::load_file(&mut options, path)? {
+                log::warn!("{w}");
+            }
+        }
+        let env = super::urls_from_env();
+        if !env.is_empty() {
+            options.urls = env;
+        }
+        if let Some(urls) = &self.urls {
+            options.urls = super::split_urls(urls);
+        }
+        Ok(options)
+    }
+}
+
+/// Parses `--urls` and `--config` from `args` and builds the options (see
+/// [`CommandLine::options`]). `--help` and `--version` are refused here: programs that
+/// offer them use [`CommandLine`] directly.
+pub fn options_from_args(args: impl IntoIterator<Item = String>) -> Result<ServerOptions, Error> {
+    let cl = CommandLine::parse(args)?;
+    if cl.help || cl.version {
+        return Err(Error::config("usage: [--urls URLS] [--config FILE]"));
+    }
+    cl.options()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(a: &[&str]) -> Vec<String> {
+        a.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn parses_both_forms() {
+        let cl = CommandLine::parse(args(&[
+            "--urls",
+            "http://a:1;http://b:2",
+            "--config=x.json",
+        ]))
+        .unwrap();
+        assert_eq!(cl.urls.as_deref(), Some("http://a:1;http://b:2"));
+        assert_eq!(cl.config, Some(PathBuf::from("x.json")));
+        assert!(CommandLine::parse(args(&["--urls"])).is_err());
+        assert!(CommandLine::parse(args(&["--bogus"]))
+            .unwrap_err()
+            .to_string()
+            .contains("--bogus"));
+    }
+
+    #[test]
+    fn cli_urls_win() {
+        let cl = CommandLine::parse(args(&["--urls", "http://127.0.0.1:1; http://127.0.0.1:2"]))
+            .unwrap();
+        assert_eq!(
+            cl.options().unwrap().urls,
+            vec!["http://127.0.0.1:1", "http://127.0.0.1:2"]
+        );
+    }
+}

@@ -1,0 +1,1767 @@
+//! The JSON configuration loader; the schema and its rules are documented on
+//! [`crate::config`].
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use serde_json::{Map, Value};
+
+use crate::limits::{Limits, MinDataRate};
+use crate::options::{ListenAddress, Protocols, Scheme, ServerOptions};
+use crate::Error;
+
+type Object = Map<String, Value>;
+
+/// Applies a JSON configuration document (Kestrel's `appsettings.json` schema, see the
+/// [module documentation](crate::config)) on top of `options` and returns warnings for keys that are
+/// unknown or have no effect in this build; the caller logs them.
+///
+/// Endpoints from `Kestrel:Endpoints` are appended to [`ServerOptions::endpoints`] (or update
+/// a same-named one); the top-level `Urls` replaces [`ServerOptions::urls`]. On error
+/// `options` is left unchanged. After applying, the options are checked with
+/// [`ServerOptions::validate`].
+///
+/// # Errors
+///
+/// A configuration error ([`Error::is_config`]) for malformed JSON (with line and column),
+/// a value of the wrong type or out of range (naming the key path, e.g.
+/// `Kestrel:Limits:KeepAliveTimeout`, and the value), an invalid endpoint URL, an endpoint
+/// without `Url`, certificate settings on an `http` endpoint, keys repeated with different
+/// casing, or options that fail validation.
+pub fn apply_json(options: &mut ServerOptions, json: &str) -> Result<Vec<String>, Error> {
+    let cleaned = strip_comments_and_trailing_commas(json)?;
+    let doc: Value = serde_json::from_str(&cleaned)
+        .map_err(|e| Error::config(format!("Invalid JSON configuration: {e}")))?;
+    let Value::Object(root) = doc else {
+        return Err(Error::config(
+            "Invalid JSON configuration: the document must be a JSON object ({ ... })",
+        ));
+    };
+    let mut new = options.clone();
+    let mut warnings = Vec::new();
+    apply_root(&mut new, &root, &mut warnings)?;
+    new.validate()?;
+    *options = new;
+    Ok(warnings)
+}
+
+fn apply_root(
+    options: &mut ServerOptions,
+    root: &Object,
+    w: &mut Vec<String>,
+) -> Result<(), Error> {
+    const KNOWN: [&str; 4] = ["kestrel", "falconet", "allowedhosts", "urls"];
+    let relevant: Object = root
+        .iter()
+        .filter(|(k, _)| KNOWN.contains(&k.to_ascii_lowercase().as_str()))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    check_duplicates(&relevant, "")?;
+    for (key, v) in &relevant {
+        match key.to_ascii_lowercase().as_str() {
+            "kestrel" => {
+                if let Some(m) = object(v, "Kestrel")? {
+                    apply_kestrel(options, m, w)?;
+                }
+            }
+            "falconet" => {
+                if let Some(m) = object(v, "Falconet")? {
+                    apply_falconet(options, m, w)?;
+                }
+            }
+            "allowedhosts" => {
+                if let Some(hosts) = string_list(v, "AllowedHosts")? {
+                    // "*" anywhere allows any host, as ASP.NET's host filtering does.
+                    options.allowed_hosts = if hosts.iter().any(|h| h == "*") {
+                        Vec::new()
+                    } else {
+                        hosts
+                    };
+                }
+            }
+            "urls" => {
+                if let Some(urls) = string_list(v, "Urls")? {
+                    options.urls = urls;
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+fn apply_kestrel(
+    options: &mut ServerOptions,
+    map: &Object,
+    w: &mut Vec<String>,
+) -> Result<(), Error> {
+    check_duplicates(map, "Kestrel")?;
+    let mut endpoints = None;
+    let mut defaults: Option<Protocols> = None;
+    for (key, v) in map {
+        match key.to_ascii_lowercase().as_str() {
+            "addserverheader" => {
+                if let Some(b) = boolean(v, "Kestrel:AddServerHeader")? {
+                    options.add_server_header = b;
+                }
+            }
+            "allowsynchronousio" => {
+                if let Some(b) = boolean(v, "Kestrel:AllowSynchronousIO")? {
+                    options.allow_synchronous_io = b;
+                }
+            }
+            "limits" => {
+                if let Some(m) = object(v, "Kestrel:Limits")? {
+                    apply_limits(&mut options.limits, m, w)?;
+                }
+            }
+            "endpoints" => endpoints = object(v, "Kestrel:Endpoints")?,
+            "endpointdefaults" => {
+                if let Some(m) = object(v, "Kestrel:EndpointDefaults")? {
+                    defaults = endpoint_defaults(m, w)?;
+                }
+            }
+            "certificates" => no_effect(
+                v,
+                "Kestrel:Certificates",
+                "is ignored until HTTPS support lands",
+                w,
+            ),
+            "allowalternateschemes" => no_effect(
+                v,
+                "Kestrel:AllowAlternateSchemes",
+                "has no effect in this build",
+                w,
+            ),
+            "disablestringreuse" => no_effect(
+                v,
+                "Kestrel:DisableStringReuse",
+                "has no effect in this build",
+                w,
+            ),
+            "allowresponseheadercompression" => no_effect(
+                v,
+                "Kestrel:AllowResponseHeaderCompression",
+                "has no effect in this build (it applies to HTTP/2 and HTTP/3)",
+                w,
+            ),
+            "allowhostheaderoverride" => no_effect(
+                v,
+                "Kestrel:AllowHostHeaderOverride",
+                "has no effect in this build",
+                w,
+            ),
+            _ => w.push(unknown("Kestrel", key)),
+        }
+    }
+    let mut applied = 0;
+    if let Some(eps) = endpoints {
+        check_duplicates(eps, "Kestrel:Endpoints")?;
+        for (name, v) in eps {
+            apply_endpoint(options, name, v, defaults, w)?;
+            applied += 1;
+        }
+    }
+    if applied == 0 && defaults.is_some() {
+        w.push(
+            "Kestrel:EndpointDefaults:Protocols applies only to endpoints defined in the same \
+             file's Kestrel:Endpoints in this build; other endpoints and URLs keep their own \
+             protocols"
+                .to_string(),
+        );
+    }
+    Ok(())
+}
+
+fn apply_limits(limits: &mut Limits, map: &Object, w: &mut Vec<String>) -> Result<(), Error> {
+    const P: &str = "Kestrel:Limits";
+    check_duplicates(map, P)?;
+    for (key, v) in map {
+        let path = |canonical: &str| format!("{P}:{canonical}");
+        match key.to_ascii_lowercase().as_str() {
+            "maxconcurrentconnections" => {
+                limits.max_concurrent_connections =
+                    nullable_whole(v, &path("MaxConcurrentConnections"))?;
+            }
+            "maxconcurrentupgradedconnections" => {
+                limits.max_concurrent_upgraded_connections =
+                    nullable_whole(v, &path("MaxConcurrentUpgradedConnections"))?;
+            }
+            "maxrequestbodysize" => {
+                limits.max_request_body_size = nullable_whole(v, &path("MaxRequestBodySize"))?;
+            }
+            "maxrequestbuffersize" => {
+                let p = path("MaxRequestBufferSize");
+                limits.max_request_buffer_size = nullable_whole(v, &p)?
+                    .map(|n| to_usize(n, v, &p))
+                    .transpose()?;
+            }
+            "maxresponsebuffersize" => {
+                let p = path("MaxResponseBufferSize");
+                limits.max_response_buffer_size = nullable_whole(v, &p)?
+                    .map(|n| to_usize(n, v, &p))
+                    .transpose()?;
+            }
+            "maxrequestlinesize" => {
+                if let Some(n) = size(v, &path("MaxRequestLineSize"))? {
+                    limits.max_request_line_size = n;
+                }
+            }
+            "maxrequestheaderstotalsize" => {
+                if let Some(n) = size(v, &path("MaxRequestHeadersTotalSize"))? {
+                    limits.max_request_headers_total_size = n;
+                }
+            }
+            "maxrequestheadercount" => {
+                if let Some(n) = size(v, &path("MaxRequestHeaderCount"))? {
+                    limits.max_request_header_count = n;
+                }
+            }
+            "keepalivetimeout" => {
+                if let Some(d) = duration(v, &path("KeepAliveTimeout"))? {
+                    limits.keep_alive_timeout = d;
+                }
+            }
+            "requestheaderstimeout" => {
+                if let Some(d) = duration(v, &path("RequestHeadersTimeout"))? {
+                    limits.request_headers_timeout = d;
+                }
+            }
+            "minrequestbodydatarate" => {
+                limits.min_request_body_data_rate = data_rate(
+                    v,
+                    &path("MinRequestBodyDataRate"),
+                    limits.min_request_body_data_rate,
+                    w,
+                )?;
+            }
+            "minresponsedatarate" => {
+                limits.min_response_data_rate = data_rate(
+                    v,
+                    &path("MinResponseDataRate"),
+                    limits.min_response_data_rate,
+                    w,
+                )?;
+            }
+            "http2" => no_effect_children(
+                v,
+                &path("Http2"),
+                "has no effect in this build (HTTP/2 limits apply once HTTP/2 support lands)",
+                w,
+            ),
+            "http3" => no_effect_children(
+                v,
+                &path("Http3"),
+                "has no effect in this build (HTTP/3 is not supported)",
+                w,
+            ),
+            _ => w.push(unknown(P, key)),
+        }
+    }
+    Ok(())
+}
+
+/// `null` (or `""`) disables the rate; an object sets the fields it names, the others keep
+/// the current value (or Kestrel's default, 240 B/s after 5 s).
+fn data_rate(
+    v: &Value,
+    path: &str,
+    current: Option<MinDataRate>,
+    w: &mut Vec<String>,
+) -> Result<Option<MinDataRate>, Error> {
+    let map = match v {
+        Value::Null => return Ok(None),
+        Value::String(s) if s.trim().is_empty() => return Ok(None),
+        Value::Object(m) => m,
+        _ => {
+            return Err(bad(
+                v,
+                path,
+                r#"expected an object like {"BytesPerSecond": 240, "GracePeriod": "00:00:05"}, or null"#,
+            ))
+        }
+    };
+    check_duplicates(map, path)?;
+    let mut rate = current.unwrap_or(MinDataRate::DEFAULT);
+    for (key, v) in map {
+        match key.to_ascii_lowercase().as_str() {
+            "bytespersecond" => {
+                if let Some(n) = whole(v, &format!("{path}:BytesPerSecond"), false)? {
+                    rate.bytes_per_second = n;
+                }
+            }
+            "graceperiod" => {
+                if let Some(d) = duration(v, &format!("{path}:GracePeriod"))? {
+                    rate.grace_period = d;
+                }
+            }
+            _ => w.push(unknown(path, key)),
+        }
+    }
+    Ok(Some(rate))
+}
+
+fn endpoint_defaults(map: &Object, w: &mut Vec<String>) -> Result<Option<Protocols>, Error> {
+    const P: &str = "Kestrel:EndpointDefaults";
+    check_duplicates(map, P)?;
+    let mut protocols_value = None;
+    for (key, v) in map {
+        match key.to_ascii_lowercase().as_str() {
+            "protocols" => protocols_value = protocols(v, &format!("{P}:Protocols"), w)?,
+            "sslprotocols" => no_effect(
+                v,
+                &format!("{P}:SslProtocols"),
+                "is ignored until HTTPS support lands",
+                w,
+            ),
+            "clientcertificatemode" => no_effect(
+                v,
+                &format!("{P}:ClientCertificateMode"),
+                "is ignored until HTTPS support lands",
+                w,
+            ),
+            _ => w.push(unknown(P, key)),
+        }
+    }
+    Ok(protocols_value)
+}
+
+fn apply_endpoint(
+    options: &mut ServerOptions,
+    name: &str,
+    v: &Value,
+    default_protocols: Option<Protocols>,
+    w: &mut Vec<String>,
+) -> Result<(), Error> {
+    let p = format!("Kestrel:Endpoints:{name}");
+    let empty = Object::new();
+    let map = match v {
+        Value::Null => &empty,
+        Value::Object(m) => m,
+        _ => {
+            return Err(bad(
+                v,
+                &p,
+                r#"expected an object like {"Url": "http://localhost:5000"}"#,
+            ))
+        }
+    };
+    check_duplicates(map, &p)?;
+
+    let mut url = None;
+    let mut protocols_value = None;
+    let mut connection_logging = None;
+    let mut allow_synchronous_io = None;
+    let mut unix_socket_mode = None;
+    let mut has_certificate = false;
+    for (key, v) in map {
+        match key.to_ascii_lowercase().as_str() {
+            "url" => url = string(v, &format!("{p}:Url"))?,
+            "protocols" => protocols_value = protocols(v, &format!("{p}:Protocols"), w)?,
+            "connectionlogging" => {
+                connection_logging = boolean(v, &format!("{p}:ConnectionLogging"))?
+            }
+            "allowsynchronousio" => {
+                allow_synchronous_io = boolean(v, &format!("{p}:AllowSynchronousIO"))?;
+            }
+            "unixsocketmode" => unix_socket_mode = file_mode(v, &format!("{p}:UnixSocketMode"))?,
+            "certificate" => has_certificate = !is_empty_value(v),
+            "sni" => no_effect(
+                v,
+                &format!("{p}:Sni"),
+                "is ignored until HTTPS support lands",
+                w,
+            ),
+            "sslprotocols" => no_effect(
+                v,
+                &format!("{p}:SslProtocols"),
+                "is ignored until HTTPS support lands",
+                w,
+            ),
+            "clientcertificatemode" => no_effect(
+                v,
+                &format!("{p}:ClientCertificateMode"),
+                "is ignored until HTTPS support lands",
+                w,
+            ),
+            _ => w.push(unknown(&p, key)),
+        }
+    }
+
+    let parsed = match url {
+        Some(u) => {
+            Some(super::urls::parse_url(u).map_err(|e| Error::config(format!("{p}:Url: {e}")))?)
+        }
+        None => None,
+    };
+    let upper = name.to_uppercase();
+    let existing = options
+        .endpoints
+        .iter()
+        .position(|e| e.name.as_deref().map(str::to_uppercase).as_deref() == Some(upper.as_str()));
+    let endpoint = match (existing, parsed) {
+        (Some(i), parsed) => {
+            let e = &mut options.endpoints[i];
+            if let Some(parsed) = parsed {
+                e.address = parsed.address;
+                e.scheme = parsed.scheme;
+            }
+            if let Some(pr) = protocols_value {
+                e.protocols = pr;
+            }
+            e
+        }
+        (None, Some(mut e)) => {
+            e.name = Some(name.to_string());
+            if let Some(pr) = protocols_value.or(default_protocols) {
+                e.protocols = pr;
+            }
+            options.endpoints.push(e);
+            let last = options.endpoints.len() - 1;
+            &mut options.endpoints[last]
+        }
+        (None, None) => {
+            return Err(Error::config(format!(
+                "The endpoint '{name}' is missing the required 'Url' setting ({p}:Url), e.g. \
+                 \"Url\": \"http://localhost:5000\""
+            )))
+        }
+    };
+    if let Some(b) = connection_logging {
+        endpoint.connection_logging = b;
+    }
+    if let Some(b) = allow_synchronous_io {
+        endpoint.allow_synchronous_io = Some(b);
+    }
+    if let Some(mode) = unix_socket_mode {
+        endpoint.unix_socket_mode = Some(mode);
+        if !matches!(endpoint.address, ListenAddress::Unix(_)) {
+            w.push(format!(
+                "Configuration key '{p}:UnixSocketMode' has no effect: the endpoint is not a Unix \
+                 socket"
+            ));
+        }
+    }
+    if has_certificate && endpoint.scheme == Scheme::Http {
+        return Err(Error::config(format!(
+            "The endpoint '{name}' is http but has certificate settings ({p}:Certificate); \
+             remove them, or use https:// once HTTPS support is available"
+        )));
+    }
+    Ok(())
+}
+
+fn apply_falconet(
+    options: &mut ServerOptions,
+    map: &Object,
+    w: &mut Vec<String>,
+) -> Result<(), Error> {
+    const P: &str = "Falconet";
+    check_duplicates(map, P)?;
+    for (key, v) in map {
+        let path = |canonical: &str| format!("{P}:{canonical}");
+        match key.to_ascii_lowercase().as_str() {
+            "workers" => {
+                if let Some(n) = size(v, &path("Workers"))? {
+                    options.workers = n;
+                }
+            }
+            "queuecapacity" => {
+                if let Some(n) = size(v, &path("QueueCapacity"))? {
+                    options.queue_capacity = n;
+                }
+            }
+            "workerstacksize" => {
+                if let Some(n) = size(v, &path("WorkerStackSize"))? {
+                    options.worker_stack_size = n;
+                }
+            }
+            "listenbacklog" => {
+                let p = path("ListenBacklog");
+                if let Some(n) = whole(v, &p, false)? {
+                    options.listen_backlog = i32::try_from(n)
+                        .ok()
+                        .and_then(|n| u32::try_from(n).ok())
+                        .ok_or_else(|| {
+                            bad(
+                                v,
+                                &p,
+                                &format!("expected a whole number up to {}", i32::MAX),
+                            )
+                        })?;
+                }
+            }
+            "allowbarelinefeed" => {
+                if let Some(b) = boolean(v, &path("AllowBareLineFeed"))? {
+                    options.allow_bare_lf = b;
+                }
+            }
+            "requestbodydraintimeout" => {
+                if let Some(d) = duration(v, &path("RequestBodyDrainTimeout"))? {
+                    options.request_body_drain_timeout = d;
+                }
+            }
+            "shutdowntimeout" => {
+                if let Some(d) = duration(v, &path("ShutdownTimeout"))? {
+                    options.shutdown_timeout = d;
+                }
+            }
+            _ => w.push(unknown(P, key)),
+        }
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------
+// Value conversion. Each returns `None` for `null` (and `""`, which .NET treats alike).
+
+/// Shows a value in an error message: a string as is, anything else as JSON; shortened.
+fn show(v: &Value) -> String {
+    let s = match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    if s.chars().count() > 80 {
+        let mut t: String = s.chars().take(77).collect();
+        t.push_str("...");
+        t
+    } else {
+        s
+    }
+}
+
+fn bad(v: &Value, path: &str, expected: &str) -> Error {
+    Error::config(format!(
+        "Invalid value '{}' for {path}: {expected}",
+        show(v)
+    ))
+}
+
+fn unknown(parent: &str, key: &str) -> String {
+    format!("Unknown configuration key '{parent}:{key}' ignored")
+}
+
+fn is_empty_value(v: &Value) -> bool {
+    match v {
+        Value::Null => true,
+        Value::String(s) => s.is_empty(),
+        Value::Object(m) => m.values().all(is_empty_value),
+        Value::Array(a) => a.iter().all(is_empty_value),
+        _ => false,
+    }
+}
+
+/// Warns that `path` has no effect, unless its value is empty.
+fn no_effect(v: &Value, path: &str, reason: &str, w: &mut Vec<String>) {
+    if !is_empty_value(v) {
+        w.push(format!("Configuration key '{path}' {reason}"));
+    }
+}
+
+/// Warns for each non-empty child key of `path` (or for `path` itself if it is a scalar).
+fn no_effect_children(v: &Value, path: &str, reason: &str, w: &mut Vec<String>) {
+    match v {
+        Value::Object(m) => {
+            for (k, c) in m {
+                no_effect(c, &format!("{path}:{k}"), reason, w);
+            }
+        }
+        other => no_effect(other, path, reason, w),
+    }
+}
+
+fn check_duplicates(map: &Object, path: &str) -> Result<(), Error> {
+    let mut seen: HashMap<String, &str> = HashMap::new();
+    for key in map.keys() {
+        if let Some(first) = seen.insert(key.to_uppercase(), key) {
+            let full = if path.is_empty() {
+                key.clone()
+            } else {
+                format!("{path}:{key}")
+            };
+            return Err(Error::config(format!(
+                "Configuration key '{full}' is given twice, as '{first}' and '{key}'; keys are \
+                 case-insensitive, so give it once"
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn object<'a>(v: &'a Value, path: &str) -> Result<Option<&'a Object>, Error> {
+    match v {
+        Value::Null => Ok(None),
+        Value::String(s) if s.is_empty() => Ok(None),
+        Value::Object(m) => Ok(Some(m)),
+        _ => Err(bad(v, path, "expected an object ({ ... })")),
+    }
+}
+
+fn string<'a>(v: &'a Value, path: &str) -> Result<Option<&'a str>, Error> {
+    match v {
+        Value::Null => Ok(None),
+        Value::String(s) => Ok(Some(s)),
+        _ => Err(bad(v, path, "expected a string")),
+    }
+}
+
+/// A `;`-separated string (or, as an extension, an array of strings), trimmed, empty
+/// entries dropped.
+fn string_list(v: &Value, path: &str) -> Result<Option<Vec<String>>, Error> {
+    match v {
+        Value::Null => Ok(None),
+        Value::String(s) => Ok(Some(super::split_urls(s))),
+        Value::Array(items) => {
+            let mut out = Vec::new();
+            for item in items {
+                match item {
+                    Value::String(s) => out.extend(super::split_urls(s)),
+                    _ => return Err(bad(v, path, "expected a ';'-separated string")),
+                }
+            }
+            Ok(Some(out))
+        }
+        _ => Err(bad(v, path, "expected a ';'-separated string")),
+    }
+}
+
+fn boolean(v: &Value, path: &str) -> Result<Option<bool>, Error> {
+    match v {
+        Value::Null => Ok(None),
+        Value::Bool(b) => Ok(Some(*b)),
+        Value::String(s) if s.trim().is_empty() => Ok(None),
+        Value::String(s) if s.trim().eq_ignore_ascii_case("true") => Ok(Some(true)),
+        Value::String(s) if s.trim().eq_ignore_ascii_case("false") => Ok(Some(false)),
+        _ => Err(bad(v, path, "expected true or false")),
+    }
+}
+
+/// A non-negative integer, as a JSON number or a string of digits.
+fn whole(v: &Value, path: &str, nullable: bool) -> Result<Option<u64>, Error> {
+    let expected = if nullable {
+        "expected a non-negative whole number, or null for no limit"
+    } else {
+        "expected a non-negative whole number"
+    };
+    match v {
+        Value::Null => Ok(None),
+        Value::Number(n) => n.as_u64().map(Some).ok_or_else(|| bad(v, path, expected)),
+        Value::String(s) => {
+            let t = s.trim();
+            if t.is_empty() {
+                Ok(None)
+            } else if t.bytes().all(|b| b.is_ascii_digit()) {
+                t.parse::<u64>()
+                    .map(Some)
+                    .map_err(|_| bad(v, path, "the number is too large"))
+            } else {
+                Err(bad(v, path, expected))
+            }
+        }
+        _ => Err(bad(v, path, expected)),
+    }
+}
+
+fn nullable_whole(v: &Value, path: &str) -> Result<Option<u64>, Error> {
+    whole(v, path, true)
+}
+
+fn to_usize(n: u64, v: &Value, path: &str) -> Result<usize, Error> {
+    usize::try_from(n).map_err(|_| bad(v, path, "the number is too large"))
+}
+
+fn size(v: &Value, path: &str) -> Result<Option<usize>, Error> {
+    whole(v, path, false)?
+        .map(|n| to_usize(n, v, path))
+        .transpose()
+}
+
+/// Unix permission bits as octal digits: `"0660"`, `"660"` (a JSON number's digits are read
+/// as octal too, so `660` means `0o660`).
+fn file_mode(v: &Value, path: &str) -> Result<Option<u32>, Error> {
+    const EXPECTED: &str = r#"expected octal permission bits like "0660""#;
+    let text = match v {
+        Value::Null => return Ok(None),
+        Value::String(s) => s.trim().to_string(),
+        Value::Number(n) if n.is_u64() => n.to_string(),
+        _ => return Err(bad(v, path, EXPECTED)),
+    };
+    if text.is_empty() {
+        return Ok(None);
+    }
+    let digits = text
+        .strip_prefix("0o")
+        .or_else(|| text.strip_prefix("0O"))
+        .unwrap_or(&text);
+    if digits.is_empty() || !digits.bytes().all(|b| (b'0'..=b'7').contains(&b)) {
+        return Err(bad(v, path, EXPECTED));
+    }
+    match u32::from_str_radix(digits, 8) {
+        Ok(mode) if mode <= 0o7777 => Ok(Some(mode)),
+        _ => Err(bad(v, path, "permission bits must be at most 7777 (octal)")),
+    }
+}
+
+/// A .NET TimeSpan string, or a JSON number of seconds.
+fn duration(v: &Value, path: &str) -> Result<Option<Duration>, Error> {
+    const EXPECTED: &str = r#"expected a TimeSpan like "00:02:10""#;
+    match v {
+        Value::Null => Ok(None),
+        Value::Number(n) => {
+            let secs = n.as_f64().unwrap_or(-1.0);
+            if secs.is_finite() && secs >= 0.0 {
+                Duration::try_from_secs_f64(secs)
+                    .map(Some)
+                    .map_err(|_| bad(v, path, EXPECTED))
+            } else {
+                Err(bad(
+                    v,
+                    path,
+                    r#"expected a TimeSpan like "00:02:10" or a non-negative number of seconds"#,
+                ))
+            }
+        }
+        Value::String(s) => {
+            let t = s.trim();
+            if t.is_empty() {
+                return Ok(None);
+            }
+            if t.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(bad(
+                    v,
+                    path,
+                    &format!(
+                        "expected a TimeSpan like \"00:02:10\" (.NET would read \"{t}\" as {t} \
+                         days; write \"{t}.00:00:00\" for days, or the JSON number {t} for \
+                         seconds)"
+                    ),
+                ));
+            }
+            parse_timespan(t)
+                .map(Some)
+                .ok_or_else(|| bad(v, path, EXPECTED))
+        }
+        _ => Err(bad(v, path, EXPECTED)),
+    }
+}
+
+/// Parses .NET's `[d.]hh:mm[:ss[.fffffff]]` (and `d:hh:mm:ss[.fffffff]`). Negative spans
+/// are refused.
+fn parse_timespan(s: &str) -> Option<Duration> {
+    fn num(s: &str, max_digits: usize) -> Option<u64> {
+        if s.is_empty() || s.len() > max_digits || !s.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        s.parse().ok()
+    }
+    let parts: Vec<&str> = s.split(':').collect();
+    let (days, hours, minutes, seconds) = match parts.as_slice() {
+        [d, h, m, sec] => (Some(*d), *h, *m, Some(*sec)),
+        [dh, m, sec] => {
+            let (d, h) = split_days(dh);
+            (d, h, *m, Some(*sec))
+        }
+        [dh, m] => {
+            let (d, h) = split_days(dh);
+            (d, h, *m, None)
+        }
+        _ => return None,
+    };
+    let days = match days {
+        Some(d) => num(d, 8)?,
+        None => 0,
+    };
+    let hours = num(hours, 2)?;
+    let minutes = num(minutes, 2)?;
+    let (secs, nanos) = match seconds {
+        None => (0, 0),
+        Some(sec) => {
+            let (whole, frac) = match sec.split_once('.') {
+                Some((w, f)) => (w, Some(f)),
+                None => (sec, None),
+            };
+            let nanos = match frac {
+                Some(f) => {
+                    let n = num(f, 7)?;
+                    let scale = 10u64.pow(9 - f.len() as u32);
+                    u32::try_from(n * scale).ok()?
+                }
+                None => 0,
+            };
+            (num(whole, 2)?, nanos)
+        }
+    };
+    if hours > 23 || minutes > 59 || secs > 59 {
+        return None;
+    }
+    let total = days
+        .checked_mul(86_400)?
+        .checked_add(hours * 3600 + minutes * 60 + secs)?;
+    Some(Duration::new(total, nanos))
+}
+
+/// Splits `d.hh` into days and hours; `hh` alone has no days.
+fn split_days(s: &str) -> (Option<&str>, &str) {
+    match s.split_once('.') {
+        Some((d, h)) => (Some(d), h),
+        None => (None, s),
+    }
+}
+
+/// Kestrel's `HttpProtocols`: `Http1`, `Http2`, `Http1AndHttp2`, `Http3`,
+/// `Http1AndHttp2AndHttp3`, comma-separated combinations or the enum's numbers.
+fn protocols(v: &Value, path: &str, w: &mut Vec<String>) -> Result<Option<Protocols>, Error> {
+    const EXPECTED: &str = "expected Http1, Http2 or Http1AndHttp2";
+    let text = match v {
+        Value::Null => return Ok(None),
+        Value::String(s) => s.trim().to_string(),
+        Value::Number(n) if n.is_u64() => n.to_string(),
+        _ => return Err(bad(v, path, EXPECTED)),
+    };
+    if text.is_empty() {
+        return Ok(None);
+    }
+    let mut bits = 0u64;
+    for part in text.split(',') {
+        let part = part.trim();
+        bits |= match part.to_ascii_lowercase().as_str() {
+            "none" => 0,
+            "http1" => 1,
+            "http2" => 2,
+            "http1andhttp2" => 3,
+            "http3" => 4,
+            "http1andhttp2andhttp3" => 7,
+            digits if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) => {
+                match digits.parse::<u64>() {
+                    Ok(n) if n <= 7 => n,
+                    _ => return Err(bad(v, path, EXPECTED)),
+                }
+            }
+            _ => return Err(bad(v, path, EXPECTED)),
+        };
+    }
+    let without_h3 = match bits & 3 {
+        1 => Protocols::Http1,
+        2 => Protocols::Http2,
+        3 => Protocols::Http1AndHttp2,
+        _ if bits & 4 != 0 => {
+            return Err(bad(
+                v,
+                path,
+                "HTTP/3 is not supported in this build; use Http1, Http2 or Http1AndHttp2",
+            ))
+        }
+        _ => return Err(bad(v, path, EXPECTED)),
+    };
+    if bits & 4 != 0 {
+        w.push(format!(
+            "{path}: HTTP/3 is not supported in this build; '{text}' is treated as '{without_h3:?}'"
+        ));
+    }
+    Ok(Some(without_h3))
+}
+
+/// Replaces `//` and `/* */` comments and trailing commas (before `}` or `]`) outside
+/// strings with spaces, keeping line and column numbers, as .NET's JSON provider accepts
+/// them (`JsonCommentHandling.Skip`, `AllowTrailingCommas`).
+fn strip_comments_and_trailing_commas(json: &str) -> Result<String, Error> {
+    #[derive(Clone, Copy, PartialEq)]
+    enum State {
+        Normal,
+        Str,
+        StrEscape,
+        LineComment,
+        BlockComment,
+    }
+    let src = json.as_bytes();
+    let mut out = src.to_vec();
+    let mut state = State::Normal;
+    let mut pending_comma: Option<usize> = None;
+    // The last significant byte outside strings and comments: a comma right after `{`, `[`
+    // or another comma is not a trailing comma and is left for the parser to reject.
+    let mut last = b'{';
+    let mut i = 0;
+    while i < src.len() {
+        let b = src[i];
+        match state {
+            State::Normal => match b {
+                b'"' => {
+                    pending_comma = None;
+                    last = b'"';
+                    state = State::Str;
+                }
+                b'/' if src.get(i + 1) == Some(&b'/') => {
+                    out[i] = b' ';
+                    out[i + 1] = b' ';
+                    i += 1;
+                    state = State::LineComment;
+                }
+                b'/' if src.get(i + 1) == Some(&b'*') => {
+                    out[i] = b' ';
+                    out[i + 1] = b' ';
+                    i += 1;
+                    state = State::BlockComment;
+                }
+                b',' => {
+                    pending_comma = (!matches!(last, b'{' | b'[' | b',')).then_some(i);
+                    last = b',';
+                }
+                b'}' | b']' => {
+                    if let Some(c) = pending_comma.take() {
+                        out[c] = b' ';
+                    }
+                    last = b;
+                }
+                b' ' | b'\t' | b'\r' | b'\n' => {}
+                _ => {
+                    pending_comma = None;
+                    last = b;
+                }
+            },
+            State::Str => match b {
+                b'\\' => state = State::StrEscape,
+                b'"' => state = State::Normal,
+                _ => {}
+            },
+            State::StrEscape => state = State::Str,
+            State::LineComment => {
+                if b == b'\n' {
+                    state = State::Normal;
+                } else {
+                    out[i] = b' ';
+                }
+            }
+            State::BlockComment => {
+                if b == b'*' && src.get(i + 1) == Some(&b'/') {
+                    out[i] = b' ';
+                    out[i + 1] = b' ';
+                    i += 1;
+                    state = State::Normal;
+                } else if b != b'\n' {
+                    out[i] = b' ';
+                }
+            }
+        }
+        i += 1;
+    }
+    if state == State::BlockComment {
+        return Err(Error::config(
+            "Invalid JSON configuration: a /* comment is not closed",
+        ));
+    }
+    String::from_utf8(out)
+        .map_err(|_| Error::config("Invalid JSON configuration: the file is not valid UTF-8"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn apply(json: &str) -> (ServerOptions, Vec<String>) {
+        let mut o = ServerOptions::default();
+        let w = apply_json(&mut o, json).unwrap_or_else(|e| panic!("{e}\n{json}"));
+        (o, w)
+    }
+
+    fn apply_err(json: &str) -> String {
+        let mut o = ServerOptions::default();
+        let before = o.clone();
+        let e = apply_json(&mut o, json).expect_err(json);
+        assert!(e.is_config());
+        assert_eq!(o, before, "options must be unchanged on error");
+        e.to_string()
+    }
+
+    fn limits(json_limits: &str) -> Limits {
+        apply(&format!(r#"{{"Kestrel":{{"Limits":{json_limits}}}}}"#))
+            .0
+            .limits
+    }
+
+    fn limit_err(json_limits: &str) -> String {
+        apply_err(&format!(r#"{{"Kestrel":{{"Limits":{json_limits}}}}}"#))
+    }
+
+    /// `dotnet new webapi`'s appsettings.json plus a Kestrel section with every limit.
+    const WEBAPI: &str = r#"{
+  "Logging": {
+    "LogLevel": {
+      "Default": "Information",
+      "Microsoft.AspNetCore": "Warning"
+    }
+  },
+  "AllowedHosts": "*",
+  "Kestrel": {
+    "AddServerHeader": false,
+    "AllowSynchronousIO": true,
+    "EndpointDefaults": { "Protocols": "Http1" },
+    "Endpoints": {
+      "Http": { "Url": "http://localhost:5000" },
+      "Public": { "Url": "http://*:8080", "Protocols": "Http1AndHttp2" },
+      "Socket": { "Url": "http://unix:/run/app.sock", "UnixSocketMode": "0660",
+                  "ConnectionLogging": true, "AllowSynchronousIO": false }
+    },
+    "Limits": {
+      "MaxConcurrentConnections": 1000,
+      "MaxConcurrentUpgradedConnections": null,
+      "MaxRequestBodySize": 10485760,
+      "MaxRequestLineSize": 4096,
+      "MaxRequestHeadersTotalSize": 16384,
+      "MaxRequestHeaderCount": 50,
+      "MaxRequestBufferSize": 524288,
+      "MaxResponseBufferSize": 32768,
+      "KeepAliveTimeout": "00:01:00",
+      "RequestHeadersTimeout": "00:00:15",
+      "MinRequestBodyDataRate": { "BytesPerSecond": 100, "GracePeriod": "00:00:10" },
+      "MinResponseDataRate": null
+    }
+  },
+  "Falconet": {
+    "Workers": 8, "QueueCapacity": 64, "WorkerStackSize": 131072, "ListenBacklog": 128,
+    "AllowBareLineFeed": true, "RequestBodyDrainTimeout": "00:00:02",
+    "ShutdownTimeout": "00:01:00"
+  }
+}"#;
+
+    #[test]
+    fn full_appsettings_loads_without_warnings() {
+        let (o, w) = apply(WEBAPI);
+        assert!(w.is_empty(), "{w:?}");
+        assert!(!o.add_server_header);
+        assert!(o.allow_synchronous_io);
+        assert!(o.allowed_hosts.is_empty());
+        let l = &o.limits;
+        assert_eq!(l.max_concurrent_connections, Some(1000));
+        assert_eq!(l.max_concurrent_upgraded_connections, None);
+        assert_eq!(l.max_request_body_size, Some(10_485_760));
+        assert_eq!(l.max_request_line_size, 4096);
+        assert_eq!(l.max_request_headers_total_size, 16384);
+        assert_eq!(l.max_request_header_count, 50);
+        assert_eq!(l.max_request_buffer_size, Some(524_288));
+        assert_eq!(l.max_response_buffer_size, Some(32768));
+        assert_eq!(l.keep_alive_timeout, Duration::from_secs(60));
+        assert_eq!(l.request_headers_timeout, Duration::from_secs(15));
+        assert_eq!(
+            l.min_request_body_data_rate,
+            Some(MinDataRate {
+                bytes_per_second: 100,
+                grace_period: Duration::from_secs(10)
+            })
+        );
+        assert_eq!(l.min_response_data_rate, None);
+        assert_eq!(o.workers, 8);
+        assert_eq!(o.queue_capacity, 64);
+        assert_eq!(o.worker_stack_size, 131_072);
+        assert_eq!(o.listen_backlog, 128);
+        assert!(o.allow_bare_lf);
+        assert_eq!(o.request_body_drain_timeout, Duration::from_secs(2));
+        assert_eq!(o.shutdown_timeout, Duration::from_secs(60));
+
+        assert_eq!(o.endpoints.len(), 3);
+        let by_name = |n: &str| {
+            o.endpoints
+                .iter()
+                .find(|e| e.name.as_deref() == Some(n))
+                .unwrap()
+        };
+        let http = by_name("Http");
+        assert_eq!(http.address, ListenAddress::Localhost(5000));
+        assert_eq!(http.protocols, Protocols::Http1, "EndpointDefaults applies");
+        let public = by_name("Public");
+        assert_eq!(public.address, ListenAddress::Any(8080));
+        assert_eq!(public.protocols, Protocols::Http1AndHttp2);
+        let socket = by_name("Socket");
+        assert_eq!(socket.address, ListenAddress::Unix("/run/app.sock".into()));
+        assert_eq!(socket.unix_socket_mode, Some(0o660));
+        assert!(socket.connection_logging);
+        assert_eq!(socket.allow_synchronous_io, Some(false));
+        assert!(!http.connection_logging);
+        assert_eq!(http.allow_synchronous_io, None);
+    }
+
+    #[test]
+    fn plain_webapi_template_changes_nothing() {
+        let (o, w) = apply(
+            r#"{
+  "Logging": { "LogLevel": { "Default": "Information", "Microsoft.AspNetCore": "Warning" } },
+  "AllowedHosts": "*"
+}"#,
+        );
+        assert!(w.is_empty());
+        assert_eq!(o, ServerOptions::default());
+        let (o, w) = apply("{}");
+        assert!(w.is_empty());
+        assert_eq!(o, ServerOptions::default());
+    }
+
+    #[test]
+    fn keys_are_case_insensitive() {
+        let (o, w) = apply(
+            r#"{"kestrel": {"addserverheader": "False", "LIMITS": {"maxrequestlinesize": "1024",
+               "keepALIVEtimeout": "00:00:10", "minrequestbodydatarate": {"bytespersecond": 1,
+               "graceperiod": 3}}, "endpoints": {"a": {"url": "HTTP://LOCALHOST:1",
+               "PROTOCOLS": "http2"}}}, "FALCONET": {"workers": "3"}, "allowedhosts": "x.org",
+               "urls": "http://*:1"}"#,
+        );
+        assert!(w.is_empty(), "{w:?}");
+        assert!(!o.add_server_header);
+        assert_eq!(o.limits.max_request_line_size, 1024);
+        assert_eq!(o.limits.keep_alive_timeout, Duration::from_secs(10));
+        assert_eq!(
+            o.limits.min_request_body_data_rate,
+            Some(MinDataRate {
+                bytes_per_second: 1,
+                grace_period: Duration::from_secs(3)
+            })
+        );
+        assert_eq!(o.endpoints[0].address, ListenAddress::Localhost(1));
+        assert_eq!(o.endpoints[0].protocols, Protocols::Http2);
+        assert_eq!(o.workers, 3);
+        assert_eq!(o.allowed_hosts, vec!["x.org"]);
+        assert_eq!(o.urls, vec!["http://*:1"]);
+    }
+
+    #[test]
+    fn duplicate_keys_differing_in_case_are_refused() {
+        let e = limit_err(r#"{"MaxRequestLineSize": 1, "maxrequestlinesize": 2}"#);
+        assert!(e.contains("Kestrel:Limits:"), "{e}");
+        assert!(e.contains("case-insensitive"), "{e}");
+        let e = apply_err(r#"{"Kestrel": {}, "kestrel": {}}"#);
+        assert!(e.contains("Kestrel"), "{e}");
+        let e = apply_err(
+            r#"{"Kestrel":{"Endpoints":{"Http":{"Url":"http://*:1"},"HTTP":{"Url":"http://*:2"}}}}"#,
+        );
+        assert!(e.contains("Kestrel:Endpoints:"), "{e}");
+        // Ignored sections are not checked.
+        apply(r#"{"Logging": {}, "logging": {}}"#);
+    }
+
+    #[test]
+    fn allowed_hosts() {
+        let (o, _) = apply(r#"{"AllowedHosts": "example.org; *.example.org;;"}"#);
+        assert_eq!(o.allowed_hosts, vec!["example.org", "*.example.org"]);
+        let (o, _) = apply(r#"{"AllowedHosts": "example.org;*"}"#);
+        assert!(o.allowed_hosts.is_empty());
+        let (o, _) = apply(r#"{"AllowedHosts": ["a.org", "b.org"]}"#);
+        assert_eq!(o.allowed_hosts, vec!["a.org", "b.org"]);
+        assert!(apply_err(r#"{"AllowedHosts": 5}"#).contains("AllowedHosts"));
+    }
+
+    #[test]
+    fn top_level_urls() {
+        let (o, w) = apply(r#"{"Urls": "http://localhost:5000; http://*:8080"}"#);
+        assert!(w.is_empty());
+        assert_eq!(o.urls, vec!["http://localhost:5000", "http://*:8080"]);
+        assert!(apply_err(r#"{"urls": true}"#).contains("Urls"));
+    }
+
+    #[test]
+    fn unknown_keys_warn_with_full_path() {
+        let (_, w) = apply(
+            r#"{"Kestrel": {"Foo": 1, "Limits": {"MaxFoo": 2,
+               "MinResponseDataRate": {"Bar": 1}},
+               "EndpointDefaults": {"Baz": 1},
+               "Endpoints": {"E": {"Url": "http://*:1", "Qux": 1}}},
+               "Falconet": {"Workerz": 1}, "Logging": {"X": 1}, "Other": 1}"#,
+        );
+        for key in [
+            "Kestrel:Foo",
+            "Kestrel:Limits:MaxFoo",
+            "Kestrel:Limits:MinResponseDataRate:Bar",
+            "Kestrel:EndpointDefaults:Baz",
+            "Kestrel:Endpoints:E:Qux",
+            "Falconet:Workerz",
+        ] {
+            let msg = format!("Unknown configuration key '{key}' ignored");
+            assert!(w.contains(&msg), "{msg} not in {w:?}");
+        }
+        assert_eq!(w.len(), 6, "{w:?}");
+    }
+
+    #[test]
+    fn unsupported_keys_warn() {
+        let (_, w) = apply(
+            r#"{"Kestrel": {
+                "Certificates": {"Default": {"Path": "a.pfx"}},
+                "AllowAlternateSchemes": true, "DisableStringReuse": true,
+                "AllowResponseHeaderCompression": true, "AllowHostHeaderOverride": true,
+                "Limits": {"Http2": {"MaxStreamsPerConnection": 100, "InitialConnectionWindowSize": 131072},
+                           "Http3": {"MaxRequestHeaderFieldSize": 16384}},
+                "EndpointDefaults": {"SslProtocols": ["Tls12"], "ClientCertificateMode": "NoCertificate"},
+                "Endpoints": {"E": {"Url": "http://*:1", "Sni": {"a": {}}, "SslProtocols": ["Tls13"],
+                                    "ClientCertificateMode": "AllowCertificate"}}}}"#,
+        );
+        for key in [
+            "Kestrel:Certificates",
+            "Kestrel:AllowAlternateSchemes",
+            "Kestrel:DisableStringReuse",
+            "Kestrel:AllowResponseHeaderCompression",
+            "Kestrel:AllowHostHeaderOverride",
+            "Kestrel:Limits:Http2:MaxStreamsPerConnection",
+            "Kestrel:Limits:Http2:InitialConnectionWindowSize",
+            "Kestrel:Limits:Http3:MaxRequestHeaderFieldSize",
+            "Kestrel:EndpointDefaults:SslProtocols",
+            "Kestrel:EndpointDefaults:ClientCertificateMode",
+            "Kestrel:Endpoints:E:SslProtocols",
+            "Kestrel:Endpoints:E:ClientCertificateMode",
+        ] {
+            assert!(
+                w.iter().any(|m| m.contains(&format!("'{key}'"))),
+                "{key} not in {w:?}"
+            );
+        }
+        // Sni with only empty content is not a warning; with content it is.
+        assert!(!w.iter().any(|m| m.contains(":Sni'")), "{w:?}");
+        let (_, w) = apply(
+            r#"{"Kestrel":{"Endpoints":{"E":{"Url":"http://*:1","Sni":{"a.org":{"Protocols":"Http1"}}}}}}"#,
+        );
+        assert!(w[0].contains("'Kestrel:Endpoints:E:Sni'"), "{w:?}");
+        assert!(w[0].contains("HTTPS"), "{w:?}");
+        assert_eq!(w.len(), 1);
+        // Empty Http2 section: nothing to warn about.
+        let (_, w) = apply(r#"{"Kestrel":{"Limits":{"Http2":{}, "Http3": null}}}"#);
+        assert!(w.is_empty(), "{w:?}");
+    }
+
+    #[test]
+    fn nullable_limits_accept_null_and_empty_string() {
+        let l = limits(
+            r#"{"MaxConcurrentConnections": null, "MaxConcurrentUpgradedConnections": "",
+               "MaxRequestBodySize": null, "MaxRequestBufferSize": null,
+               "MaxResponseBufferSize": null, "MinRequestBodyDataRate": null,
+               "MinResponseDataRate": ""}"#,
+        );
+        assert_eq!(l.max_concurrent_connections, None);
+        assert_eq!(l.max_concurrent_upgraded_connections, None);
+        assert_eq!(l.max_request_body_size, None);
+        assert_eq!(l.max_request_buffer_size, None);
+        assert_eq!(l.max_response_buffer_size, None);
+        assert_eq!(l.min_request_body_data_rate, None);
+        assert_eq!(l.min_response_data_rate, None);
+    }
+
+    #[test]
+    fn null_on_non_nullable_keeps_the_default() {
+        let l = limits(r#"{"MaxRequestLineSize": null, "KeepAliveTimeout": null}"#);
+        assert_eq!(l, Limits::default());
+        let (o, _) =
+            apply(r#"{"Kestrel": {"AddServerHeader": null}, "Falconet": {"Workers": null}}"#);
+        assert_eq!(o, ServerOptions::default());
+    }
+
+    #[test]
+    fn numbers_as_strings() {
+        let l = limits(
+            r#"{"MaxConcurrentConnections": "10", "MaxRequestBodySize": " 5 ",
+               "MaxRequestHeaderCount": "7", "MaxConcurrentUpgradedConnections": 3}"#,
+        );
+        assert_eq!(l.max_concurrent_connections, Some(10));
+        assert_eq!(l.max_request_body_size, Some(5));
+        assert_eq!(l.max_request_header_count, 7);
+        assert_eq!(l.max_concurrent_upgraded_connections, Some(3));
+    }
+
+    #[test]
+    fn invalid_numbers_name_key_and_value() {
+        for (json, key, value) in [
+            (
+                r#"{"MaxRequestLineSize": -1}"#,
+                "Kestrel:Limits:MaxRequestLineSize",
+                "-1",
+            ),
+            (
+                r#"{"MaxRequestLineSize": 1.5}"#,
+                "Kestrel:Limits:MaxRequestLineSize",
+                "1.5",
+            ),
+            (
+                r#"{"MaxRequestLineSize": "big"}"#,
+                "Kestrel:Limits:MaxRequestLineSize",
+                "big",
+            ),
+            (
+                r#"{"MaxRequestLineSize": true}"#,
+                "Kestrel:Limits:MaxRequestLineSize",
+                "true",
+            ),
+            (
+                r#"{"MaxRequestLineSize": [1]}"#,
+                "Kestrel:Limits:MaxRequestLineSize",
+                "[1]",
+            ),
+            (
+                r#"{"MaxRequestBodySize": -5}"#,
+                "Kestrel:Limits:MaxRequestBodySize",
+                "-5",
+            ),
+            (
+                r#"{"MaxRequestBodySize": "-5"}"#,
+                "Kestrel:Limits:MaxRequestBodySize",
+                "-5",
+            ),
+            (
+                r#"{"MaxConcurrentConnections": 2.0}"#,
+                "Kestrel:Limits:MaxConcurrentConnections",
+                "2.0",
+            ),
+            (
+                r#"{"MaxConcurrentUpgradedConnections": {}}"#,
+                "Kestrel:Limits:MaxConcurrentUpgradedConnections",
+                "{}",
+            ),
+            (
+                r#"{"MaxRequestHeadersTotalSize": "1e3"}"#,
+                "Kestrel:Limits:MaxRequestHeadersTotalSize",
+                "1e3",
+            ),
+            (
+                r#"{"MaxRequestHeaderCount": "99999999999999999999999"}"#,
+                "Kestrel:Limits:MaxRequestHeaderCount",
+                "99999999999999999999999",
+            ),
+            (
+                r#"{"MaxRequestBufferSize": -1}"#,
+                "Kestrel:Limits:MaxRequestBufferSize",
+                "-1",
+            ),
+            (
+                r#"{"MaxResponseBufferSize": "x"}"#,
+                "Kestrel:Limits:MaxResponseBufferSize",
+                "x",
+            ),
+            (
+                r#"{"MinRequestBodyDataRate": {"BytesPerSecond": -1}}"#,
+                "Kestrel:Limits:MinRequestBodyDataRate:BytesPerSecond",
+                "-1",
+            ),
+            (
+                r#"{"MinResponseDataRate": 5}"#,
+                "Kestrel:Limits:MinResponseDataRate",
+                "5",
+            ),
+        ] {
+            let e = limit_err(json);
+            assert!(
+                e.starts_with(&format!("Invalid value '{value}' for {key}: ")),
+                "{json}: {e}"
+            );
+        }
+    }
+
+    #[test]
+    fn timespans() {
+        let t = |s: &str| parse_timespan(s);
+        assert_eq!(t("00:00:30"), Some(Duration::from_secs(30)));
+        assert_eq!(t("00:02:10"), Some(Duration::from_secs(130)));
+        assert_eq!(t("1.00:00:00"), Some(Duration::from_secs(86_400)));
+        assert_eq!(t("1:02:03:04"), Some(Duration::from_secs(93_784)));
+        assert_eq!(t("00:00:00.5"), Some(Duration::from_millis(500)));
+        assert_eq!(t("00:00:01.0000001"), Some(Duration::new(1, 100)));
+        assert_eq!(
+            t("2.03:04:05.25"),
+            Some(Duration::new(183_845, 250_000_000))
+        );
+        assert_eq!(t("01:30"), Some(Duration::from_secs(5400)));
+        assert_eq!(t("1.01:30"), Some(Duration::from_secs(86_400 + 5400)));
+        assert_eq!(t("0:0:5"), Some(Duration::from_secs(5)));
+        assert_eq!(t("00:00"), Some(Duration::ZERO));
+        for bad in [
+            "",
+            "abc",
+            "24:00:00",
+            "00:60:00",
+            "00:00:60",
+            "-00:00:05",
+            "00:00:00.12345678",
+            "1.2.3:00",
+            "00:00:00:00:00",
+            "::",
+            "00:00:",
+            "+1:00:00",
+            "00:00:5.",
+            "99999999999.00:00:00",
+            "1.",
+            "00:00:0x",
+        ] {
+            assert_eq!(t(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn durations_from_json() {
+        let l = limits(r#"{"KeepAliveTimeout": 90, "RequestHeadersTimeout": 2.5}"#);
+        assert_eq!(l.keep_alive_timeout, Duration::from_secs(90));
+        assert_eq!(l.request_headers_timeout, Duration::from_millis(2500));
+        let e = limit_err(r#"{"KeepAliveTimeout": "abc"}"#);
+        assert_eq!(
+            e,
+            r#"Invalid value 'abc' for Kestrel:Limits:KeepAliveTimeout: expected a TimeSpan like "00:02:10""#
+        );
+        let e = limit_err(r#"{"KeepAliveTimeout": "30"}"#);
+        assert!(e.contains("30 days"), "{e}");
+        let e = limit_err(r#"{"RequestHeadersTimeout": -1}"#);
+        assert!(
+            e.starts_with("Invalid value '-1' for Kestrel:Limits:RequestHeadersTimeout"),
+            "{e}"
+        );
+        let e = limit_err(r#"{"RequestHeadersTimeout": 1e300}"#);
+        assert!(e.contains("Kestrel:Limits:RequestHeadersTimeout"), "{e}");
+        let e = limit_err(r#"{"KeepAliveTimeout": true}"#);
+        assert!(e.contains("Kestrel:Limits:KeepAliveTimeout"), "{e}");
+        let e = limit_err(r#"{"MinRequestBodyDataRate": {"GracePeriod": "soon"}}"#);
+        assert!(
+            e.starts_with(
+                "Invalid value 'soon' for Kestrel:Limits:MinRequestBodyDataRate:GracePeriod"
+            ),
+            "{e}"
+        );
+        let e = apply_err(r#"{"Falconet": {"ShutdownTimeout": "1:2:3:4:5"}}"#);
+        assert!(e.contains("Falconet:ShutdownTimeout"), "{e}");
+        let e = apply_err(r#"{"Falconet": {"RequestBodyDrainTimeout": "x"}}"#);
+        assert!(e.contains("Falconet:RequestBodyDrainTimeout"), "{e}");
+    }
+
+    #[test]
+    fn data_rate_partial_objects_keep_other_fields() {
+        let l = limits(r#"{"MinResponseDataRate": {"BytesPerSecond": 50}}"#);
+        assert_eq!(
+            l.min_response_data_rate,
+            Some(MinDataRate {
+                bytes_per_second: 50,
+                grace_period: Duration::from_secs(5)
+            })
+        );
+        let l = limits(r#"{"MinResponseDataRate": null}"#);
+        assert_eq!(l.min_response_data_rate, None);
+        let l = limits(r#"{"MinResponseDataRate": {"GracePeriod": "00:00:09"}}"#);
+        assert_eq!(
+            l.min_response_data_rate.unwrap().grace_period,
+            Duration::from_secs(9)
+        );
+    }
+
+    #[test]
+    fn limits_are_validated() {
+        let e = limit_err(r#"{"MinRequestBodyDataRate": {"BytesPerSecond": 0}}"#);
+        assert!(e.contains("MinRequestBodyDataRate"), "{e}");
+        let e = limit_err(r#"{"MinResponseDataRate": {"GracePeriod": "00:00:01"}}"#);
+        assert!(e.contains("GracePeriod"), "{e}");
+        let e = limit_err(r#"{"MaxRequestBufferSize": 100}"#);
+        assert!(e.contains("MaxRequestBufferSize"), "{e}");
+        let e = limit_err(r#"{"KeepAliveTimeout": "00:00:00"}"#);
+        assert!(e.contains("KeepAliveTimeout"), "{e}");
+        let e = limit_err(r#"{"MaxRequestLineSize": 0}"#);
+        assert!(e.contains("MaxRequestLineSize"), "{e}");
+        let e = apply_err(r#"{"Falconet": {"Workers": 0}}"#);
+        assert!(e.contains("Workers"), "{e}");
+    }
+
+    #[test]
+    fn booleans() {
+        let (o, _) =
+            apply(r#"{"Kestrel": {"AddServerHeader": "FALSE", "AllowSynchronousIO": " true "}}"#);
+        assert!(!o.add_server_header);
+        assert!(o.allow_synchronous_io);
+        for json in [
+            r#"{"Kestrel": {"AddServerHeader": 1}}"#,
+            r#"{"Kestrel": {"AddServerHeader": "yes"}}"#,
+        ] {
+            let e = apply_err(json);
+            assert!(
+                e.contains("for Kestrel:AddServerHeader: expected true or false"),
+                "{e}"
+            );
+        }
+        let e = apply_err(r#"{"Kestrel": {"AllowSynchronousIO": 0}}"#);
+        assert!(e.contains("Kestrel:AllowSynchronousIO"), "{e}");
+        let e = apply_err(r#"{"Falconet": {"AllowBareLineFeed": "no"}}"#);
+        assert!(e.contains("Falconet:AllowBareLineFeed"), "{e}");
+    }
+
+    #[test]
+    fn falconet_section_errors_name_keys() {
+        for (json, key) in [
+            (r#"{"Workers": -1}"#, "Falconet:Workers"),
+            (r#"{"QueueCapacity": 1.5}"#, "Falconet:QueueCapacity"),
+            (r#"{"WorkerStackSize": "x"}"#, "Falconet:WorkerStackSize"),
+            (r#"{"ListenBacklog": 4294967296}"#, "Falconet:ListenBacklog"),
+            (r#"{"ListenBacklog": 2147483648}"#, "Falconet:ListenBacklog"),
+        ] {
+            let e = apply_err(&format!(r#"{{"Falconet": {json}}}"#));
+            assert!(e.contains(&format!(" for {key}: ")), "{e}");
+        }
+        let e = apply_err(r#"{"Falconet": {"WorkerStackSize": 1024}}"#);
+        assert!(e.contains("WorkerStackSize"), "{e}");
+    }
+
+    #[test]
+    fn sections_of_the_wrong_type() {
+        assert!(apply_err(r#"{"Kestrel": 5}"#).contains("for Kestrel: expected an object"));
+        assert!(apply_err(r#"{"Kestrel": {"Limits": []}}"#).contains("Kestrel:Limits"));
+        assert!(apply_err(r#"{"Kestrel": {"Endpoints": "x"}}"#).contains("Kestrel:Endpoints"));
+        assert!(apply_err(r#"{"Kestrel": {"EndpointDefaults": 1}}"#)
+            .contains("Kestrel:EndpointDefaults"));
+        assert!(apply_err(r#"{"Falconet": true}"#).contains("Falconet"));
+        assert!(
+            apply_err(r#"{"Kestrel": {"Endpoints": {"E": 1}}}"#).contains("Kestrel:Endpoints:E")
+        );
+        let (o, w) = apply(r#"{"Kestrel": null, "Falconet": null, "Urls": null}"#);
+        assert!(w.is_empty());
+        assert_eq!(o, ServerOptions::default());
+    }
+
+    #[test]
+    fn malformed_json_reports_line_and_column() {
+        let e = apply_err("{\n  \"Kestrel\": {\n    \"Limits\": {,}\n  }\n}");
+        assert!(e.contains("line 3"), "{e}");
+        assert!(e.contains("column"), "{e}");
+        assert!(apply_err("[1, 2]").contains("JSON object"));
+        assert!(apply_err("").contains("Invalid JSON"));
+        assert!(apply_err("{} {}").contains("Invalid JSON"));
+        assert!(apply_err("{/* open").contains("not closed"));
+        assert!(apply_err(r#"{"Urls": [,]}"#).contains("Invalid JSON"));
+        assert!(apply_err(r#"{"Urls": ["a",,]}"#).contains("Invalid JSON"));
+        assert!(apply_err(r#"{"Urls": "a",,}"#).contains("Invalid JSON"));
+    }
+
+    #[test]
+    fn comments_and_trailing_commas_are_accepted() {
+        let (o, w) = apply(
+            "{\n  // line comment\n  \"Kestrel\": { /* block\n comment */ \"Limits\": {\n \
+             \"MaxRequestHeaderCount\": 7, // trailing\n },\n },\n \"Urls\": \"http://a//b;/*x*/\",\n}",
+        );
+        assert!(w.is_empty(), "{w:?}");
+        assert_eq!(o.limits.max_request_header_count, 7);
+        assert_eq!(o.urls, vec!["http://a//b", "/*x*/"]);
+        // Escaped quotes inside strings do not confuse the scanner.
+        let (o, _) = apply(r#"{"Urls": "a\"//,]b", "AllowedHosts": "x",}"#);
+        assert_eq!(o.urls, vec!["a\"//,]b"]);
+        // Line numbers survive comment removal.
+        let e = apply_err("{ /* a\nb\nc */\n \"Kestrel\": x }");
+        assert!(e.contains("line 4"), "{e}");
+    }
+
+    #[test]
+    fn endpoints() {
+        let (o, w) = apply(
+            r#"{"Kestrel": {"Endpoints": {
+                "Local": {"Url": "http://127.0.0.1:0"},
+                "V6": {"Url": "http://[::]:8080", "Protocols": "Http1", "ConnectionLogging": "true"}
+            }}}"#,
+        );
+        assert!(w.is_empty());
+        let local = &o.endpoints[0];
+        assert_eq!(local.name.as_deref(), Some("Local"));
+        assert_eq!(
+            local.address,
+            ListenAddress::Ip("127.0.0.1:0".parse().unwrap())
+        );
+        assert_eq!(local.protocols, Protocols::Http1AndHttp2);
+        assert_eq!(local.scheme, Scheme::Http);
+        let v6 = &o.endpoints[1];
+        assert_eq!(v6.address, ListenAddress::Ip("[::]:8080".parse().unwrap()));
+        assert_eq!(v6.protocols, Protocols::Http1);
+        assert!(v6.connection_logging);
+    }
+
+    #[test]
+    fn endpoint_errors() {
+        let e = apply_err(r#"{"Kestrel": {"Endpoints": {"Web": {"Protocols": "Http1"}}}}"#);
+        assert!(e.contains("'Web'") && e.contains("Url"), "{e}");
+        let e = apply_err(r#"{"Kestrel": {"Endpoints": {"Web": null}}}"#);
+        assert!(e.contains("'Web'") && e.contains("Url"), "{e}");
+        let e = apply_err(r#"{"Kestrel": {"Endpoints": {"Web": {"Url": "http://*:99999"}}}}"#);
+        assert!(
+            e.contains("Kestrel:Endpoints:Web:Url") && e.contains("Invalid url: 'http://*:99999'"),
+            "{e}"
+        );
+        let e = apply_err(r#"{"Kestrel": {"Endpoints": {"Web": {"Url": 80}}}}"#);
+        assert!(e.contains("Kestrel:Endpoints:Web:Url"), "{e}");
+        let e = apply_err(r#"{"Kestrel": {"Endpoints": {"Web": {"Url": "https://*:443"}}}}"#);
+        assert!(e.contains("HTTPS is not available"), "{e}");
+        let e = apply_err(
+            r#"{"Kestrel": {"Endpoints": {"Web": {"Url": "http://*:80",
+                "Certificate": {"Path": "c.pfx", "Password": "x"}}}}}"#,
+        );
+        assert!(
+            e.contains("endpoint 'Web' is http but has certificate settings"),
+            "{e}"
+        );
+        // An empty Certificate section is not certificate settings.
+        apply(r#"{"Kestrel": {"Endpoints": {"Web": {"Url": "http://*:80", "Certificate": {}}}}}"#);
+        let e = apply_err(
+            r#"{"Kestrel": {"Endpoints": {"Web": {"Url": "http://*:80", "ConnectionLogging": 2}}}}"#,
+        );
+        assert!(e.contains("Kestrel:Endpoints:Web:ConnectionLogging"), "{e}");
+        let e = apply_err(
+            r#"{"Kestrel": {"Endpoints": {"Web": {"Url": "http://*:80", "AllowSynchronousIO": "x"}}}}"#,
+        );
+        assert!(
+            e.contains("Kestrel:Endpoints:Web:AllowSynchronousIO"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn protocols_values() {
+        let proto = |v: &str| -> Result<(Protocols, Vec<String>), String> {
+            let mut o = ServerOptions::default();
+            let json = format!(
+                r#"{{"Kestrel":{{"Endpoints":{{"E":{{"Url":"http://*:1","Protocols":{v}}}}}}}}}"#
+            );
+            apply_json(&mut o, &json)
+                .map(|w| (o.endpoints[0].protocols, w))
+                .map_err(|e| e.to_string())
+        };
+        assert_eq!(proto(r#""Http1""#).unwrap().0, Protocols::Http1);
+        assert_eq!(proto(r#""http2""#).unwrap().0, Protocols::Http2);
+        assert_eq!(
+            proto(r#""HTTP1ANDHTTP2""#).unwrap().0,
+            Protocols::Http1AndHttp2
+        );
+        assert_eq!(
+            proto(r#""Http1, Http2""#).unwrap().0,
+            Protocols::Http1AndHttp2
+        );
+        assert_eq!(proto(r#""3""#).unwrap().0, Protocols::Http1AndHttp2);
+        assert_eq!(proto("1").unwrap().0, Protocols::Http1);
+        let (p, w) = proto(r#""Http1AndHttp2AndHttp3""#).unwrap();
+        assert_eq!(p, Protocols::Http1AndHttp2);
+        assert_eq!(w.len(), 1);
+        assert!(w[0].contains("HTTP/3 is not supported"), "{w:?}");
+        assert!(w[0].contains("Kestrel:Endpoints:E:Protocols"), "{w:?}");
+        let e = proto(r#""Http3""#).unwrap_err();
+        assert!(
+            e.contains("Kestrel:Endpoints:E:Protocols") && e.contains("HTTP/3"),
+            "{e}"
+        );
+        for bad in [
+            r#""Http4""#,
+            r#""None""#,
+            r#""8""#,
+            "true",
+            "-1",
+            r#""Http1,""#,
+        ] {
+            let e = proto(bad).unwrap_err();
+            assert!(
+                e.contains("for Kestrel:Endpoints:E:Protocols: "),
+                "{bad}: {e}"
+            );
+        }
+        let (o, w) = apply(
+            r#"{"Kestrel":{"EndpointDefaults":{"Protocols":"Http1AndHttp2AndHttp3"},
+            "Endpoints":{"E":{"Url":"http://*:1"}}}}"#,
+        );
+        assert_eq!(o.endpoints[0].protocols, Protocols::Http1AndHttp2);
+        assert!(w[0].contains("Kestrel:EndpointDefaults:Protocols"), "{w:?}");
+        let e = apply_err(r#"{"Kestrel":{"EndpointDefaults":{"Protocols":"x"}}}"#);
+        assert!(e.contains("Kestrel:EndpointDefaults:Protocols"), "{e}");
+    }
+
+    #[test]
+    fn endpoint_defaults_without_endpoints_warns() {
+        let (o, w) = apply(r#"{"Kestrel":{"EndpointDefaults":{"Protocols":"Http1"}}}"#);
+        assert!(o.endpoints.is_empty());
+        assert_eq!(w.len(), 1);
+        assert!(w[0].contains("EndpointDefaults"), "{w:?}");
+    }
+
+    #[test]
+    fn unix_socket_mode() {
+        let mode = |v: &str| {
+            let mut o = ServerOptions::default();
+            let json = format!(
+                r#"{{"Kestrel":{{"Endpoints":{{"S":{{"Url":"http://unix:/s.sock","UnixSocketMode":{v}}}}}}}}}"#
+            );
+            apply_json(&mut o, &json)
+                .map(|_| o.endpoints[0].unix_socket_mode)
+                .map_err(|e| e.to_string())
+        };
+        assert_eq!(mode(r#""0660""#), Ok(Some(0o660)));
+        assert_eq!(mode(r#""660""#), Ok(Some(0o660)));
+        assert_eq!(mode(r#""0o600""#), Ok(Some(0o600)));
+        assert_eq!(mode("660"), Ok(Some(0o660)));
+        assert_eq!(mode(r#""7777""#), Ok(Some(0o7777)));
+        assert_eq!(mode("null"), Ok(None));
+        for bad in [
+            r#""0680""#,
+            r#""rw""#,
+            r#""17777""#,
+            "-1",
+            "6.5",
+            "true",
+            r#""0o""#,
+        ] {
+            let e = mode(bad).unwrap_err();
+            assert!(
+                e.contains("for Kestrel:Endpoints:S:UnixSocketMode: "),
+                "{bad}: {e}"
+            );
+        }
+        let (_, w) =
+            apply(r#"{"Kestrel":{"Endpoints":{"T":{"Url":"http://*:1","UnixSocketMode":"600"}}}}"#);
+        assert!(
+            w[0].contains("UnixSocketMode") && w[0].contains("not a Unix"),
+            "{w:?}"
+        );
+    }
+
+    #[test]
+    fn layered_files_update_endpoints_by_name() {
+        let mut o = ServerOptions::default();
+        apply_json(
+            &mut o,
+            r#"{"Kestrel":{"Endpoints":{"Http":{"Url":"http://localhost:5000","Protocols":"Http1"}}}}"#,
+        )
+        .unwrap();
+        let w = apply_json(
+            &mut o,
+            r#"{"Kestrel":{"Endpoints":{"http":{"Url":"http://*:80"},"Other":{"Url":"http://*:81"}}}}"#,
+        )
+        .unwrap();
+        assert!(w.is_empty());
+        assert_eq!(o.endpoints.len(), 2);
+        assert_eq!(o.endpoints[0].name.as_deref(), Some("Http"));
+        assert_eq!(o.endpoints[0].address, ListenAddress::Any(80));
+        assert_eq!(o.endpoints[0].protocols, Protocols::Http1);
+        // Url is optional when updating.
+        apply_json(
+            &mut o,
+            r#"{"Kestrel":{"Endpoints":{"HTTP":{"ConnectionLogging":true}}}}"#,
+        )
+        .unwrap();
+        assert!(o.endpoints[0].connection_logging);
+        assert_eq!(o.endpoints[0].address, ListenAddress::Any(80));
+    }
+
+    #[test]
+    fn never_panics_on_truncated_or_mangled_input() {
+        for end in 0..WEBAPI.len() {
+            let _ = apply_json(&mut ServerOptions::default(), &WEBAPI[..end]);
+        }
+        let bytes = WEBAPI.as_bytes();
+        for (i, replacement) in (0..bytes.len()).zip(
+            [b'"', b',', b'}', b'/', b'*', b'\\', b'0', b':']
+                .iter()
+                .cycle(),
+        ) {
+            let mut mangled = bytes.to_vec();
+            mangled[i] = *replacement;
+            if let Ok(text) = std::str::from_utf8(&mangled) {
+                let _ = apply_json(&mut ServerOptions::default(), text);
+            }
+        }
+    }
+
+    #[test]
+    fn error_values_are_shortened() {
+        let long = "x".repeat(500);
+        let e = limit_err(&format!(r#"{{"KeepAliveTimeout": "{long}"}}"#));
+        assert!(e.len() < 200, "{e}");
+        let e = limit_err(
+            r#"{"KeepAliveTimeout": "ééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééé"}"#,
+        );
+        assert!(e.contains("..."), "{e}");
+    }
+}

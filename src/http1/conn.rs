@@ -1,0 +1,1345 @@
+//! The HTTP/1.1 connection driver: request → handler → response → keep-alive or close,
+//! run by a worker until the connection has nothing to read, then parked in the poller.
+//!
+//! A connection moves through [`Phase`]s. Each call to [`drive`] runs it as far as the
+//! bytes at hand allow and answers [`Next`]: park (the poller waits for bytes or the
+//! phase's deadline), keep going, or close. Every wait inside is a short, deadline-bound
+//! `ppoll` (see [`crate::io::deadline`]), so a slow client costs a worker at most
+//! [`PARTIAL_WAIT`] at a time until the header timeout or data rate cuts it off.
+
+use std::io::{self, Write};
+use std::net::Shutdown;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use http::{Method, StatusCode, Version};
+
+use super::body::{BodyDecoder, ChunkedLimits};
+use super::encode::{encode_error, encode_head, wants_close, Framing as OutFraming, HeadOptions};
+use super::error::RequestError;
+use super::head::{parse_head, Framing, HeadLimits, RequestHead};
+use super::host::host_allowed;
+use super::stream::{CellWriter, Incoming};
+use crate::body::{Body, Kind};
+use crate::handler::Response;
+use crate::io::{DeadlineIo, IoFail, RateTimer};
+use crate::request::{Address, ConnectionInfo, Prepare, RequestControl, RequestSettings};
+use crate::server::stats::ConnGuard;
+use crate::server::Shared;
+use crate::upgrade::{Upgradable, Upgraded};
+
+/// How long a worker waits for the rest of a partly received head or body before it
+/// parks the connection in the poller.
+pub(crate) const PARTIAL_WAIT: Duration = Duration::from_millis(20);
+/// How long a worker waits for the next request on a keep-alive connection, when no
+/// other connection is queued for a worker, before parking it.
+pub(crate) const IDLE_WAIT: Duration = Duration::from_micros(500);
+/// How long a connection closed after an error response keeps reading (and discarding)
+/// what the client still sends, so that the client sees the response rather than a reset.
+pub(crate) const LINGER: Duration = Duration::from_secs(2);
+/// The most bytes discarded while lingering.
+pub(crate) const LINGER_BYTES: usize = 1024 * 1024;
+/// Size of the read buffer a connection starts with.
+const INITIAL_READ_BUFFER: usize = 4096;
+/// Chunk extensions longer than this (per chunk) are refused.
+const MAX_CHUNK_EXTENSION: usize = 4096;
+/// A far deadline for waits with no limit configured.
+const FOREVER: Duration = Duration::from_secs(365 * 24 * 3600);
+
+/// Per-endpoint settings a connection needs.
+#[derive(Debug)]
+pub(crate) struct EndpointCtx {
+    pub(crate) name: Arc<str>,
+    pub(crate) synchronous_io: bool,
+    pub(crate) connection_logging: bool,
+}
+
+/// Where a connection is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Phase {
+    /// Between requests (or before the first): waits under KeepAliveTimeout.
+    Idle,
+    /// Part of a request head has arrived: waits under RequestHeadersTimeout.
+    Head,
+    /// The body of a request is being read (buffered mode): waits under the body rate.
+    Body,
+    /// An error response was sent; discarding input until the client closes.
+    Lingering,
+}
+
+/// What the worker does with the connection next.
+pub(crate) enum Next {
+    /// Hand it to the poller until bytes arrive or `conn.deadline` passes.
+    Park(Box<Conn>),
+    /// Drop it (closing the socket).
+    Close,
+}
+
+enum Step {
+    Continue,
+    Park,
+    Close,
+    Linger,
+    Streaming(Box<Pending>),
+    Upgrade(crate::upgrade::Pending),
+}
+
+/// A growable read buffer with a consumed prefix, reused across requests.
+#[derive(Debug)]
+pub(crate) struct ReadBuf {
+    data: Vec<u8>,
+    start: usize,
+    end: usize,
+}
+
+impl ReadBuf {
+    fn new() -> Self {
+        ReadBuf {
+            data: vec![0; INITIAL_READ_BUFFER],
+            start: 0,
+            end: 0,
+        }
+    }
+
+    pub(crate) fn bytes(&self) -> &[u8] {
+        &self.data[self.start..self.end]
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.start == self.end
+    }
+
+    pub(crate) fn consume(&mut self, n: usize) {
+        self.start = (self.start + n).min(self.end);
+        if self.start == self.end {
+            self.start = 0;
+            self.end = 0;
+        }
+    }
+
+    /// Free space to read into, growing the buffer up to `cap` bytes; empty when full.
+    pub(crate) fn spare(&mut self, cap: usize) -> &mut [u8] {
+        if self.end == self.data.len() && self.start > 0 {
+            self.data.copy_within(self.start..self.end, 0);
+            self.end -= self.start;
+            self.start = 0;
+        }
+        if self.end == self.data.len() && self.data.len() < cap {
+            let new = (self.data.len() * 2).min(cap);
+            self.data.resize(new, 0);
+        }
+        &mut self.data[self.end..]
+    }
+
+    pub(crate) fn advance(&mut self, n: usize) {
+        self.end = (self.end + n).min(self.data.len());
+    }
+
+    /// Gives back memory beyond the initial size while the connection is idle.
+    fn shrink(&mut self) {
+        if self.is_empty() && self.data.len() > INITIAL_READ_BUFFER {
+            self.data.truncate(INITIAL_READ_BUFFER);
+            self.data.shrink_to_fit();
+        }
+    }
+
+    fn take_rest(&mut self) -> Vec<u8> {
+        let v = self.bytes().to_vec();
+        self.consume(v.len());
+        v
+    }
+}
+
+/// Reading state of the current request's body.
+#[derive(Debug)]
+pub(crate) struct BodyState {
+    pub(crate) decoder: BodyDecoder,
+    pub(crate) rate: RateTimer,
+    pub(crate) max: Option<u64>,
+    pub(crate) read: u64,
+    pub(crate) started: bool,
+    pub(crate) continue_pending: bool,
+    pub(crate) trailers: Option<http::HeaderMap>,
+    pub(crate) error: Option<RequestError>,
+}
+
+/// What the driver remembers of a request while its body is read and its handler runs.
+#[derive(Debug, Clone, Copy)]
+struct Meta {
+    version: Version,
+    is_head: bool,
+    keep_alive: bool,
+    upgrade: bool,
+}
+
+/// A request whose head is parsed and whose body is being read (buffered mode).
+pub(crate) struct Pending {
+    parts: http::request::Parts,
+    settings: RequestSettings,
+    meta: Meta,
+    data: Vec<u8>,
+    content_length: Option<u64>,
+}
+
+/// One HTTP/1.x connection.
+pub(crate) struct Conn {
+    pub(crate) io: DeadlineIo,
+    pub(crate) buf: ReadBuf,
+    wbuf: Vec<u8>,
+    pub(crate) phase: Phase,
+    /// When the poller gives up waiting on this connection.
+    pub(crate) deadline: Instant,
+    /// Whether the socket is in the poller's epoll set (re-armed with MOD, not ADD).
+    pub(crate) registered: bool,
+    parked_at: Instant,
+    head_deadline: Option<Instant>,
+    pub(crate) info: ConnectionInfo,
+    endpoint: Arc<EndpointCtx>,
+    guard: Option<ConnGuard>,
+    pending: Option<Box<Pending>>,
+    pub(crate) body: Option<BodyState>,
+    pub(crate) lingered: usize,
+    /// Whether the response head of the current request has been written.
+    pub(crate) response_started: bool,
+    pub(crate) cap: usize,
+}
+
+impl Conn {
+    pub(crate) fn new(
+        io: DeadlineIo,
+        info: ConnectionInfo,
+        endpoint: Arc<EndpointCtx>,
+        guard: ConnGuard,
+        shared: &Shared,
+    ) -> Box<Conn> {
+        let now = Instant::now();
+        Box::new(Conn {
+            io,
+            buf: ReadBuf::new(),
+            wbuf: Vec::with_capacity(256),
+            phase: Phase::Idle,
+            deadline: now + shared.options.limits.keep_alive_timeout,
+            registered: false,
+            parked_at: now,
+            head_deadline: None,
+            info,
+            endpoint,
+            guard: Some(guard),
+            pending: None,
+            body: None,
+            lingered: 0,
+            response_started: false,
+            cap: shared.options.limits.read_buffer_cap(),
+        })
+    }
+
+    pub(crate) fn id(&self) -> u64 {
+        self.info.id()
+    }
+
+    /// Called by the poller when `deadline` passed while the connection was parked.
+    /// Returns the connection if it must stay parked (lingering after a 408).
+    pub(crate) fn on_expired(mut self: Box<Self>, shared: &Shared) -> Option<Box<Conn>> {
+        match self.phase {
+            Phase::Idle => {
+                log::debug!(
+                    "Connection id \"{}\" keep-alive timeout; closing",
+                    self.id()
+                );
+                None
+            }
+            Phase::Head | Phase::Body => {
+                let e = if self.phase == Phase::Head {
+                    RequestError::HeadersTimeout
+                } else {
+                    RequestError::BodyTimeout
+                };
+                log::info!(
+                    "Connection id \"{}\" bad request: {} ({})",
+                    self.id(),
+                    e.reason(),
+                    e.status()
+                );
+                self.wbuf.clear();
+                encode_error(
+                    &mut self.wbuf,
+                    e.status(),
+                    "",
+                    shared.options.add_server_header,
+                );
+                let mut off = 0;
+                while off < self.wbuf.len() {
+                    let n = {
+                        let (io, wbuf) = (&mut self.io, &self.wbuf);
+                        io.write_nowait(&wbuf[off..])
+                    };
+                    if n == 0 {
+                        break;
+                    }
+                    off += n;
+                }
+                self.begin_linger();
+                Some(self)
+            }
+            Phase::Lingering => None,
+        }
+    }
+
+    fn begin_linger(&mut self) {
+        let _ = self.io.stream.shutdown(Shutdown::Write);
+        self.phase = Phase::Lingering;
+        self.pending = None;
+        self.body = None;
+        self.deadline = Instant::now() + LINGER;
+    }
+
+    /// Whether an idle connection with nothing buffered (safe to close at shutdown).
+    pub(crate) fn is_idle(&self) -> bool {
+        self.phase == Phase::Idle && self.buf.is_empty()
+    }
+
+    fn head_limits(shared: &Shared) -> HeadLimits {
+        let l = &shared.options.limits;
+        HeadLimits {
+            max_request_line_size: l.max_request_line_size,
+            max_headers_total_size: l.max_request_headers_total_size,
+            max_header_count: l.max_request_header_count,
+            allow_bare_lf: shared.options.allow_bare_lf,
+        }
+    }
+
+    fn fail(&mut self, e: RequestError, shared: &Shared) -> Step {
+        match e {
+            RequestError::HeadersTimeout
+            | RequestError::BodyTimeout
+            | RequestError::BodyTooLarge
+            | RequestError::RequestLineTooLong
+            | RequestError::HeadersTooLarge
+            | RequestError::TooManyHeaders
+            | RequestError::HostNotAllowed => log::info!(
+                "Connection id \"{}\" bad request: {} ({})",
+                self.id(),
+                e.reason(),
+                e.status()
+            ),
+            _ => log::debug!(
+                "Connection id \"{}\" bad request: {} ({})",
+                self.id(),
+                e.reason(),
+                e.status()
+            ),
+        }
+        if self.response_started {
+            return Step::Close;
+        }
+        let body = if e == RequestError::TlsOnPlaintext {
+            e.reason()
+        } else {
+            ""
+        };
+        self.wbuf.clear();
+        encode_error(
+            &mut self.wbuf,
+            e.status(),
+            body,
+            shared.options.add_server_header,
+        );
+        let mut timer = RateTimer::new(shared.options.limits.min_response_data_rate);
+        let wbuf = std::mem::take(&mut self.wbuf);
+        let r = self.io.write_all(&wbuf, &mut timer);
+        self.wbuf = wbuf;
+        match r {
+            Ok(()) => Step::Linger,
+            Err(_) => Step::Close,
+        }
+    }
+
+    /// Parses (and reads, if needed) the next request head.
+    fn step_head(&mut self, shared: &Shared) -> Step {
+        let limits = Self::head_limits(shared);
+        loop {
+            if !self.buf.is_empty() {
+                if self.phase == Phase::Idle {
+                    self.phase = Phase::Head;
+                    self.head_deadline =
+                        Some(Instant::now() + shared.options.limits.request_headers_timeout);
+                }
+                match parse_head(self.buf.bytes(), &limits) {
+                    Err(e) => return self.fail(e, shared),
+                    Ok(Some((head, n))) => {
+                        self.buf.consume(n);
+                        return self.start_request(head, shared);
+                    }
+                    Ok(None) => {}
+                }
+            }
+            let cap = self.cap;
+            let spare = self.buf.spare(cap);
+            if spare.is_empty() {
+                return self.fail(RequestError::HeadersTooLarge, shared);
+            }
+            match self.io.try_read(spare) {
+                Err(_) => return Step::Close,
+                Ok(Some(0)) => {
+                    if self.phase == Phase::Head {
+                        log::debug!(
+                            "Connection id \"{}\" closed by the client with a partial request head",
+                            self.id()
+                        );
+                    }
+                    return Step::Close;
+                }
+                Ok(Some(n)) => self.buf.advance(n),
+                Ok(None) => {
+                    let now = Instant::now();
+                    if self.phase == Phase::Idle {
+                        if shared.is_shutting_down() {
+                            return Step::Close;
+                        }
+                        if shared.queue_len() == 0 {
+                            match self.io.wait(false, now + IDLE_WAIT) {
+                                Ok(crate::io::deadline::Ready::Yes) => continue,
+                                Ok(_) => {}
+                                Err(_) => return Step::Close,
+                            }
+                        }
+                        self.buf.shrink();
+                        return Step::Park;
+                    }
+                    let hd = self.head_deadline.unwrap_or(now);
+                    if now >= hd {
+                        return self.fail(RequestError::HeadersTimeout, shared);
+                    }
+                    match self.io.wait(false, (now + PARTIAL_WAIT).min(hd)) {
+                        Ok(crate::io::deadline::Ready::Yes) => continue,
+                        Ok(_) => {
+                            if Instant::now() >= hd {
+                                return self.fail(RequestError::HeadersTimeout, shared);
+                            }
+                            self.deadline = hd;
+                            return Step::Park;
+                        }
+                        Err(_) => return Step::Close,
+                    }
+                }
+            }
+        }
+    }
+
+    /// Validates the head against server policy, builds the request, lets the handler
+    /// prepare it, and sets up the body.
+    fn start_request(&mut self, head: RequestHead, shared: &Shared) -> Step {
+        self.head_deadline = None;
+        self.response_started = false;
+        shared
+            .counters
+            .requests_total
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let allowed = &shared.options.allowed_hosts;
+        if !allowed.is_empty() {
+            match &head.host {
+                Some(h) if host_allowed(h, allowed) => {}
+                _ => return self.fail(RequestError::HostNotAllowed, shared),
+            }
+        }
+        let meta = Meta {
+            version: head.version,
+            is_head: head.method == Method::HEAD,
+            keep_alive: head.keep_alive,
+            upgrade: head.upgrade,
+        };
+        let (mut parts, ()) = http::Request::new(()).into_parts();
+        parts.method = head.method;
+        parts.uri = head.target;
+        parts.version = head.version;
+        parts.headers = head.headers;
+        parts.extensions.insert(self.info.clone());
+        parts.extensions.insert(RequestControl::default());
+        if head.upgrade {
+            parts.extensions.insert(Upgradable {
+                counters: shared.counters.clone(),
+                limit: shared.options.limits.max_concurrent_upgraded_connections,
+            });
+        }
+        let limits = &shared.options.limits;
+        let mut settings = RequestSettings {
+            max_body_size: if head.upgrade {
+                None
+            } else {
+                limits.max_request_body_size
+            },
+            body_rate: limits.min_request_body_data_rate,
+            response_rate: limits.min_response_data_rate,
+            synchronous_io: self.endpoint.synchronous_io,
+        };
+        let prepared = catch_unwind(AssertUnwindSafe(|| {
+            shared.handler.prepare(&mut Prepare {
+                parts: &parts,
+                settings: &mut settings,
+            })
+        }));
+        if prepared.is_err() {
+            log::error!(
+                "Connection id \"{}\": handler panicked in prepare; responding 500",
+                self.id()
+            );
+            return self.simple_error(500, shared);
+        }
+        let content_length = match head.framing {
+            Framing::Length(n) => Some(n),
+            Framing::None => Some(0),
+            Framing::Chunked => None,
+        };
+        if let (Some(n), Some(max)) = (content_length, settings.max_body_size) {
+            if n > max {
+                // Decided from Content-Length before reading: no 100 Continue is sent.
+                return self.fail(RequestError::BodyTooLarge, shared);
+            }
+        }
+        self.body = Some(BodyState {
+            decoder: BodyDecoder::new(
+                head.framing,
+                ChunkedLimits {
+                    max_chunk_extension_size: MAX_CHUNK_EXTENSION,
+                    max_trailers_size: limits.max_request_headers_total_size,
+                    max_trailer_count: limits.max_request_header_count,
+                },
+            ),
+            rate: RateTimer::new(settings.body_rate),
+            max: settings.max_body_size,
+            read: 0,
+            started: false,
+            continue_pending: head.expect_continue && content_length != Some(0),
+            trailers: None,
+            error: None,
+        });
+        let pending = Box::new(Pending {
+            parts,
+            settings,
+            meta,
+            data: Vec::new(),
+            content_length,
+        });
+        if settings.synchronous_io {
+            return Step::Streaming(pending);
+        }
+        self.pending = Some(pending);
+        self.phase = Phase::Body;
+        Step::Continue
+    }
+
+    /// Sends `100 Continue` if the client asked for it and the body has not started.
+    pub(crate) fn send_continue_if_pending(&mut self) -> Result<(), IoFail> {
+        let pending = match &mut self.body {
+            Some(b) if b.continue_pending => {
+                b.continue_pending = false;
+                // A client that already sent body bytes did not wait for us.
+                self.buf.is_empty()
+            }
+            _ => false,
+        };
+        if pending {
+            let mut t = RateTimer::new(None);
+            self.io
+                .write_all(b"HTTP/1.1 100 Continue\r\n\r\n", &mut t)?;
+        }
+        Ok(())
+    }
+
+    /// Decodes buffered body bytes into `out` (at most `limit` payload bytes). Returns the
+    /// number of payload bytes added; 0 with the body not done means more input is needed.
+    pub(crate) fn decode_buffered(
+        &mut self,
+        out: &mut dyn FnMut(&[u8]),
+        limit: usize,
+    ) -> Result<usize, RequestError> {
+        let Some(b) = self.body.as_mut() else {
+            return Ok(0);
+        };
+        let mut total = 0;
+        while !b.decoder.is_done() && total < limit && !self.buf.is_empty() {
+            let input = self.buf.bytes();
+            let input = &input[..input.len().min(limit - total).max(1)];
+            let (consumed, payload) = b.decoder.decode(input)?;
+            if consumed == 0 {
+                break;
+            }
+            let plen = payload.len();
+            if plen > 0 {
+                b.read += plen as u64;
+                if let Some(max) = b.max {
+                    if b.read > max {
+                        return Err(RequestError::BodyTooLarge);
+                    }
+                }
+                out(payload);
+                total += plen;
+            }
+            self.buf.consume(consumed);
+        }
+        if b.decoder.is_done() && b.trailers.is_none() {
+            b.trailers = b.decoder.take_trailers();
+        }
+        Ok(total)
+    }
+
+    pub(crate) fn body_done(&self) -> bool {
+        self.body.as_ref().is_none_or(|b| b.decoder.is_done())
+    }
+
+    /// Reads into the buffer once, without waiting. `Ok(false)`: nothing available.
+    fn fill_nowait(&mut self) -> Result<bool, IoFail> {
+        let cap = self.cap;
+        let spare = self.buf.spare(cap);
+        if spare.is_empty() {
+            return Ok(true);
+        }
+        match self.io.try_read(spare)? {
+            Some(0) => Err(IoFail::Closed),
+            Some(n) => {
+                self.buf.advance(n);
+                if let Some(b) = &mut self.body {
+                    b.rate.add_bytes(n);
+                }
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+
+    /// Reads into the buffer, waiting under the body's data rate (and `until`).
+    pub(crate) fn fill_blocking(&mut self, until: Instant) -> Result<(), IoFail> {
+        let cap = self.cap;
+        let spare = self.buf.spare(cap);
+        if spare.is_empty() {
+            return Ok(());
+        }
+        let rate = self.body.as_mut().map(|b| &mut b.rate);
+        let n = self.io.read_until(spare, until, rate)?;
+        if n == 0 {
+            return Err(IoFail::Closed);
+        }
+        self.buf.advance(n);
+        Ok(())
+    }
+
+    /// Reads the body of the pending request in buffered mode, parking when the client
+    /// is slow.
+    fn step_body(&mut self, shared: &Shared) -> Step {
+        loop {
+            if let Err(e) = self.send_continue_if_pending() {
+                log::debug!("Connection id \"{}\": write failed: {e:?}", self.id());
+                return Step::Close;
+            }
+            let mut pending = match self.pending.take() {
+                Some(p) => p,
+                None => return Step::Close,
+            };
+            let r = self.decode_buffered(&mut |p| pending.data.extend_from_slice(p), usize::MAX);
+            if let Err(e) = r {
+                return self.fail(e, shared);
+            }
+            if self.body_done() {
+                return self.respond_buffered(pending, shared);
+            }
+            self.pending = Some(pending);
+            match self.fill_nowait() {
+                Ok(true) => continue,
+                Ok(false) => {}
+                Err(IoFail::Closed) => {
+                    log::debug!(
+                        "Connection id \"{}\" closed by the client during the request body",
+                        self.id()
+                    );
+                    return Step::Close;
+                }
+                Err(_) => return Step::Close,
+            }
+            let allowance = self.body.as_ref().and_then(|b| b.rate.allowance());
+            if allowance == Some(Duration::ZERO) {
+                return self.fail(RequestError::BodyTimeout, shared);
+            }
+            let now = Instant::now();
+            let wait = allowance.map_or(PARTIAL_WAIT, |a| a.min(PARTIAL_WAIT));
+            let ready = self.io.wait(false, now + wait);
+            if let Some(b) = &mut self.body {
+                b.rate.add_wait(now.elapsed());
+            }
+            match ready {
+                Ok(crate::io::deadline::Ready::Yes) => continue,
+                Ok(_) => {
+                    let allowance = self.body.as_ref().and_then(|b| b.rate.allowance());
+                    match allowance {
+                        Some(Duration::ZERO) => {
+                            return self.fail(RequestError::BodyTimeout, shared)
+                        }
+                        Some(a) => self.deadline = Instant::now() + a,
+                        None => self.deadline = Instant::now() + FOREVER,
+                    }
+                    self.parked_at = Instant::now();
+                    return Step::Park;
+                }
+                Err(_) => return Step::Close,
+            }
+        }
+    }
+
+    /// Runs the handler on a fully read body and writes its response.
+    fn respond_buffered(&mut self, pending: Box<Pending>, shared: &Shared) -> Step {
+        let Pending {
+            parts,
+            settings,
+            meta,
+            data,
+            ..
+        } = *pending;
+        let control = parts.extensions.get::<RequestControl>().cloned();
+        let req = http::Request::from_parts(parts, Body::from(data));
+        let resp = match catch_unwind(AssertUnwindSafe(|| shared.handler.handle(req))) {
+            Ok(r) => r,
+            Err(p) => {
+                log::error!(
+                    "Connection id \"{}\": handler panicked: {}; responding 500",
+                    self.id(),
+                    panic_message(&p)
+                );
+                return self.simple_error(500, shared);
+            }
+        };
+        if control.as_ref().is_some_and(|c| c.is_aborted()) {
+            log::debug!("Connection id \"{}\" aborted by the application", self.id());
+            return Step::Close;
+        }
+        let rate = control
+            .and_then(|c| c.response_rate_override())
+            .unwrap_or(settings.response_rate);
+        let step = self.finish_response(resp, meta, &settings, rate, shared);
+        if let Step::Continue = step {
+            self.next_request(shared);
+        }
+        step
+    }
+
+    fn simple_error(&mut self, status: u16, shared: &Shared) -> Step {
+        if self.response_started {
+            return Step::Close;
+        }
+        self.wbuf.clear();
+        encode_error(&mut self.wbuf, status, "", shared.options.add_server_header);
+        let mut timer = RateTimer::new(shared.options.limits.min_response_data_rate);
+        let wbuf = std::mem::take(&mut self.wbuf);
+        let r = self.io.write_all(&wbuf, &mut timer);
+        self.wbuf = wbuf;
+        match r {
+            Ok(()) => Step::Linger,
+            Err(_) => Step::Close,
+        }
+    }
+
+    /// Writes the response and decides what comes next (keep-alive, close, upgrade).
+    fn finish_response(
+        &mut self,
+        resp: Response,
+        meta: Meta,
+        settings: &RequestSettings,
+        rate: Option<crate::MinDataRate>,
+        shared: &Shared,
+    ) -> Step {
+        let (parts, body) = resp.into_parts();
+        if let Kind::Upgrade(p) = body.kind {
+            if parts.status != StatusCode::SWITCHING_PROTOCOLS || !meta.upgrade {
+                log::error!(
+                    "Connection id \"{}\": an upgrade body needs status 101 on an upgrade request; responding 500",
+                    self.id()
+                );
+                return self.simple_error(500, shared);
+            }
+            self.wbuf.clear();
+            encode_head(
+                &mut self.wbuf,
+                parts.status,
+                &parts.headers,
+                HeadOptions {
+                    framing: OutFraming::NoBody,
+                    connection: None,
+                    server_header: shared.options.add_server_header,
+                },
+            );
+            let mut timer = RateTimer::new(rate);
+            let wbuf = std::mem::take(&mut self.wbuf);
+            let r = self.io.write_all(&wbuf, &mut timer);
+            self.wbuf = wbuf;
+            if r.is_err() {
+                return Step::Close;
+            }
+            return Step::Upgrade(p);
+        }
+        if matches!(body.kind, Kind::Writer(_)) && !settings.synchronous_io {
+            log::error!(
+                "Connection id \"{}\": Synchronous operations are disallowed: Body::from_writer needs allow_synchronous_io (server, endpoint, or Prepare::set_allow_synchronous_io); responding 500",
+                self.id()
+            );
+            return self.simple_error(500, shared);
+        }
+        let mut keep_alive =
+            meta.keep_alive && !shared.is_shutting_down() && !wants_close(&parts.headers);
+        let status = parts.status.as_u16();
+        let no_body = (100..200).contains(&status) || status == 204 || status == 304;
+        let declared = body.len().or_else(|| {
+            parts
+                .headers
+                .get(http::header::CONTENT_LENGTH)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|s| s.parse::<u64>().ok())
+        });
+        let framing = if no_body {
+            OutFraming::NoBody
+        } else {
+            match declared {
+                Some(n) => OutFraming::Length(n),
+                None if meta.version == Version::HTTP_11 => OutFraming::Chunked,
+                None => {
+                    keep_alive = false;
+                    OutFraming::Close
+                }
+            }
+        };
+        let connection = if !keep_alive {
+            Some(false)
+        } else if meta.version == Version::HTTP_10 {
+            Some(true)
+        } else {
+            None
+        };
+        self.wbuf.clear();
+        encode_head(
+            &mut self.wbuf,
+            parts.status,
+            &parts.headers,
+            HeadOptions {
+                framing,
+                connection,
+                server_header: shared.options.add_server_header,
+            },
+        );
+        self.response_started = true;
+        let mut timer = RateTimer::new(rate);
+        let send_body = !(meta.is_head || no_body);
+        let result = self.write_body(body, framing, send_body, &mut timer);
+        match result {
+            Ok(true) => {}
+            Ok(false) => keep_alive = false,
+            Err(e) => {
+                match e {
+                    IoFail::TimedOut => log::info!(
+                        "Connection id \"{}\" closed: the client read the response slower than MinResponseDataRate",
+                        self.id()
+                    ),
+                    other => log::debug!(
+                        "Connection id \"{}\" response write failed: {other:?}",
+                        self.id()
+                    ),
+                }
+                return Step::Close;
+            }
+        }
+        if !keep_alive {
+            return Step::Linger;
+        }
+        Step::Continue
+    }
+
+    /// Resets the connection for its next request.
+    fn next_request(&mut self, shared: &Shared) {
+        self.phase = Phase::Idle;
+        self.body = None;
+        self.pending = None;
+        self.response_started = false;
+        self.deadline = Instant::now() + shared.options.limits.keep_alive_timeout;
+    }
+
+    /// Writes the buffered head and then the body. `Ok(false)`: the body did not match
+    /// its declared length, so the connection must close.
+    fn write_body(
+        &mut self,
+        body: Body,
+        framing: OutFraming,
+        send_body: bool,
+        timer: &mut RateTimer,
+    ) -> Result<bool, IoFail> {
+        let wbuf = std::mem::take(&mut self.wbuf);
+        let r = self.write_body_inner(&wbuf, body, framing, send_body, timer);
+        self.wbuf = wbuf;
+        r
+    }
+
+    fn write_body_inner(
+        &mut self,
+        head: &[u8],
+        body: Body,
+        framing: OutFraming,
+        send_body: bool,
+        timer: &mut RateTimer,
+    ) -> Result<bool, IoFail> {
+        if !send_body {
+            self.io.write_all(head, timer)?;
+            return Ok(true);
+        }
+        match body.kind {
+            Kind::Empty => {
+                self.io.write_all(head, timer)?;
+                Ok(true)
+            }
+            Kind::Bytes { data, pos } => {
+                let data = &data[pos..];
+                if data.len() <= 8192 {
+                    let mut both = Vec::with_capacity(head.len() + data.len());
+                    both.extend_from_slice(head);
+                    both.extend_from_slice(data);
+                    self.io.write_all(&both, timer)?;
+                } else {
+                    self.io.write_all(head, timer)?;
+                    self.io.write_all(data, timer)?;
+                }
+                Ok(true)
+            }
+            Kind::Reader { mut reader, .. } => {
+                self.io.write_all(head, timer)?;
+                let mut scratch = vec![0u8; 16 * 1024];
+                let mut src = |buf: &mut [u8]| reader.read(buf);
+                self.copy_out(&mut src, &mut scratch, framing, timer)
+            }
+            Kind::Incoming(incoming) => {
+                // The request body of this very connection echoed back: read it through
+                // the connection directly.
+                drop(incoming);
+                self.io.write_all(head, timer)?;
+                let mut scratch = vec![0u8; 16 * 1024];
+                let mut out_pos = 0usize;
+                let declared = match framing {
+                    OutFraming::Length(n) => Some(n),
+                    _ => None,
+                };
+                let mut written: u64 = 0;
+                loop {
+                    let n = match self.read_body_blocking(&mut scratch) {
+                        Ok(n) => n,
+                        Err(_) => return Ok(false),
+                    };
+                    if n == 0 {
+                        break;
+                    }
+                    written += n as u64;
+                    self.write_framed(&scratch[..n], framing, timer)?;
+                    out_pos += n;
+                }
+                let _ = out_pos;
+                if framing == OutFraming::Chunked {
+                    self.io.write_all(b"0\r\n\r\n", timer)?;
+                }
+                Ok(declared.is_none_or(|d| d == written))
+            }
+            Kind::Writer(_) | Kind::Upgrade(_) => {
+                // Writers are handled by the streaming path; upgrades earlier.
+                self.io.write_all(head, timer)?;
+                Ok(false)
+            }
+        }
+    }
+
+    fn write_framed(
+        &mut self,
+        data: &[u8],
+        framing: OutFraming,
+        timer: &mut RateTimer,
+    ) -> Result<(), IoFail> {
+        if framing == OutFraming::Chunked {
+            let mut line = [0u8; 20];
+            let len = {
+                let mut cur = io::Cursor::new(&mut line[..]);
+                let _ = write!(cur, "{:x}\r\n", data.len());
+                cur.position() as usize
+            };
+            self.io.write_all(&line[..len], timer)?;
+            self.io.write_all(data, timer)?;
+            self.io.write_all(b"\r\n", timer)
+        } else {
+            self.io.write_all(data, timer)
+        }
+    }
+
+    fn copy_out(
+        &mut self,
+        src: &mut dyn FnMut(&mut [u8]) -> io::Result<usize>,
+        scratch: &mut [u8],
+        framing: OutFraming,
+        timer: &mut RateTimer,
+    ) -> Result<bool, IoFail> {
+        let declared = match framing {
+            OutFraming::Length(n) => Some(n),
+            _ => None,
+        };
+        let mut written: u64 = 0;
+        loop {
+            let want = match declared {
+                Some(d) => ((d - written).min(scratch.len() as u64)) as usize,
+                None => scratch.len(),
+            };
+            if want == 0 {
+                break;
+            }
+            let n = match src(&mut scratch[..want]) {
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    log::error!(
+                        "Connection id \"{}\": response body reader failed: {e}",
+                        self.id()
+                    );
+                    return Ok(false);
+                }
+            };
+            if n == 0 {
+                break;
+            }
+            written += n as u64;
+            self.write_framed(&scratch[..n], framing, timer)?;
+        }
+        if framing == OutFraming::Chunked {
+            self.io.write_all(b"0\r\n\r\n", timer)?;
+        }
+        match declared {
+            Some(d) if d != written => {
+                log::error!(
+                    "Connection id \"{}\": response body ended after {written} of {d} declared bytes; closing",
+                    self.id()
+                );
+                Ok(false)
+            }
+            _ => Ok(true),
+        }
+    }
+
+    /// Reads body bytes for a streaming handler, waiting under the body data rate.
+    pub(crate) fn read_body_blocking(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        if out.is_empty() {
+            return Ok(0);
+        }
+        if let Some(e) = self.body.as_ref().and_then(|b| b.error) {
+            return Err(io::Error::other(e.reason()));
+        }
+        loop {
+            if let Some(b) = &mut self.body {
+                b.started = true;
+            }
+            self.send_continue_if_pending().map_err(io::Error::from)?;
+            let mut got = 0usize;
+            let limit = out.len();
+            let r = {
+                let mut sink = |p: &[u8]| {
+                    out[got..got + p.len()].copy_from_slice(p);
+                    got += p.len();
+                };
+                self.decode_buffered(&mut sink, limit)
+            };
+            if let Err(e) = r {
+                if let Some(b) = &mut self.body {
+                    b.error = Some(e);
+                }
+                return Err(io::Error::new(io::ErrorKind::InvalidData, e.reason()));
+            }
+            if got > 0 || self.body_done() {
+                return Ok(got);
+            }
+            if let Err(f) = self.fill_blocking(Instant::now() + FOREVER) {
+                let e = match f {
+                    IoFail::TimedOut => RequestError::BodyTimeout,
+                    _ => RequestError::UnexpectedEof,
+                };
+                if let Some(b) = &mut self.body {
+                    b.error = Some(e);
+                }
+                return Err(io::Error::from(f));
+            }
+        }
+    }
+
+    /// After a streamed request: discards what the handler left unread, for up to
+    /// `request_body_drain_timeout`. `false`: the connection must close.
+    fn drain_body(&mut self, shared: &Shared) -> bool {
+        if self.body_done() {
+            return true;
+        }
+        if self.body.as_ref().is_some_and(|b| b.error.is_some()) {
+            return false;
+        }
+        // A client still waiting for 100 Continue sends no body: nothing to drain, but
+        // the connection's framing is unknown, so close.
+        if self.body.as_ref().is_some_and(|b| b.continue_pending) {
+            return false;
+        }
+        let until = Instant::now() + shared.options.request_body_drain_timeout;
+        loop {
+            let r = self.decode_buffered(&mut |_| {}, usize::MAX);
+            if r.is_err() {
+                return false;
+            }
+            if self.body_done() {
+                return true;
+            }
+            if Instant::now() >= until || self.fill_blocking(until).is_err() {
+                log::debug!(
+                    "Connection id \"{}\": request body not drained in time; closing",
+                    self.id()
+                );
+                return false;
+            }
+        }
+    }
+}
+
+/// Runs a connection until it must park or close.
+pub(crate) fn drive(mut conn: Box<Conn>, shared: &Shared) -> Next {
+    if conn.phase == Phase::Body {
+        let waited = conn.parked_at.elapsed();
+        if let Some(b) = &mut conn.body {
+            b.rate.add_wait(waited);
+        }
+    }
+    loop {
+        let step = match conn.phase {
+            Phase::Idle | Phase::Head => conn.step_head(shared),
+            Phase::Body => conn.step_body(shared),
+            Phase::Lingering => return Next::Park(conn),
+        };
+        match step {
+            Step::Continue => continue,
+            Step::Park => return Next::Park(conn),
+            Step::Close => return Next::Close,
+            Step::Linger => {
+                conn.begin_linger();
+                return Next::Park(conn);
+            }
+            Step::Streaming(pending) => match serve_streaming(conn, pending, shared) {
+                Some(c) => conn = c,
+                None => return Next::Close,
+            },
+            Step::Upgrade(p) => {
+                start_upgraded(conn, p);
+                return Next::Close;
+            }
+        }
+    }
+}
+
+/// Hands an upgraded connection to its callback on a thread outside the pool.
+fn start_upgraded(mut conn: Box<Conn>, p: crate::upgrade::Pending) {
+    let prefix = conn.buf.take_rest();
+    let id = conn.id();
+    let Conn {
+        io, info, guard, ..
+    } = *conn;
+    // The connection leaves MaxConcurrentConnections and counts as upgraded instead.
+    drop(guard);
+    let upgraded = match Upgraded::new(io.stream, prefix, info, p.guard) {
+        Ok(u) => u,
+        Err(e) => {
+            log::error!("Connection id \"{id}\": upgrade failed: {e}");
+            return;
+        }
+    };
+    let f = p.f;
+    let spawned = std::thread::Builder::new()
+        .name(format!("falconet-upgraded-{id}"))
+        .spawn(move || f(upgraded));
+    if let Err(e) = spawned {
+        log::error!(
+            "Connection id \"{id}\": cannot start a thread for the upgraded connection: {e}"
+        );
+    }
+}
+
+/// Serves a request whose handler opted into synchronous I/O: the body is streamed from
+/// the connection as the handler reads it, and the response may be written by the
+/// handler. Returns the connection when it stays open.
+fn serve_streaming(conn: Box<Conn>, pending: Box<Pending>, shared: &Shared) -> Option<Box<Conn>> {
+    let Pending {
+        parts,
+        settings,
+        meta,
+        content_length,
+        ..
+    } = *pending;
+    let control = parts.extensions.get::<RequestControl>().cloned();
+    let cell: Arc<Mutex<Option<Box<Conn>>>> = Arc::new(Mutex::new(Some(conn)));
+    let body = Body {
+        kind: Kind::Incoming(Incoming::new(cell.clone(), content_length)),
+    };
+    let req = http::Request::from_parts(parts, body);
+    let result = catch_unwind(AssertUnwindSafe(|| shared.handler.handle(req)));
+    let take = |cell: &Arc<Mutex<Option<Box<Conn>>>>| {
+        cell.lock().unwrap_or_else(|e| e.into_inner()).take()
+    };
+    let resp = match result {
+        Ok(r) => r,
+        Err(p) => {
+            let mut conn = take(&cell)?;
+            log::error!(
+                "Connection id \"{}\": handler panicked: {}; responding 500",
+                conn.id(),
+                panic_message(&p)
+            );
+            if let Step::Linger = conn.simple_error(500, shared) {
+                conn.begin_linger();
+                shared.park(conn);
+            }
+            return None;
+        }
+    };
+    if control.as_ref().is_some_and(|c| c.is_aborted()) {
+        return None;
+    }
+    let rate = control
+        .and_then(|c| c.response_rate_override())
+        .unwrap_or(settings.response_rate);
+    // A request body error seen by the handler decides the response.
+    let body_error = cell
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .as_ref()
+        .and_then(|c| c.body.as_ref().and_then(|b| b.error));
+    if let Some(e) = body_error {
+        let mut conn = take(&cell)?;
+        if let Step::Linger = conn.fail(e, shared) {
+            conn.begin_linger();
+            shared.park(conn);
+        }
+        return None;
+    }
+    let step = if let Kind::Writer(_) = &resp.body().kind {
+        let (parts, body) = resp.into_parts();
+        let Kind::Writer(f) = body.kind else {
+            return None;
+        };
+        let chunked = meta.version == Version::HTTP_11 && !meta.is_head;
+        let keep_alive = chunked
+            && meta.keep_alive
+            && !shared.is_shutting_down()
+            && !wants_close(&parts.headers);
+        {
+            let mut guard = cell.lock().unwrap_or_else(|e| e.into_inner());
+            let conn = guard.as_mut()?;
+            conn.wbuf.clear();
+            let framing = if meta.is_head {
+                OutFraming::NoBody
+            } else if chunked {
+                OutFraming::Chunked
+            } else {
+                OutFraming::Close
+            };
+            encode_head(
+                &mut conn.wbuf,
+                parts.status,
+                &parts.headers,
+                HeadOptions {
+                    framing,
+                    connection: if keep_alive {
+                        (meta.version == Version::HTTP_10).then_some(true)
+                    } else {
+                        Some(false)
+                    },
+                    server_header: shared.options.add_server_header,
+                },
+            );
+            conn.response_started = true;
+            let mut timer = RateTimer::new(rate);
+            let wbuf = std::mem::take(&mut conn.wbuf);
+            let r = conn.io.write_all(&wbuf, &mut timer);
+            conn.wbuf = wbuf;
+            if r.is_err() {
+                return None;
+            }
+        }
+        let buffer = shared
+            .options
+            .limits
+            .max_response_buffer_size
+            .unwrap_or(64 * 1024)
+            .max(1);
+        let mut writer = CellWriter::new(
+            cell.clone(),
+            chunked && !meta.is_head,
+            !meta.is_head,
+            buffer,
+            rate,
+        );
+        let ok = match catch_unwind(AssertUnwindSafe(|| f(&mut writer))) {
+            Ok(Ok(())) => writer.finish().is_ok(),
+            Ok(Err(e)) => {
+                log::debug!("response writer failed: {e}");
+                false
+            }
+            Err(p) => {
+                log::error!(
+                    "handler's response writer panicked: {}; closing the connection",
+                    panic_message(&p)
+                );
+                false
+            }
+        };
+        let mut conn = take(&cell)?;
+        if ok && keep_alive && conn.drain_body(shared) {
+            conn.next_request(shared);
+            return Some(conn);
+        }
+        let _ = conn.io.stream.shutdown(Shutdown::Write);
+        conn.begin_linger();
+        shared.park(conn);
+        return None;
+    } else {
+        let mut conn = take(&cell)?;
+        let step = conn.finish_response(resp, meta, &settings, rate, shared);
+        (conn, step)
+    };
+    let (mut conn, step) = step;
+    match step {
+        Step::Continue => {
+            if conn.drain_body(shared) {
+                conn.next_request(shared);
+                Some(conn)
+            } else {
+                conn.begin_linger();
+                shared.park(conn);
+                None
+            }
+        }
+        Step::Linger => {
+            conn.begin_linger();
+            shared.park(conn);
+            None
+        }
+        Step::Upgrade(p) => {
+            start_upgraded(conn, p);
+            None
+        }
+        _ => None,
+    }
+}
+
+fn panic_message(p: &Box<dyn std::any::Any + Send>) -> String {
+    if let Some(s) = p.downcast_ref::<&str>() {
+        (*s).to_string()
+    } else if let Some(s) = p.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "(non-string panic payload)".to_string()
+    }
+}
+
+#[allow(dead_code)]
+fn _assert_send() {
+    fn is_send<T: Send>() {}
+    is_send::<Box<Conn>>();
+    let _ = Address::Unix(None);
+}

@@ -1,0 +1,161 @@
+//! Synchronous I/O for handlers that opted in: the request body streamed from the
+//! connection ([`Incoming`]) and a response written by the handler ([`CellWriter`]).
+//!
+//! While such a handler runs, its connection sits in a shared cell so that the body
+//! reader and the response writer (which the handler may use together, say to echo)
+//! each borrow it for one call at a time.
+
+use std::io::{self, Write};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use super::conn::Conn;
+use crate::io::RateTimer;
+use crate::limits::MinDataRate;
+
+pub(crate) type Cell = Arc<Mutex<Option<Box<Conn>>>>;
+
+fn lock(cell: &Cell) -> MutexGuard<'_, Option<Box<Conn>>> {
+    cell.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn finished() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::NotConnected,
+        "the request has completed; its body can no longer be read",
+    )
+}
+
+/// A request body read from the connection as the handler reads it.
+pub(crate) struct Incoming {
+    cell: Cell,
+    content_length: Option<u64>,
+}
+
+impl Incoming {
+    pub(crate) fn new(cell: Cell, content_length: Option<u64>) -> Self {
+        Incoming {
+            cell,
+            content_length,
+        }
+    }
+
+    pub(crate) fn content_length(&self) -> Option<u64> {
+        self.content_length
+    }
+
+    pub(crate) fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let mut g = lock(&self.cell);
+        let conn = g.as_mut().ok_or_else(finished)?;
+        conn.read_body_blocking(buf)
+    }
+
+    pub(crate) fn set_max_size(&mut self, max: Option<u64>) -> io::Result<()> {
+        let mut g = lock(&self.cell);
+        let conn = g.as_mut().ok_or_else(finished)?;
+        match conn.body.as_mut() {
+            Some(b) if !b.started => {
+                b.max = max;
+                if let (Some(cl), Some(m)) = (self.content_length, max) {
+                    if cl > m {
+                        b.error = Some(super::error::RequestError::BodyTooLarge);
+                        return Err(io::Error::new(
+                            io::ErrorKind::InvalidData,
+                            "request body too large",
+                        ));
+                    }
+                }
+                Ok(())
+            }
+            _ => Err(io::Error::other(
+                "the request body size limit cannot change after reading has started",
+            )),
+        }
+    }
+
+    pub(crate) fn set_min_data_rate(&mut self, rate: Option<MinDataRate>) {
+        if let Some(conn) = lock(&self.cell).as_mut() {
+            if let Some(b) = conn.body.as_mut() {
+                b.rate.set_rate(rate);
+            }
+        }
+    }
+
+    pub(crate) fn trailers(&self) -> Option<http::HeaderMap> {
+        lock(&self.cell)
+            .as_ref()
+            .and_then(|c| c.body.as_ref().and_then(|b| b.trailers.clone()))
+    }
+}
+
+/// The response body writer handed to a [`crate::Body::from_writer`] callback: buffers up
+/// to MaxResponseBufferSize, then writes a chunk under MinResponseDataRate.
+pub(crate) struct CellWriter {
+    cell: Cell,
+    chunked: bool,
+    send: bool,
+    buf: Vec<u8>,
+    cap: usize,
+    timer: RateTimer,
+}
+
+impl CellWriter {
+    pub(crate) fn new(
+        cell: Cell,
+        chunked: bool,
+        send: bool,
+        cap: usize,
+        rate: Option<MinDataRate>,
+    ) -> Self {
+        CellWriter {
+            cell,
+            chunked,
+            send,
+            buf: Vec::new(),
+            cap,
+            timer: RateTimer::new(rate),
+        }
+    }
+
+    fn emit(&mut self, last: bool) -> io::Result<()> {
+        if !self.send {
+            self.buf.clear();
+            return Ok(());
+        }
+        let mut g = lock(&self.cell);
+        let conn = g.as_mut().ok_or_else(finished)?;
+        if !self.buf.is_empty() {
+            if self.chunked {
+                let line = format!("{:x}\r\n", self.buf.len());
+                conn.io.write_all(line.as_bytes(), &mut self.timer)?;
+                conn.io.write_all(&self.buf, &mut self.timer)?;
+                conn.io.write_all(b"\r\n", &mut self.timer)?;
+            } else {
+                conn.io.write_all(&self.buf, &mut self.timer)?;
+            }
+            self.buf.clear();
+        }
+        if last && self.chunked {
+            conn.io.write_all(b"0\r\n\r\n", &mut self.timer)?;
+        }
+        Ok(())
+    }
+
+    /// Writes what is buffered and the last chunk.
+    pub(crate) fn finish(&mut self) -> io::Result<()> {
+        self.emit(true)
+    }
+}
+
+impl Write for CellWriter {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        self.buf.extend_from_slice(data);
+        if self.buf.len() >= self.cap {
+            self.emit(false)?;
+        }
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.emit(false)
+    }
+}

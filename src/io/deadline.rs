@@ -1,0 +1,314 @@
+//! Deadline-driven reads and writes over a non-blocking [`Transport`].
+//!
+//! Every wait is a `ppoll` on the socket and the server's abort event, bounded by a
+//! deadline; a missed deadline becomes [`IoFail::TimedOut`]. Minimum data rates
+//! (Kestrel's `MinDataRate`) are tracked by [`RateTimer`], which counts only the time
+//! spent waiting on the peer, as Kestrel counts only the time a read or write is pending.
+
+use std::io::{self, Read, Write};
+use std::os::fd::{AsFd, OwnedFd};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rustix::event::{poll, PollFd, PollFlags, Timespec};
+
+use super::Transport;
+use crate::limits::MinDataRate;
+
+/// Why a deadline-bound operation failed.
+#[derive(Debug)]
+pub(crate) enum IoFail {
+    /// The deadline or the data rate's allowance passed.
+    TimedOut,
+    /// The server is aborting connections (shutdown timeout elapsed).
+    Aborted,
+    /// The peer closed the connection.
+    Closed,
+    /// Any other socket error.
+    Io(io::Error),
+}
+
+impl From<io::Error> for IoFail {
+    fn from(e: io::Error) -> Self {
+        match e.kind() {
+            io::ErrorKind::UnexpectedEof
+            | io::ErrorKind::BrokenPipe
+            | io::ErrorKind::ConnectionReset
+            | io::ErrorKind::ConnectionAborted => IoFail::Closed,
+            io::ErrorKind::TimedOut => IoFail::TimedOut,
+            _ => IoFail::Io(e),
+        }
+    }
+}
+
+impl From<IoFail> for io::Error {
+    fn from(f: IoFail) -> io::Error {
+        match f {
+            IoFail::TimedOut => io::Error::new(
+                io::ErrorKind::TimedOut,
+                "minimum data rate or deadline not met",
+            ),
+            IoFail::Aborted => io::Error::new(
+                io::ErrorKind::ConnectionAborted,
+                "connection aborted by server shutdown",
+            ),
+            IoFail::Closed => {
+                io::Error::new(io::ErrorKind::ConnectionReset, "connection closed by peer")
+            }
+            IoFail::Io(e) => e,
+        }
+    }
+}
+
+/// Tracks a minimum data rate: after the grace period the peer must have moved
+/// `bytes_per_second` bytes for every second spent waiting on it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RateTimer {
+    rate: Option<MinDataRate>,
+    waited: Duration,
+    bytes: u64,
+}
+
+impl RateTimer {
+    pub(crate) fn new(rate: Option<MinDataRate>) -> Self {
+        RateTimer {
+            rate,
+            waited: Duration::ZERO,
+            bytes: 0,
+        }
+    }
+
+    pub(crate) fn set_rate(&mut self, rate: Option<MinDataRate>) {
+        self.rate = rate;
+    }
+
+    /// Records bytes moved.
+    pub(crate) fn add_bytes(&mut self, n: usize) {
+        self.bytes = self.bytes.saturating_add(n as u64);
+    }
+
+    /// Records time spent waiting on the peer.
+    pub(crate) fn add_wait(&mut self, d: Duration) {
+        self.waited = self.waited.saturating_add(d);
+    }
+
+    /// How much longer the peer may keep us waiting before it is too slow; `None` when
+    /// no rate is enforced.
+    pub(crate) fn allowance(&self) -> Option<Duration> {
+        let rate = self.rate?;
+        let earned = Duration::from_secs_f64(self.bytes as f64 / rate.bytes_per_second as f64);
+        let limit = rate.grace_period.max(earned);
+        Some(limit.saturating_sub(self.waited))
+    }
+}
+
+/// The socket of one connection plus what every wait needs: the abort event and the
+/// connection-logging switch.
+#[derive(Debug)]
+pub(crate) struct DeadlineIo {
+    pub(crate) stream: Transport,
+    abort: Arc<OwnedFd>,
+    log_id: Option<u64>,
+}
+
+/// The result of waiting for readiness.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Ready {
+    Yes,
+    TimedOut,
+}
+
+impl DeadlineIo {
+    pub(crate) fn new(stream: Transport, abort: Arc<OwnedFd>, log_id: Option<u64>) -> Self {
+        DeadlineIo {
+            stream,
+            abort,
+            log_id,
+        }
+    }
+
+    /// Waits until the socket is readable (or writable with `write`) or `until` passes.
+    pub(crate) fn wait(&self, write: bool, until: Instant) -> Result<Ready, IoFail> {
+        loop {
+            let now = Instant::now();
+            if now >= until {
+                return Ok(Ready::TimedOut);
+            }
+            let left = until - now;
+            let ts = Timespec {
+                tv_sec: left.as_secs().min(i64::MAX as u64) as _,
+                tv_nsec: left.subsec_nanos() as _,
+            };
+            let flags = if write {
+                PollFlags::OUT
+            } else {
+                PollFlags::IN | PollFlags::RDHUP
+            };
+            let mut fds = [
+                PollFd::new(&self.stream, flags),
+                PollFd::new(&*self.abort, PollFlags::IN),
+            ];
+            match poll(&mut fds, Some(&ts)) {
+                Ok(0) => continue,
+                Ok(_) => {
+                    if !fds[1].revents().is_empty() {
+                        return Err(IoFail::Aborted);
+                    }
+                    return Ok(Ready::Yes);
+                }
+                Err(rustix::io::Errno::INTR) => continue,
+                Err(e) => return Err(IoFail::Io(e.into())),
+            }
+        }
+    }
+
+    /// One non-blocking read: `Ok(Some(0))` is end of stream, `Ok(None)` would block.
+    pub(crate) fn try_read(&mut self, buf: &mut [u8]) -> Result<Option<usize>, IoFail> {
+        loop {
+            match self.stream.read(buf) {
+                Ok(n) => {
+                    if let Some(id) = self.log_id {
+                        log_bytes(id, "read", &buf[..n]);
+                    }
+                    return Ok(Some(n));
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(None),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    /// Reads at least one byte, waiting at most until `until` and, when a rate timer is
+    /// given, no longer than its allowance. End of stream is `Ok(0)`.
+    pub(crate) fn read_until(
+        &mut self,
+        buf: &mut [u8],
+        until: Instant,
+        mut rate: Option<&mut RateTimer>,
+    ) -> Result<usize, IoFail> {
+        loop {
+            if let Some(n) = self.try_read(buf)? {
+                if let Some(r) = rate.as_deref_mut() {
+                    r.add_bytes(n);
+                }
+                return Ok(n);
+            }
+            let start = Instant::now();
+            let mut limit = until;
+            if let Some(allow) = rate.as_deref().and_then(|r| r.allowance()) {
+                limit = limit.min(start + allow);
+            }
+            let ready = self.wait(false, limit)?;
+            if let Some(r) = rate.as_deref_mut() {
+                r.add_wait(start.elapsed());
+            }
+            if ready == Ready::TimedOut {
+                return Err(IoFail::TimedOut);
+            }
+        }
+    }
+
+    /// Writes all of `data`, waiting for the peer to read under the rate timer.
+    pub(crate) fn write_all(
+        &mut self,
+        mut data: &[u8],
+        rate: &mut RateTimer,
+    ) -> Result<(), IoFail> {
+        while !data.is_empty() {
+            match self.stream.write(data) {
+                Ok(0) => return Err(IoFail::Closed),
+                Ok(n) => {
+                    if let Some(id) = self.log_id {
+                        log_bytes(id, "written", &data[..n]);
+                    }
+                    rate.add_bytes(n);
+                    data = &data[n..];
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    let start = Instant::now();
+                    let until = match rate.allowance() {
+                        Some(a) => start + a,
+                        None => start + Duration::from_secs(3600 * 24 * 365),
+                    };
+                    let ready = self.wait(true, until)?;
+                    rate.add_wait(start.elapsed());
+                    if ready == Ready::TimedOut {
+                        return Err(IoFail::TimedOut);
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(())
+    }
+
+    /// Best-effort non-blocking write used for short error responses from places that
+    /// must not wait (returns how much was written).
+    pub(crate) fn write_nowait(&mut self, data: &[u8]) -> usize {
+        match self.stream.write(data) {
+            Ok(n) => {
+                if let Some(id) = self.log_id {
+                    log_bytes(id, "written", &data[..n]);
+                }
+                n
+            }
+            Err(_) => 0,
+        }
+    }
+
+    pub(crate) fn fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        self.stream.as_fd()
+    }
+}
+
+/// Connection logging (Kestrel's UseConnectionLogging): every byte, escaped, at debug.
+fn log_bytes(id: u64, what: &str, bytes: &[u8]) {
+    if log::log_enabled!(target: "falconet::connection", log::Level::Debug) {
+        log::debug!(
+            target: "falconet::connection",
+            "[conn {id}] {what} {} bytes: {}",
+            bytes.len(),
+            bytes.escape_ascii()
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rate(bps: u64, grace: u64) -> Option<MinDataRate> {
+        Some(MinDataRate {
+            bytes_per_second: bps,
+            grace_period: Duration::from_secs(grace),
+        })
+    }
+
+    #[test]
+    fn no_rate_means_no_allowance() {
+        assert_eq!(RateTimer::new(None).allowance(), None);
+    }
+
+    #[test]
+    fn grace_period_is_the_first_allowance() {
+        let t = RateTimer::new(rate(240, 5));
+        assert_eq!(t.allowance(), Some(Duration::from_secs(5)));
+    }
+
+    #[test]
+    fn bytes_earn_time_and_waiting_spends_it() {
+        let mut t = RateTimer::new(rate(100, 2));
+        t.add_wait(Duration::from_secs(2));
+        assert_eq!(
+            t.allowance(),
+            Some(Duration::ZERO),
+            "grace used up with no bytes"
+        );
+        t.add_bytes(1000); // earns 10 s in total
+        assert_eq!(t.allowance(), Some(Duration::from_secs(8)));
+        t.add_wait(Duration::from_secs(9));
+        assert_eq!(t.allowance(), Some(Duration::ZERO));
+    }
+}

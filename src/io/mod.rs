@@ -1,0 +1,7 @@
+//! Deadline I/O: the one place where the crate reads from and writes to sockets.
+
+pub(crate) mod deadline;
+pub(crate) mod transport;
+
+pub(crate) use deadline::{DeadlineIo, IoFail, RateTimer};
+pub(crate) use transport::Transport;

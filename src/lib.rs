@@ -1,0 +1,44 @@
+//! falconet: a Kestrel-class HTTP server for constrained and embedded Linux.
+//!
+//! Synchronous by design: one blocking accept thread per endpoint feeds a bounded pool
+//! of worker threads; idle connections wait in one epoll poller, not on a worker; every
+//! socket read and write runs against a deadline, with Kestrel's limits and defaults.
+//!
+//! ```no_run
+//! use falconet::{Body, Request, Response, Server, ServerOptions};
+//!
+//! let handle = Server::new(ServerOptions::default(), |_req: Request| {
+//!     Response::new(Body::from("Hello, World!"))
+//! })
+//! .start()
+//! .unwrap();
+//! println!("listening on {:?}", handle.urls());
+//! handle.shutdown(std::time::Duration::from_secs(5));
+//! ```
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod body;
+pub mod config;
+mod date;
+mod error;
+mod handler;
+mod http1;
+mod io;
+mod limits;
+mod options;
+mod request;
+mod server;
+mod upgrade;
+
+pub use body::Body;
+pub use error::Error;
+pub use handler::{Handler, Request, Response};
+pub use limits::{Limits, MinDataRate};
+pub use options::{EndpointOptions, ListenAddress, Protocols, Scheme, ServerOptions};
+pub use request::{Address, ConnectionInfo, Prepare, RequestControl, RequestExt};
+pub use server::{Server, ServerHandle};
+pub use upgrade::{Upgrade, UpgradeError, Upgraded};
+
+/// Re-export of the `http` crate, whose types make up the request and response API.
+pub use http;

@@ -1,0 +1,67 @@
+//! The falconet appliance binary: `falconet --urls URLS --config FILE`.
+
+use std::process::ExitCode;
+
+use falconet::config::CommandLine;
+use falconet::http::header::CONTENT_TYPE;
+use falconet::{Body, Request, RequestExt, Response, Server};
+
+const HELP: &str = "\
+falconet — a small HTTP server for embedded Linux
+
+USAGE:
+    falconet [--urls URLS] [--config FILE]
+
+OPTIONS:
+    --urls URLS      ';'-separated URLs to listen on, e.g.
+                     'http://localhost:5000;http://unix:/run/falconet.sock'
+                     (also FALCONET_URLS; default http://localhost:5000)
+    --config FILE    JSON configuration in ASP.NET Core's appsettings.json schema
+    -h, --help       print this help
+    -V, --version    print the version
+
+Logging goes to stderr at info level; RUST_LOG overrides (e.g. RUST_LOG=debug).
+SIGINT and SIGTERM shut down gracefully.";
+
+const PAGE: &str = "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>falconet</title></head>\n<body><h1>falconet</h1><p>It works. This is falconet's built-in page.</p></body></html>\n";
+
+fn main() -> ExitCode {
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
+    let cl = match CommandLine::parse(std::env::args().skip(1)) {
+        Ok(cl) => cl,
+        Err(e) => {
+            eprintln!("falconet: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if cl.help {
+        println!("{HELP}");
+        return ExitCode::SUCCESS;
+    }
+    if cl.version {
+        println!("falconet {}", env!("CARGO_PKG_VERSION"));
+        return ExitCode::SUCCESS;
+    }
+    let result = cl.options().and_then(|options| {
+        Server::new(options, |req: Request| {
+            log::debug!(
+                "{} {} from {}",
+                req.method(),
+                req.uri(),
+                req.connection().remote_addr()
+            );
+            let mut resp = Response::new(Body::from(PAGE));
+            resp.headers_mut()
+                .insert(CONTENT_TYPE, "text/html; charset=utf-8".parse().unwrap());
+            resp
+        })
+        .run()
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            log::error!("{e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,191 @@
+//! Server and endpoint options: plain structs with `Default`, each field documenting its
+//! default. The JSON configuration loader ([`crate::config`]) and `--urls` produce the same
+//! structs.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::limits::Limits;
+
+/// Which HTTP versions an endpoint speaks (Kestrel's `HttpProtocols`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Protocols {
+    /// HTTP/1.0 and HTTP/1.1 only.
+    Http1,
+    /// HTTP/2 only (available with the HTTP/2 support of a later release).
+    Http2,
+    /// Both; the default, as in Kestrel.
+    #[default]
+    Http1AndHttp2,
+}
+
+/// Where an endpoint listens.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ListenAddress {
+    /// One IPv4 or IPv6 socket address.
+    Ip(SocketAddr),
+    /// `localhost`: 127.0.0.1 and ::1, bound separately. A warning if one fails, a
+    /// startup error if both do.
+    Localhost(u16),
+    /// `*`, `+`, `0.0.0.0` or a host name: `[::]` dual-stack, falling back to 0.0.0.0.
+    Any(u16),
+    /// A Unix domain socket at an absolute path.
+    Unix(PathBuf),
+}
+
+/// URL scheme of an endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Scheme {
+    /// Plain HTTP.
+    #[default]
+    Http,
+    /// HTTP over TLS (not available in this build).
+    Https,
+}
+
+/// One endpoint: an address plus per-endpoint settings (Kestrel's `ListenOptions`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EndpointOptions {
+    /// The endpoint's name from the config file (`Kestrel:Endpoints:<name>`), if any.
+    /// Default: `None`.
+    pub name: Option<String>,
+    /// Where to listen.
+    pub address: ListenAddress,
+    /// URL scheme. Default: `http`.
+    pub scheme: Scheme,
+    /// HTTP versions spoken. Default: `Http1AndHttp2` (HTTP/2 arrives in a later release;
+    /// until then such endpoints speak HTTP/1.x).
+    pub protocols: Protocols,
+    /// Log every byte read and written on this endpoint's connections at debug level
+    /// (Kestrel's UseConnectionLogging). Default: `false`.
+    pub connection_logging: bool,
+    /// Per-endpoint override of [`ServerOptions::allow_synchronous_io`]. Default: `None`.
+    pub allow_synchronous_io: Option<bool>,
+    /// Permission bits for a Unix socket file, e.g. `0o660`. Default: `None` (umask).
+    pub unix_socket_mode: Option<u32>,
+}
+
+impl EndpointOptions {
+    /// An endpoint at `address` with every other setting at its default.
+    pub fn new(address: ListenAddress) -> Self {
+        EndpointOptions {
+            name: None,
+            address,
+            scheme: Scheme::Http,
+            protocols: Protocols::default(),
+            connection_logging: false,
+            allow_synchronous_io: None,
+            unix_socket_mode: None,
+        }
+    }
+
+    /// An endpoint on one IP socket address (port 0 picks a free port).
+    pub fn ip(addr: SocketAddr) -> Self {
+        Self::new(ListenAddress::Ip(addr))
+    }
+
+    /// An endpoint on a Unix domain socket at an absolute path.
+    pub fn unix(path: impl Into<PathBuf>) -> Self {
+        Self::new(ListenAddress::Unix(path.into()))
+    }
+
+    /// Parses a URL such as `http://localhost:5000`, `http://*:80`, `http://[::1]:0` or
+    /// `http://unix:/run/app.sock`.
+    pub fn from_url(url: &str) -> Result<Self, crate::Error> {
+        crate::config::urls::parse_url(url)
+    }
+}
+
+/// Everything the server needs besides the handler.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerOptions {
+    /// Endpoints configured in code or in the config file. When non-empty they override
+    /// [`urls`](Self::urls) (with a warning, as in Kestrel). Default: empty.
+    pub endpoints: Vec<EndpointOptions>,
+    /// URLs from `--urls` or `FALCONET_URLS`. With no endpoints and no URLs the server
+    /// listens on `http://localhost:5000`. Default: empty.
+    pub urls: Vec<String>,
+    /// Connection and request limits. Default: Kestrel's.
+    pub limits: Limits,
+    /// Number of worker threads that run connections and handlers.
+    /// Default: twice the available cores, at least 4.
+    pub workers: usize,
+    /// Connections waiting for a worker. When full, accept threads wait (back-pressure: new
+    /// connections queue in the kernel's listen backlog). Default: 1024.
+    pub queue_capacity: usize,
+    /// Stack size of each worker thread, in bytes. Default: 256 KiB.
+    pub worker_stack_size: usize,
+    /// Listen backlog of every socket. Default: 511 (nginx's).
+    pub listen_backlog: u32,
+    /// Let handlers stream request and response bodies with blocking `Read`/`Write`
+    /// (Kestrel's AllowSynchronousIO). Default: `false`.
+    pub allow_synchronous_io: bool,
+    /// Add `Server: falconet` to responses (Kestrel's AddServerHeader). Default: `true`.
+    pub add_server_header: bool,
+    /// Host names accepted in `Host`; `*` wildcards allowed (`*.example.org`, `*`).
+    /// Empty means any. A request whose host does not match gets 400.
+    /// Default: empty (any host).
+    pub allowed_hosts: Vec<String>,
+    /// Accept a bare LF as the line ending of the request head. Default: `false`.
+    pub allow_bare_lf: bool,
+    /// How long an unread request body is drained after the response before the
+    /// connection is closed instead. Default: 5 s.
+    pub request_body_drain_timeout: Duration,
+    /// How long [`crate::ServerHandle::shutdown`] waits by default for in-flight requests
+    /// (used by the binary on SIGINT/SIGTERM). Default: 30 s (ASP.NET Core's ShutdownTimeout).
+    pub shutdown_timeout: Duration,
+}
+
+impl Default for ServerOptions {
+    fn default() -> Self {
+        let cores = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1);
+        ServerOptions {
+            endpoints: Vec::new(),
+            urls: Vec::new(),
+            limits: Limits::default(),
+            workers: (cores * 2).max(4),
+            queue_capacity: 1024,
+            worker_stack_size: 256 * 1024,
+            listen_backlog: 511,
+            allow_synchronous_io: false,
+            add_server_header: true,
+            allowed_hosts: Vec::new(),
+            allow_bare_lf: false,
+            request_body_drain_timeout: Duration::from_secs(5),
+            shutdown_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+impl ServerOptions {
+    /// Checks every option, returning a startup error that names what is wrong.
+    pub fn validate(&self) -> Result<(), crate::Error> {
+        self.limits.validate().map_err(crate::Error::config)?;
+        if self.workers == 0 {
+            return Err(crate::Error::config("Falconet.Workers must be at least 1"));
+        }
+        if self.queue_capacity == 0 {
+            return Err(crate::Error::config(
+                "Falconet.QueueCapacity must be at least 1",
+            ));
+        }
+        if self.worker_stack_size < 64 * 1024 {
+            return Err(crate::Error::config(format!(
+                "Falconet.WorkerStackSize must be at least 65536 bytes, got {}",
+                self.worker_stack_size
+            )));
+        }
+        if self.listen_backlog == 0 {
+            return Err(crate::Error::config(
+                "Falconet.ListenBacklog must be at least 1",
+            ));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,228 @@
+//! What a handler can learn about and do to its request and connection.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use crate::limits::MinDataRate;
+use crate::upgrade::{Upgrade, UpgradeError};
+
+/// The address of one side of a connection.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Address {
+    /// An IPv4 or IPv6 socket address.
+    Ip(SocketAddr),
+    /// A Unix domain socket (its path, when it has one).
+    Unix(Option<PathBuf>),
+}
+
+impl fmt::Display for Address {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Address::Ip(a) => write!(f, "{a}"),
+            Address::Unix(Some(p)) => write!(f, "unix:{}", p.display()),
+            Address::Unix(None) => f.write_str("unix:(unnamed)"),
+        }
+    }
+}
+
+#[derive(Debug)]
+struct ConnInner {
+    id: u64,
+    local: Address,
+    remote: Address,
+    endpoint: Arc<str>,
+}
+
+/// The connection a request arrived on: ids and addresses (Kestrel's `ConnectionInfo`).
+#[derive(Debug, Clone)]
+pub struct ConnectionInfo {
+    inner: Arc<ConnInner>,
+}
+
+impl ConnectionInfo {
+    pub(crate) fn new(id: u64, local: Address, remote: Address, endpoint: Arc<str>) -> Self {
+        ConnectionInfo {
+            inner: Arc::new(ConnInner {
+                id,
+                local,
+                remote,
+                endpoint,
+            }),
+        }
+    }
+
+    /// A number unique to this connection within the process.
+    pub fn id(&self) -> u64 {
+        self.inner.id
+    }
+
+    /// The server's address of the connection.
+    pub fn local_addr(&self) -> &Address {
+        &self.inner.local
+    }
+
+    /// The client's address of the connection.
+    pub fn remote_addr(&self) -> &Address {
+        &self.inner.remote
+    }
+
+    /// The endpoint the connection was accepted on: its configured name, or its URL.
+    pub fn endpoint(&self) -> &str {
+        &self.inner.endpoint
+    }
+
+    fn unknown() -> &'static ConnectionInfo {
+        static UNKNOWN: OnceLock<ConnectionInfo> = OnceLock::new();
+        UNKNOWN.get_or_init(|| {
+            ConnectionInfo::new(0, Address::Unix(None), Address::Unix(None), Arc::from(""))
+        })
+    }
+}
+
+#[derive(Debug, Default)]
+struct ControlInner {
+    aborted: AtomicBool,
+    response_rate: Mutex<Option<Option<MinDataRate>>>,
+}
+
+/// Per-request controls a handler can use while it runs.
+#[derive(Debug, Clone, Default)]
+pub struct RequestControl {
+    inner: Arc<ControlInner>,
+}
+
+impl RequestControl {
+    /// Aborts the connection: no response is sent (or the one in progress is cut off)
+    /// and the connection is closed (Kestrel's `HttpContext.Abort()`).
+    pub fn abort(&self) {
+        self.inner.aborted.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether [`abort`](Self::abort) was called.
+    pub fn is_aborted(&self) -> bool {
+        self.inner.aborted.load(Ordering::Relaxed)
+    }
+
+    /// Overrides MinResponseDataRate for this request's response; `None` disables it.
+    pub fn set_min_response_data_rate(&self, rate: Option<MinDataRate>) {
+        if let Ok(mut r) = self.inner.response_rate.lock() {
+            *r = Some(rate);
+        }
+    }
+
+    pub(crate) fn response_rate_override(&self) -> Option<Option<MinDataRate>> {
+        self.inner.response_rate.lock().ok().and_then(|r| *r)
+    }
+
+    fn unknown() -> &'static RequestControl {
+        static UNKNOWN: OnceLock<RequestControl> = OnceLock::new();
+        UNKNOWN.get_or_init(RequestControl::default)
+    }
+}
+
+/// Access to falconet's per-request information from an `http::Request`.
+pub trait RequestExt {
+    /// The connection the request arrived on. For a request not made by falconet (say, in
+    /// a unit test of a handler) this is a placeholder with id 0.
+    fn connection(&self) -> &ConnectionInfo;
+    /// Controls for this request (abort, response data rate).
+    fn control(&self) -> &RequestControl;
+    /// Accepts an `Upgrade` request (e.g. WebSocket): reserves one of
+    /// MaxConcurrentUpgradedConnections. Answer with status 101 and
+    /// [`Upgrade::into_body`] as the body to receive the raw connection.
+    fn upgrade(&self) -> Result<Upgrade, UpgradeError>;
+}
+
+impl<B> RequestExt for http::Request<B> {
+    fn connection(&self) -> &ConnectionInfo {
+        self.extensions()
+            .get::<ConnectionInfo>()
+            .unwrap_or_else(|| ConnectionInfo::unknown())
+    }
+
+    fn control(&self) -> &RequestControl {
+        self.extensions()
+            .get::<RequestControl>()
+            .unwrap_or_else(|| RequestControl::unknown())
+    }
+
+    fn upgrade(&self) -> Result<Upgrade, UpgradeError> {
+        match self.extensions().get::<crate::upgrade::Upgradable>() {
+            Some(u) => u.reserve(),
+            None => Err(UpgradeError::NotAnUpgradeRequest),
+        }
+    }
+}
+
+/// Per-request settings a handler may change in [`crate::Handler::prepare`], before the
+/// server reads any of the body.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RequestSettings {
+    pub(crate) max_body_size: Option<u64>,
+    pub(crate) body_rate: Option<MinDataRate>,
+    pub(crate) response_rate: Option<MinDataRate>,
+    pub(crate) synchronous_io: bool,
+}
+
+/// The request head, seen by [`crate::Handler::prepare`] before the body is read; the
+/// place to change per-request limits and to opt into synchronous I/O.
+pub struct Prepare<'a> {
+    pub(crate) parts: &'a http::request::Parts,
+    pub(crate) settings: &'a mut RequestSettings,
+}
+
+impl Prepare<'_> {
+    /// The request method.
+    pub fn method(&self) -> &http::Method {
+        &self.parts.method
+    }
+
+    /// The request target.
+    pub fn uri(&self) -> &http::Uri {
+        &self.parts.uri
+    }
+
+    /// The request headers.
+    pub fn headers(&self) -> &http::HeaderMap {
+        &self.parts.headers
+    }
+
+    /// The connection the request arrived on.
+    pub fn connection(&self) -> &ConnectionInfo {
+        self.parts
+            .extensions
+            .get::<ConnectionInfo>()
+            .unwrap_or_else(|| ConnectionInfo::unknown())
+    }
+
+    /// Overrides MaxRequestBodySize for this request; `None` for no limit.
+    pub fn set_max_request_body_size(&mut self, max: Option<u64>) {
+        self.settings.max_body_size = max;
+    }
+
+    /// Overrides MinRequestBodyDataRate for this request; `None` disables it.
+    pub fn set_min_request_body_data_rate(&mut self, rate: Option<MinDataRate>) {
+        self.settings.body_rate = rate;
+    }
+
+    /// Overrides MinResponseDataRate for this request; `None` disables it.
+    pub fn set_min_response_data_rate(&mut self, rate: Option<MinDataRate>) {
+        self.settings.response_rate = rate;
+    }
+
+    /// Opts this request into synchronous I/O (Kestrel's AllowSynchronousIO): the handler
+    /// then receives the body unread, as a stream, and may answer with
+    /// [`crate::Body::from_writer`].
+    pub fn set_allow_synchronous_io(&mut self, allow: bool) {
+        self.settings.synchronous_io = allow;
+    }
+
+    /// Whether synchronous I/O is allowed for this request.
+    pub fn allow_synchronous_io(&self) -> bool {
+        self.settings.synchronous_io
+    }
+}

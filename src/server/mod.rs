@@ -1,0 +1,496 @@
+//! The server: listeners with one blocking accept thread each, the bounded worker pool,
+//! the poller, and graceful shutdown.
+//!
+//! Threads: one accept thread per bound socket, `workers` worker threads (explicit stack
+//! size) fed by a bounded crossbeam channel of `queue_capacity` connections, and one
+//! poller thread. Upgraded connections get a thread each, outside the pool, bounded by
+//! MaxConcurrentUpgradedConnections.
+//!
+//! Worst-case memory: `workers × worker_stack_size` (virtual; touched pages only are
+//! resident) + open connections × (read buffer, 4 KiB idle, up to MaxRequestBufferSize
+//! while a head or pipelined requests are buffered) + buffered request bodies (up to
+//! MaxRequestBodySize each, one per busy worker).
+
+pub(crate) mod listener;
+pub(crate) mod poller;
+pub(crate) mod stats;
+
+use std::os::fd::OwnedFd;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, SendTimeoutError, Sender};
+use rustix::event::{poll, PollFd, PollFlags};
+
+use crate::handler::Handler;
+use crate::http1::conn::{drive, Conn, EndpointCtx, Next};
+use crate::io::DeadlineIo;
+use crate::options::ServerOptions;
+use crate::request::{Address, ConnectionInfo};
+use crate::Error;
+use listener::Listener;
+use poller::Parker;
+use stats::{ConnGuard, Counters};
+
+/// State shared by every thread of one server.
+pub(crate) struct Shared {
+    pub(crate) options: ServerOptions,
+    pub(crate) handler: Box<dyn Handler>,
+    pub(crate) counters: Arc<Counters>,
+    shutting_down: AtomicBool,
+    aborting: AtomicBool,
+    poller_exit: AtomicBool,
+    /// Readable once connections must be aborted; every I/O wait watches it.
+    pub(crate) abort: Arc<OwnedFd>,
+    /// Readable once accept threads must stop.
+    stop: OwnedFd,
+    queue: Receiver<Box<Conn>>,
+    parker: Parker,
+    next_id: AtomicU64,
+}
+
+impl Shared {
+    pub(crate) fn is_shutting_down(&self) -> bool {
+        self.shutting_down.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn is_aborting(&self) -> bool {
+        self.aborting.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn poller_should_exit(&self) -> bool {
+        self.poller_exit.load(Ordering::Acquire)
+    }
+
+    /// Connections waiting for a worker.
+    pub(crate) fn queue_len(&self) -> usize {
+        self.queue.len()
+    }
+
+    /// Hands a connection to the poller.
+    pub(crate) fn park(&self, conn: Box<Conn>) {
+        self.parker.park(conn);
+    }
+}
+
+/// An HTTP server: options plus a handler. [`start`](Server::start) it in the background
+/// or [`run`](Server::run) it on the calling thread.
+///
+/// ```no_run
+/// use falconet::{Body, Request, Response, Server, ServerOptions};
+///
+/// let mut options = ServerOptions::default();
+/// options.urls = vec!["http://127.0.0.1:8080".into()];
+/// Server::new(options, |_req: Request| Response::new(Body::from("Hello, World!")))
+///     .run()
+///     .unwrap();
+/// ```
+pub struct Server {
+    options: ServerOptions,
+    handler: Box<dyn Handler>,
+}
+
+impl Server {
+    /// A server with these options and this handler.
+    pub fn new(options: ServerOptions, handler: impl Handler) -> Self {
+        Server {
+            options,
+            handler: Box::new(handler),
+        }
+    }
+
+    /// Serves on the calling thread until SIGINT or SIGTERM, then shuts down gracefully
+    /// within [`ServerOptions::shutdown_timeout`].
+    pub fn run(self) -> Result<(), Error> {
+        use signal_hook::consts::{SIGINT, SIGTERM};
+        let timeout = self.options.shutdown_timeout;
+        let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM])
+            .map_err(|e| Error::io("cannot install signal handlers", e))?;
+        let handle = self.start()?;
+        let h2 = handle.clone();
+        let signals_handle = signals.handle();
+        std::thread::Builder::new()
+            .name("falconet-signals".into())
+            .spawn(move || {
+                if let Some(sig) = signals.forever().next() {
+                    log::info!("Received signal {sig}; shutting down");
+                    h2.shutdown(timeout);
+                }
+            })
+            .map_err(|e| Error::io("cannot start the signal thread", e))?;
+        handle.wait();
+        signals_handle.close();
+        Ok(())
+    }
+
+    /// Binds every endpoint and starts serving in the background.
+    pub fn start(self) -> Result<ServerHandle, Error> {
+        let Server {
+            mut options,
+            handler,
+        } = self;
+        options.validate()?;
+        let (endpoints, warnings) = crate::config::resolve_endpoints(&options)?;
+        for w in warnings {
+            log::warn!("{w}");
+        }
+        for ep in &endpoints {
+            if ep.scheme == crate::options::Scheme::Https {
+                return Err(Error::config(
+                    "HTTPS endpoints are not supported by this build yet; use http://",
+                ));
+            }
+        }
+        options.allowed_hosts.retain(|h| !h.trim().is_empty());
+        if options.allowed_hosts.iter().any(|h| h.trim() == "*") {
+            options.allowed_hosts.clear();
+        }
+        // Bind everything first: a bind failure stops startup before any thread starts.
+        let mut bound: Vec<(Listener, Arc<EndpointCtx>)> = Vec::new();
+        for ep in &endpoints {
+            let ctx_name: Arc<str> = match &ep.name {
+                Some(n) => Arc::from(n.as_str()),
+                None => Arc::from(""),
+            };
+            for l in listener::bind(ep, options.listen_backlog)? {
+                let name = if ctx_name.is_empty() {
+                    Arc::from(l.url().as_str())
+                } else {
+                    ctx_name.clone()
+                };
+                let ctx = Arc::new(EndpointCtx {
+                    name,
+                    synchronous_io: ep
+                        .allow_synchronous_io
+                        .unwrap_or(options.allow_synchronous_io),
+                    connection_logging: ep.connection_logging,
+                });
+                bound.push((l, ctx));
+            }
+        }
+        for (l, _) in &bound {
+            log::info!("Now listening on: {}", l.url());
+        }
+        let addresses: Vec<Address> = bound.iter().map(|(l, _)| l.address()).collect();
+        let urls: Vec<String> = bound.iter().map(|(l, _)| l.url()).collect();
+
+        let io_err = |what: &str, e: std::io::Error| Error::io(format!("cannot {what}: {e}"), e);
+        let (pool_tx, pool_rx) = crossbeam_channel::bounded::<Box<Conn>>(options.queue_capacity);
+        let (parker, park_rx, wake) =
+            poller::channel().map_err(|e| io_err("create the poller", e))?;
+        let abort = Arc::new(poller::new_event().map_err(|e| io_err("create an eventfd", e))?);
+        let stop = poller::new_event().map_err(|e| io_err("create an eventfd", e))?;
+        let workers = options.workers;
+        let stack = options.worker_stack_size;
+        let shared = Arc::new(Shared {
+            options,
+            handler,
+            counters: Arc::new(Counters::default()),
+            shutting_down: AtomicBool::new(false),
+            aborting: AtomicBool::new(false),
+            poller_exit: AtomicBool::new(false),
+            abort,
+            stop,
+            queue: pool_rx.clone(),
+            parker,
+            next_id: AtomicU64::new(1),
+        });
+
+        let mut worker_threads = Vec::with_capacity(workers);
+        for i in 0..workers {
+            let rx = pool_rx.clone();
+            let sh = shared.clone();
+            let t = std::thread::Builder::new()
+                .name(format!("falconet-worker-{i}"))
+                .stack_size(stack)
+                .spawn(move || worker_loop(rx, sh))
+                .map_err(|e| io_err("start a worker thread", e))?;
+            worker_threads.push(t);
+        }
+        drop(pool_rx);
+        let mut threads = Vec::new();
+        {
+            let sh = shared.clone();
+            let tx = pool_tx.clone();
+            let t = std::thread::Builder::new()
+                .name("falconet-poller".into())
+                .spawn(move || {
+                    if let Err(e) = poller::run(sh, park_rx, wake, tx) {
+                        log::error!("poller failed: {e}");
+                    }
+                })
+                .map_err(|e| io_err("start the poller thread", e))?;
+            threads.push(t);
+        }
+        for (l, ctx) in bound {
+            let sh = shared.clone();
+            let tx = pool_tx.clone();
+            let t = std::thread::Builder::new()
+                .name("falconet-accept".into())
+                .spawn(move || accept_loop(l, ctx, sh, tx))
+                .map_err(|e| io_err("start an accept thread", e))?;
+            threads.push(t);
+        }
+        drop(pool_tx);
+        Ok(ServerHandle {
+            inner: Arc::new(HandleInner {
+                shared,
+                addresses,
+                urls,
+                threads: Mutex::new(Some((threads, worker_threads))),
+                done: Mutex::new(false),
+                done_cv: Condvar::new(),
+            }),
+        })
+    }
+}
+
+fn worker_loop(rx: Receiver<Box<Conn>>, shared: Arc<Shared>) {
+    while let Ok(conn) = rx.recv() {
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drive(conn, &shared)));
+        match r {
+            Ok(Next::Park(c)) => shared.park(c),
+            Ok(Next::Close) => {}
+            Err(_) => log::error!("worker: connection driver panicked; connection dropped"),
+        }
+    }
+}
+
+fn accept_loop(l: Listener, ep: Arc<EndpointCtx>, shared: Arc<Shared>, tx: Sender<Box<Conn>>) {
+    let mut last_error_log: Option<Instant> = None;
+    let mut suppressed = 0u64;
+    'outer: loop {
+        {
+            let mut fds = [
+                PollFd::new(&l, PollFlags::IN),
+                PollFd::new(&shared.stop, PollFlags::IN),
+            ];
+            match poll(&mut fds, None) {
+                Ok(_) => {
+                    if !fds[1].revents().is_empty() {
+                        break;
+                    }
+                }
+                Err(rustix::io::Errno::INTR) => continue,
+                Err(e) => {
+                    log::error!("accept loop: poll failed: {e}");
+                    std::thread::sleep(Duration::from_millis(100));
+                    continue;
+                }
+            }
+        }
+        loop {
+            if shared.is_shutting_down() {
+                break 'outer;
+            }
+            match l.accept() {
+                Ok((stream, remote, local)) => {
+                    let limits = &shared.options.limits;
+                    let Some(guard) =
+                        ConnGuard::try_new(&shared.counters, limits.max_concurrent_connections)
+                    else {
+                        log::info!(
+                            "Connection from {remote} refused: MaxConcurrentConnections ({}) reached",
+                            limits.max_concurrent_connections.unwrap_or(0)
+                        );
+                        drop(stream);
+                        continue;
+                    };
+                    let id = shared.next_id.fetch_add(1, Ordering::Relaxed);
+                    log::debug!(
+                        "Connection id \"{id}\" accepted from {remote} on {}",
+                        ep.name
+                    );
+                    let info = ConnectionInfo::new(id, local, remote, ep.name.clone());
+                    let io = DeadlineIo::new(
+                        stream,
+                        shared.abort.clone(),
+                        ep.connection_logging.then_some(id),
+                    );
+                    let mut conn = Conn::new(io, info, ep.clone(), guard, &shared);
+                    // Back-pressure: when every worker is busy and the queue is full, stop
+                    // accepting; new connections wait in the kernel's listen backlog.
+                    loop {
+                        match tx.send_timeout(conn, Duration::from_millis(100)) {
+                            Ok(()) => break,
+                            Err(SendTimeoutError::Timeout(c)) => {
+                                if shared.is_shutting_down() {
+                                    break 'outer;
+                                }
+                                conn = c;
+                            }
+                            Err(SendTimeoutError::Disconnected(_)) => break 'outer,
+                        }
+                    }
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+                Err(e) => {
+                    let code = e.raw_os_error().unwrap_or(0);
+                    let transient = [
+                        rustix::io::Errno::CONNABORTED,
+                        rustix::io::Errno::INTR,
+                        rustix::io::Errno::PROTO,
+                        rustix::io::Errno::PERM,
+                    ]
+                    .iter()
+                    .any(|x| x.raw_os_error() == code);
+                    if transient {
+                        log::debug!("accept on {}: {e}; continuing", ep.name);
+                        continue;
+                    }
+                    // EMFILE, ENFILE, ENOBUFS, ENOMEM and anything unexpected: log (at most
+                    // once a second) and back off briefly; never fatal.
+                    let now = Instant::now();
+                    if last_error_log
+                        .is_none_or(|t| now.duration_since(t) >= Duration::from_secs(1))
+                    {
+                        log::error!(
+                            "accept on {} failed: {e}; retrying in 50 ms{}",
+                            ep.name,
+                            if suppressed > 0 {
+                                format!(" ({suppressed} similar errors suppressed)")
+                            } else {
+                                String::new()
+                            }
+                        );
+                        last_error_log = Some(now);
+                        suppressed = 0;
+                    } else {
+                        suppressed += 1;
+                    }
+                    std::thread::sleep(Duration::from_millis(50));
+                    break;
+                }
+            }
+        }
+    }
+    l.cleanup();
+}
+
+struct HandleInner {
+    shared: Arc<Shared>,
+    addresses: Vec<Address>,
+    urls: Vec<String>,
+    #[allow(clippy::type_complexity)]
+    threads: Mutex<Option<(Vec<JoinHandle<()>>, Vec<JoinHandle<()>>)>>,
+    done: Mutex<bool>,
+    done_cv: Condvar,
+}
+
+/// A running server: its bound addresses, and graceful shutdown. Clones refer to the
+/// same server.
+#[derive(Clone)]
+pub struct ServerHandle {
+    inner: Arc<HandleInner>,
+}
+
+impl std::fmt::Debug for ServerHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerHandle")
+            .field("urls", &self.inner.urls)
+            .finish()
+    }
+}
+
+impl ServerHandle {
+    /// The addresses actually bound, one per listening socket (with real ports when port
+    /// 0 was configured).
+    pub fn addresses(&self) -> &[Address] {
+        &self.inner.addresses
+    }
+
+    /// The URLs of the bound sockets, e.g. `http://127.0.0.1:41234`.
+    pub fn urls(&self) -> &[String] {
+        &self.inner.urls
+    }
+
+    /// The first bound TCP address, if any.
+    pub fn local_addr(&self) -> Option<std::net::SocketAddr> {
+        self.inner.addresses.iter().find_map(|a| match a {
+            Address::Ip(a) => Some(*a),
+            _ => None,
+        })
+    }
+
+    /// Number of connections open now (excluding upgraded ones).
+    pub fn connections(&self) -> u64 {
+        self.inner
+            .shared
+            .counters
+            .connections_open
+            .load(Ordering::Acquire)
+    }
+
+    /// Stops accepting, closes idle connections, lets in-flight requests finish (each
+    /// answered with `Connection: close`), and after `timeout` aborts the rest. Returns
+    /// `true` when every connection finished in time. Later calls return at once.
+    pub fn shutdown(&self, timeout: Duration) -> bool {
+        let Some((threads, workers)) = self.inner.threads.lock().ok().and_then(|mut t| t.take())
+        else {
+            self.wait();
+            return true;
+        };
+        let shared = &self.inner.shared;
+        let start = Instant::now();
+        log::info!("Application is shutting down...");
+        shared.shutting_down.store(true, Ordering::Release);
+        poller::signal(&shared.stop);
+        shared.parker.wake();
+        let deadline = start + timeout;
+        let mut clean = true;
+        while shared.counters.connections_open.load(Ordering::Acquire) > 0 {
+            if Instant::now() >= deadline {
+                clean = false;
+                log::warn!(
+                    "Shutdown timeout: aborting {} connection(s)",
+                    shared.counters.connections_open.load(Ordering::Acquire)
+                );
+                shared.aborting.store(true, Ordering::Release);
+                poller::signal(&shared.abort);
+                shared.parker.wake();
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        shared.poller_exit.store(true, Ordering::Release);
+        shared.parker.wake();
+        for t in threads {
+            let _ = t.join();
+        }
+        // Workers end when the queue's senders (accept threads, poller) are gone; a
+        // handler that never returns is left behind rather than blocking shutdown.
+        let join_by = Instant::now() + Duration::from_secs(1);
+        for w in workers {
+            while !w.is_finished() && Instant::now() < join_by {
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            if w.is_finished() {
+                let _ = w.join();
+            } else {
+                log::warn!("a worker is still busy after shutdown; leaving it behind");
+            }
+        }
+        if let Ok(mut d) = self.inner.done.lock() {
+            *d = true;
+        }
+        self.inner.done_cv.notify_all();
+        log::info!("Shutdown complete in {:?}", start.elapsed());
+        clean
+    }
+
+    /// Blocks until the server has shut down.
+    pub fn wait(&self) {
+        let mut d = match self.inner.done.lock() {
+            Ok(d) => d,
+            Err(_) => return,
+        };
+        while !*d {
+            d = match self.inner.done_cv.wait(d) {
+                Ok(d) => d,
+                Err(_) => return,
+            };
+        }
+    }
+}
