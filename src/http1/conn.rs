@@ -491,7 +491,13 @@ impl Conn {
             Framing::None => Some(0),
             Framing::Chunked => None,
         };
-        if let (Some(n), Some(max)) = (content_length, settings.max_body_size) {
+        // With synchronous I/O the handler may still raise the limit (Body::set_max_size),
+        // so the declared length is checked when it first reads (Incoming::read).
+        if let (Some(n), Some(max), false) = (
+            content_length,
+            settings.max_body_size,
+            settings.synchronous_io,
+        ) {
             if n > max {
                 // Decided from Content-Length before reading: no 100 Continue is sent.
                 return self.fail(RequestError::BodyTooLarge, shared);

@@ -46,6 +46,14 @@ impl Incoming {
     pub(crate) fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let mut g = lock(&self.cell);
         let conn = g.as_mut().ok_or_else(finished)?;
+        if let Some(b) = conn.body.as_mut().filter(|b| !b.started) {
+            if let (Some(cl), Some(max)) = (self.content_length, b.max) {
+                if cl > max {
+                    // Refused from Content-Length before reading: no 100 Continue.
+                    b.error = Some(super::error::RequestError::BodyTooLarge);
+                }
+            }
+        }
         conn.read_body_blocking(buf)
     }
 

@@ -4,12 +4,14 @@ use std::io::{self, Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::os::fd::{AsFd, BorrowedFd};
 use std::os::unix::net::UnixStream;
+use std::sync::Arc;
 
-/// A connected stream socket.
-#[derive(Debug)]
+/// A connected stream socket. The socket is shared (`Arc`) with the server's registry of
+/// open connections, which shuts sockets down when the shutdown timeout runs out.
+#[derive(Debug, Clone)]
 pub(crate) enum Transport {
-    Tcp(TcpStream),
-    Unix(UnixStream),
+    Tcp(Arc<TcpStream>),
+    Unix(Arc<UnixStream>),
 }
 
 impl Transport {
@@ -45,8 +47,8 @@ impl Transport {
 impl Read for Transport {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         match self {
-            Transport::Tcp(s) => s.read(buf),
-            Transport::Unix(s) => s.read(buf),
+            Transport::Tcp(s) => (&**s).read(buf),
+            Transport::Unix(s) => (&**s).read(buf),
         }
     }
 }
@@ -54,15 +56,15 @@ impl Read for Transport {
 impl Write for Transport {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         match self {
-            Transport::Tcp(s) => s.write(buf),
-            Transport::Unix(s) => s.write(buf),
+            Transport::Tcp(s) => (&**s).write(buf),
+            Transport::Unix(s) => (&**s).write(buf),
         }
     }
 
     fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
         match self {
-            Transport::Tcp(s) => s.write_vectored(bufs),
-            Transport::Unix(s) => s.write_vectored(bufs),
+            Transport::Tcp(s) => (&**s).write_vectored(bufs),
+            Transport::Unix(s) => (&**s).write_vectored(bufs),
         }
     }
 

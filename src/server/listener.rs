@@ -51,13 +51,17 @@ impl Listener {
                 };
                 s.set_nonblocking(true)?;
                 let _ = s.set_nodelay(true);
-                Ok((Transport::Tcp(s), Address::Ip(remote), Address::Ip(local)))
+                Ok((
+                    Transport::Tcp(std::sync::Arc::new(s)),
+                    Address::Ip(remote),
+                    Address::Ip(local),
+                ))
             }
             Listener::Unix(l, path) => {
                 let (s, _) = l.accept()?;
                 s.set_nonblocking(true)?;
                 Ok((
-                    Transport::Unix(s),
+                    Transport::Unix(std::sync::Arc::new(s)),
                     Address::Unix(None),
                     Address::Unix(Some(path.clone())),
                 ))

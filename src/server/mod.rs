@@ -288,7 +288,7 @@ fn accept_loop(l: Listener, ep: Arc<EndpointCtx>, shared: Arc<Shared>, tx: Sende
             match l.accept() {
                 Ok((stream, remote, local)) => {
                     let limits = &shared.options.limits;
-                    let Some(guard) =
+                    let Some(mut guard) =
                         ConnGuard::try_new(&shared.counters, limits.max_concurrent_connections)
                     else {
                         log::info!(
@@ -303,6 +303,7 @@ fn accept_loop(l: Listener, ep: Arc<EndpointCtx>, shared: Arc<Shared>, tx: Sende
                         "Connection id \"{id}\" accepted from {remote} on {}",
                         ep.name
                     );
+                    guard.track(id, &stream);
                     let info = ConnectionInfo::new(id, local, remote, ep.name.clone());
                     let io = DeadlineIo::new(
                         stream,
@@ -449,6 +450,7 @@ impl ServerHandle {
                 );
                 shared.aborting.store(true, Ordering::Release);
                 poller::signal(&shared.abort);
+                shared.counters.abort_all();
                 shared.parker.wake();
                 break;
             }

@@ -1,7 +1,11 @@
 //! Counters the server keeps (connections, upgrades), shared by all threads.
 
+use std::collections::HashMap;
+use std::net::Shutdown;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+
+use crate::io::Transport;
 
 /// Server-wide counters.
 #[derive(Debug, Default)]
@@ -11,9 +15,21 @@ pub(crate) struct Counters {
     pub(crate) connections_refused: AtomicU64,
     pub(crate) upgraded_open: AtomicU64,
     pub(crate) requests_total: AtomicU64,
+    /// The sockets of open (not upgraded) connections, to abort them at shutdown.
+    open: Mutex<HashMap<u64, Transport>>,
 }
 
 impl Counters {
+    /// Shuts down the socket of every open connection: blocked reads and writes fail at
+    /// once and clients see the connection close (the shutdown timeout ran out).
+    pub(crate) fn abort_all(&self) {
+        if let Ok(open) = self.open.lock() {
+            for t in open.values() {
+                let _ = t.shutdown(Shutdown::Both);
+            }
+        }
+    }
+
     /// Takes one of `limit` slots in `counter`, or fails when all are taken.
     pub(crate) fn try_take(counter: &AtomicU64, limit: Option<u64>) -> bool {
         match limit {
@@ -34,6 +50,7 @@ impl Counters {
 #[derive(Debug)]
 pub(crate) struct ConnGuard {
     counters: Arc<Counters>,
+    id: Option<u64>,
 }
 
 impl ConnGuard {
@@ -43,6 +60,7 @@ impl ConnGuard {
             counters.connections_total.fetch_add(1, Ordering::Relaxed);
             Some(ConnGuard {
                 counters: counters.clone(),
+                id: None,
             })
         } else {
             counters.connections_refused.fetch_add(1, Ordering::Relaxed);
@@ -51,8 +69,23 @@ impl ConnGuard {
     }
 }
 
+impl ConnGuard {
+    /// Registers the connection's socket so that shutdown can abort it.
+    pub(crate) fn track(&mut self, id: u64, transport: &Transport) {
+        if let Ok(mut open) = self.counters.open.lock() {
+            open.insert(id, transport.clone());
+            self.id = Some(id);
+        }
+    }
+}
+
 impl Drop for ConnGuard {
     fn drop(&mut self) {
+        if let Some(id) = self.id {
+            if let Ok(mut open) = self.counters.open.lock() {
+                open.remove(&id);
+            }
+        }
         self.counters
             .connections_open
             .fetch_sub(1, Ordering::AcqRel);

@@ -45,7 +45,9 @@ impl Drop for TestServer {
 
 pub fn start(options: ServerOptions, handler: impl Handler) -> TestServer {
     let _ = env_logger::builder().is_test(true).try_init();
-    let handle = Server::new(options, handler).start().expect("server starts");
+    let handle = Server::new(options, handler)
+        .start()
+        .expect("server starts");
     let addr = handle.local_addr().expect("a TCP address");
     TestServer { handle, addr }
 }
@@ -199,7 +201,12 @@ pub fn closed_within(s: &mut TcpStream, within: Duration) -> bool {
                     return false;
                 }
             }
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock || e.kind() == std::io::ErrorKind::TimedOut => return false,
+            Err(e)
+                if e.kind() == std::io::ErrorKind::WouldBlock
+                    || e.kind() == std::io::ErrorKind::TimedOut =>
+            {
+                return false
+            }
             Err(_) => return true,
         }
     }
@@ -222,7 +229,11 @@ pub fn assert_error_response(resp: &RawResponse, status: u16) {
         "error response must have Content-Length: 0: {}",
         resp.head
     );
-    assert!(resp.body.is_empty(), "error response body: {:?}", resp.body_str());
+    assert!(
+        resp.body.is_empty(),
+        "error response body: {:?}",
+        resp.body_str()
+    );
 }
 
 /// Like [`assert_error_response`] but allows a body (checked against Content-Length).
@@ -317,7 +328,8 @@ pub fn parse_responses(mut bytes: &[u8]) -> Vec<RawResponse> {
             let mut complete = false;
             while let Some(le) = find(r, b"\r\n") {
                 let line = String::from_utf8_lossy(&r[..le]).to_string();
-                let Ok(size) = usize::from_str_radix(line.split(';').next().unwrap_or("").trim(), 16)
+                let Ok(size) =
+                    usize::from_str_radix(line.split(';').next().unwrap_or("").trim(), 16)
                 else {
                     break;
                 };
@@ -530,5 +542,198 @@ impl TempDir {
 impl Drop for TempDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Happy-path helpers (tests/http1_basic.rs, tests/sync_io.rs, tests/websocket.rs).
+
+/// A raw connection that keeps bytes read past one response for the next one (needed for
+/// pipelining and for proving that no stray body bytes follow a response).
+pub struct RawClient {
+    pub stream: TcpStream,
+    pub buf: Vec<u8>,
+}
+
+impl RawClient {
+    /// A new connection to `server` with 10 s read/write timeouts.
+    pub fn connect(server: &TestServer) -> RawClient {
+        RawClient {
+            stream: server.connect(),
+            buf: Vec::new(),
+        }
+    }
+
+    pub fn send(&mut self, bytes: &[u8]) {
+        self.stream.write_all(bytes).expect("write the request");
+    }
+
+    /// Reads exactly one response (HEAD: no body), keeping what follows it buffered.
+    /// Fails after 10 s.
+    pub fn response(&mut self, head_request: bool) -> Option<RawResponse> {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let head_end = loop {
+            if let Some(i) = find(&self.buf, b"\r\n\r\n") {
+                break i + 4;
+            }
+            self.fill(deadline)?;
+        };
+        let head = String::from_utf8_lossy(&self.buf[..head_end]).into_owned();
+        let mut lines = head.split("\r\n");
+        let status: u16 = lines.next()?.split(' ').nth(1)?.parse().ok()?;
+        let headers: Vec<(String, String)> = lines
+            .filter(|l| !l.is_empty())
+            .filter_map(|l| l.split_once(':'))
+            .map(|(n, v)| (n.trim().to_string(), v.trim().to_string()))
+            .collect();
+        self.buf.drain(..head_end);
+        let mut resp = RawResponse {
+            status,
+            head,
+            headers,
+            body: Vec::new(),
+        };
+        let no_body = head_request || status < 200 || status == 204 || status == 304;
+        if no_body {
+            return Some(resp);
+        }
+        if let Some(cl) = resp.header("content-length") {
+            let cl: usize = cl.parse().ok()?;
+            while self.buf.len() < cl {
+                self.fill(deadline)?;
+            }
+            resp.body = self.buf.drain(..cl).collect();
+        } else if resp
+            .header("transfer-encoding")
+            .is_some_and(|v| v.eq_ignore_ascii_case("chunked"))
+        {
+            loop {
+                let line_end = loop {
+                    if let Some(i) = find(&self.buf, b"\r\n") {
+                        break i;
+                    }
+                    self.fill(deadline)?;
+                };
+                let line = String::from_utf8_lossy(&self.buf[..line_end]).to_string();
+                let size = usize::from_str_radix(line.split(';').next()?.trim(), 16).ok()?;
+                self.buf.drain(..line_end + 2);
+                if size == 0 {
+                    // Trailer section: lines up to an empty one.
+                    loop {
+                        let e = loop {
+                            if let Some(i) = find(&self.buf, b"\r\n") {
+                                break i;
+                            }
+                            self.fill(deadline)?;
+                        };
+                        self.buf.drain(..e + 2);
+                        if e == 0 {
+                            break;
+                        }
+                    }
+                    break;
+                }
+                while self.buf.len() < size + 2 {
+                    self.fill(deadline)?;
+                }
+                resp.body.extend(self.buf.drain(..size));
+                if self.buf.drain(..2).collect::<Vec<u8>>() != b"\r\n" {
+                    return None;
+                }
+            }
+        } else {
+            // Delimited by close.
+            while self.fill(deadline).is_some() {}
+            resp.body = std::mem::take(&mut self.buf);
+        }
+        Some(resp)
+    }
+
+    /// Reads once more into the buffer. `None` on EOF, error or deadline.
+    fn fill(&mut self, deadline: Instant) -> Option<()> {
+        let now = Instant::now();
+        if now >= deadline {
+            return None;
+        }
+        self.stream.set_read_timeout(Some(deadline - now)).ok()?;
+        let mut tmp = [0u8; 16 * 1024];
+        match self.stream.read(&mut tmp) {
+            Ok(0) | Err(_) => None,
+            Ok(n) => {
+                self.buf.extend_from_slice(&tmp[..n]);
+                Some(())
+            }
+        }
+    }
+
+    /// Bytes buffered plus whatever arrives within `within`; also whether the connection
+    /// was closed (EOF or reset) in that time.
+    pub fn rest(&mut self, within: Duration) -> (Vec<u8>, bool) {
+        let (more, closed) = read_until_close(&mut self.stream, within);
+        let mut all = std::mem::take(&mut self.buf);
+        all.extend_from_slice(&more);
+        self.stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        (all, closed.is_some())
+    }
+}
+
+/// Log records captured by [`capture_logs`], newest last (bounded).
+static CAPTURED_LOGS: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+
+struct CaptureLogger;
+
+impl log::Log for CaptureLogger {
+    fn enabled(&self, m: &log::Metadata) -> bool {
+        m.level() <= log::Level::Debug
+    }
+
+    fn log(&self, r: &log::Record) {
+        if !self.enabled(r.metadata()) {
+            return;
+        }
+        let line = format!("{} {}: {}", r.level(), r.target(), r.args());
+        if std::env::var_os("FALCONET_TEST_LOG").is_some() {
+            eprintln!("{line}");
+        }
+        let mut logs = CAPTURED_LOGS.lock().unwrap_or_else(|e| e.into_inner());
+        if logs.len() >= 20_000 {
+            logs.drain(..10_000);
+        }
+        logs.push(line);
+    }
+
+    fn flush(&self) {}
+}
+
+/// Installs a process-wide logger that records every record at debug level and above, so
+/// a test can check what the server logged ([`logged`]). Call it before [`start`] in
+/// every test of a file that uses it (the first logger installed wins). Set
+/// `FALCONET_TEST_LOG=1` to also print the records.
+pub fn capture_logs() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        if log::set_logger(&CaptureLogger).is_ok() {
+            log::set_max_level(log::LevelFilter::Debug);
+        }
+    });
+}
+
+/// Waits (at most `within`) for a captured log line containing every one of `needles`;
+/// returns it.
+pub fn logged(needles: &[&str], within: Duration) -> Option<String> {
+    let deadline = Instant::now() + within;
+    loop {
+        {
+            let logs = CAPTURED_LOGS.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(l) = logs.iter().find(|l| needles.iter().all(|n| l.contains(n))) {
+                return Some(l.clone());
+            }
+        }
+        if Instant::now() >= deadline {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(10));
     }
 }

@@ -1,0 +1,238 @@
+//! End-to-end tests of the JSON configuration file (Kestrel's `appsettings.json` schema):
+//! a file written to disk, loaded with `falconet::config::load_file`, then a real server.
+
+mod support;
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use falconet::{Body, Request, RequestExt, Response, Server, ServerHandle, ServerOptions};
+use support::*;
+
+fn write_config(dir: &TempDir, json: &str) -> std::path::PathBuf {
+    let path = dir.path().join("appsettings.json");
+    std::fs::write(&path, json).unwrap();
+    path
+}
+
+fn endpoint_name(req: Request) -> Response {
+    Response::new(Body::from(req.connection().endpoint().to_string()))
+}
+
+fn start_handle(options: ServerOptions) -> ServerHandle {
+    let _ = env_logger::builder().is_test(true).try_init();
+    Server::new(options, endpoint_name)
+        .start()
+        .expect("server starts")
+}
+
+fn request(addr: SocketAddr, host: &str, extra_headers: usize) -> RawResponse {
+    let mut req = format!("GET / HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n");
+    // Connection is the second header; add the rest as X-N.
+    for i in 0..extra_headers {
+        req.push_str(&format!("X-{i}: v\r\n"));
+    }
+    req.push_str("\r\n");
+    let mut s = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(5)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    s.set_write_timeout(Some(Duration::from_secs(10))).unwrap();
+    roundtrip_on(&mut s, req.as_bytes()).expect("a response")
+}
+
+const CONFIG: &str = r#"{
+  // Comments and trailing commas are accepted, as in .NET.
+  "AllowedHosts": "example.org;*.example.net",
+  "Kestrel": {
+    "Endpoints": {
+      "Http": { "Url": "http://127.0.0.1:0" },
+    },
+    "Limits": {
+      "MaxRequestHeaderCount": 5,
+      "MaxFrobnication": 3
+    },
+    "Bogus": true
+  },
+  "Falconet": { "Workers": 2, "Sprockets": 1 },
+  "Logging": { "LogLevel": { "Default": "Information" } }
+}"#;
+
+#[test]
+fn config_file_limits_hosts_and_endpoints_are_enforced() {
+    let dir = TempDir::new("cfg");
+    let path = write_config(&dir, CONFIG);
+    let mut options = ServerOptions {
+        // Endpoints from the file override URLs: this one would fail to bind.
+        urls: vec!["http://unix:/nonexistent-falconet-dir/never.sock".into()],
+        ..ServerOptions::default()
+    };
+    let warnings = falconet::config::load_file(&mut options, &path).expect("valid config");
+    eprintln!("warnings: {warnings:?}");
+    for key in [
+        "Kestrel:Bogus",
+        "Kestrel:Limits:MaxFrobnication",
+        "Falconet:Sprockets",
+    ] {
+        assert!(
+            warnings
+                .iter()
+                .any(|w| w.contains(&format!("'{key}'")) && w.contains("Unknown")),
+            "no warning naming {key}: {warnings:?}"
+        );
+    }
+    // `Logging` is another component's section: no warning.
+    assert!(
+        !warnings.iter().any(|w| w.contains("Logging")),
+        "{warnings:?}"
+    );
+    assert_eq!(warnings.len(), 3, "{warnings:?}");
+    assert_eq!(options.limits.max_request_header_count, 5);
+    assert_eq!(options.workers, 2);
+    assert_eq!(options.endpoints.len(), 1);
+    assert_eq!(options.endpoints[0].name.as_deref(), Some("Http"));
+
+    let h = start_handle(options);
+    // Only the endpoint from the file is bound, not the URL.
+    assert_eq!(h.addresses().len(), 1, "{:?}", h.addresses());
+    let addr = h.local_addr().expect("the file's TCP endpoint");
+    assert!(addr.ip().is_loopback());
+    assert_ne!(addr.port(), 0);
+
+    // MaxRequestHeaderCount = 5: Host + Connection + 3 more is fine, one more is 431.
+    let r = request(addr, "example.org", 3);
+    assert_eq!(r.status, 200, "{}", r.head);
+    assert_eq!(r.body_str(), "Http", "the endpoint's configured name");
+    let r = request(addr, "example.org", 4);
+    assert_eq!(r.status, 431, "6 headers: {}", r.head);
+
+    // AllowedHosts.
+    let r = request(addr, "api.example.net", 0);
+    assert_eq!(r.status, 200, "{}", r.head);
+    let r = request(addr, "EXAMPLE.ORG", 0);
+    assert_eq!(r.status, 200, "host matching ignores case: {}", r.head);
+    let r = request(addr, "evil.example.com", 0);
+    assert_eq!(r.status, 400, "{}", r.head);
+    let r = request(addr, "example.net", 0);
+    assert_eq!(
+        r.status, 400,
+        "*.example.net does not match the apex: {}",
+        r.head
+    );
+
+    assert!(h.shutdown(Duration::from_secs(5)));
+}
+
+#[test]
+fn invalid_value_names_key_and_value_and_leaves_options_unchanged() {
+    let dir = TempDir::new("bad");
+    let path = write_config(
+        &dir,
+        r#"{ "Kestrel": { "Limits": { "MaxRequestHeaderCount": "lots" } } }"#,
+    );
+    let mut options = ServerOptions::default();
+    options.limits.max_request_header_count = 42;
+    let before = options.clone();
+    let e = falconet::config::load_file(&mut options, &path).unwrap_err();
+    assert!(e.is_config(), "{e}");
+    let msg = e.to_string();
+    assert!(
+        msg.contains("Kestrel:Limits:MaxRequestHeaderCount"),
+        "{msg}"
+    );
+    assert!(msg.contains("'lots'"), "{msg}");
+    assert!(msg.starts_with(&path.display().to_string()), "{msg}");
+    assert_eq!(options, before, "options unchanged on error");
+
+    // An invalid endpoint URL names the URL.
+    std::fs::write(
+        &path,
+        r#"{ "Kestrel": { "Endpoints": { "Web": { "Url": "ftp://127.0.0.1:0" } } } }"#,
+    )
+    .unwrap();
+    let e = falconet::config::load_file(&mut options, &path).unwrap_err();
+    assert!(e.is_config(), "{e}");
+    assert!(e.to_string().contains("ftp://127.0.0.1:0"), "{e}");
+    assert_eq!(options, before);
+
+    // An https endpoint in the file is refused, at load or at start.
+    std::fs::write(
+        &path,
+        r#"{ "Kestrel": { "Endpoints": { "Tls": { "Url": "https://127.0.0.1:0" } } } }"#,
+    )
+    .unwrap();
+    match falconet::config::load_file(&mut options, &path) {
+        Err(e) => {
+            assert!(e.is_config(), "{e}");
+            assert!(e.to_string().contains("HTTPS"), "{e}");
+        }
+        Ok(_) => {
+            let e = Server::new(options.clone(), endpoint_name)
+                .start()
+                .unwrap_err();
+            assert!(e.is_config(), "{e}");
+            assert!(e.to_string().contains("HTTPS"), "{e}");
+        }
+    }
+}
+
+#[test]
+fn malformed_json_is_an_error_naming_the_file() {
+    let dir = TempDir::new("json");
+    let path = write_config(&dir, r#"{ "Kestrel": { "Limits": { "#);
+    let mut options = ServerOptions::default();
+    let e = falconet::config::load_file(&mut options, &path).unwrap_err();
+    assert!(e.is_config(), "{e}");
+    assert!(
+        e.to_string().starts_with(&path.display().to_string()),
+        "{e}"
+    );
+    assert_eq!(options, ServerOptions::default());
+
+    let missing = dir.path().join("missing.json");
+    let e = falconet::config::load_file(&mut options, &missing).unwrap_err();
+    assert!(e.is_io(), "{e}");
+    assert!(e.to_string().contains("missing.json"), "{e}");
+}
+
+#[test]
+fn urls_from_the_file_are_used_without_endpoints() {
+    let dir = TempDir::new("urls");
+    let sock = dir.path().join("cfg.sock");
+    let path = write_config(
+        &dir,
+        &format!(
+            r#"{{ "Urls": "http://127.0.0.1:0;http://unix:{}", "AllowedHosts": "*" }}"#,
+            sock.display()
+        ),
+    );
+    let mut options = ServerOptions {
+        urls: vec!["http://[::1]:1".into()],
+        ..ServerOptions::default()
+    };
+    let warnings = falconet::config::load_file(&mut options, &path).unwrap();
+    assert!(warnings.is_empty(), "{warnings:?}");
+    assert_eq!(
+        options.urls.len(),
+        2,
+        "the file's Urls replace earlier ones"
+    );
+    assert!(options.allowed_hosts.is_empty(), "\"*\" allows any host");
+    options.workers = 2;
+    let h = start_handle(options);
+    assert_eq!(h.addresses().len(), 2, "{:?}", h.addresses());
+    let addr = h.local_addr().unwrap();
+    let r = request(addr, "anything.invalid", 0);
+    assert_eq!(r.status, 200, "{}", r.head);
+    let mut s = std::os::unix::net::UnixStream::connect(&sock).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let r = roundtrip_on(
+        &mut s,
+        b"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
+    )
+    .expect("a response over the Unix socket");
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body_str(), format!("http://unix:{}", sock.display()));
+    // Close our side: the server lingers up to 2 s on a connection it closed until the
+    // client closes too, and graceful shutdown waits for that.
+    drop(s);
+    assert!(h.shutdown(Duration::from_secs(5)));
+}
