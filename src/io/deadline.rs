@@ -95,8 +95,16 @@ impl RateTimer {
     /// How much longer the peer may keep us waiting before it is too slow; `None` when
     /// no rate is enforced.
     pub(crate) fn allowance(&self) -> Option<Duration> {
+        self.allowance_unconfirmed(0)
+    }
+
+    /// Like [`allowance`](Self::allowance), but the last `unconfirmed` bytes earn nothing:
+    /// bytes a socket's send buffer swallowed have not reached the peer yet, and a client
+    /// that reads nothing must not earn hours of credit from a multi-megabyte kernel buffer.
+    pub(crate) fn allowance_unconfirmed(&self, unconfirmed: u64) -> Option<Duration> {
         let rate = self.rate?;
-        let earned = Duration::from_secs_f64(self.bytes as f64 / rate.bytes_per_second as f64);
+        let confirmed = self.bytes.saturating_sub(unconfirmed);
+        let earned = Duration::from_secs_f64(confirmed as f64 / rate.bytes_per_second as f64);
         let limit = rate.grace_period.max(earned);
         Some(limit.saturating_sub(self.waited))
     }
@@ -227,7 +235,12 @@ impl DeadlineIo {
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     let start = Instant::now();
-                    let until = match rate.allowance() {
+                    // The send buffer is full: up to its size in bytes may still be queued
+                    // in the kernel, unread by the peer.
+                    let queued = rustix::net::sockopt::socket_send_buffer_size(&self.stream)
+                        .map(|n| n as u64)
+                        .unwrap_or(0);
+                    let until = match rate.allowance_unconfirmed(queued) {
                         Some(a) => start + a,
                         None => start + Duration::from_secs(3600 * 24 * 365),
                     };
@@ -310,5 +323,22 @@ mod tests {
         assert_eq!(t.allowance(), Some(Duration::from_secs(8)));
         t.add_wait(Duration::from_secs(9));
         assert_eq!(t.allowance(), Some(Duration::ZERO));
+    }
+
+    #[test]
+    fn bytes_still_in_the_send_buffer_earn_nothing() {
+        let mut t = RateTimer::new(rate(1000, 2));
+        t.add_bytes(4_000_000); // swallowed by a 4 MB kernel buffer
+        assert_eq!(t.allowance(), Some(Duration::from_secs(4000)));
+        assert_eq!(
+            t.allowance_unconfirmed(4_000_000),
+            Some(Duration::from_secs(2))
+        );
+        assert_eq!(
+            t.allowance_unconfirmed(3_990_000),
+            Some(Duration::from_secs(10))
+        );
+        t.add_wait(Duration::from_secs(3));
+        assert_eq!(t.allowance_unconfirmed(4_000_000), Some(Duration::ZERO));
     }
 }
