@@ -309,13 +309,24 @@ impl Poller {
         }
     }
 
+    /// At shutdown: closes idle connections, and lingering ones whose client has nothing
+    /// more queued (their response and FIN are out; closing cannot cause a reset that
+    /// destroys the response).
     fn close_idle(&mut self) {
         self.closed_idle = true;
         for i in 0..self.slots.len() {
-            let idle = self.slots[i].conn.as_ref().is_some_and(|c| c.is_idle());
-            if idle {
-                self.slots[i].conn = None;
+            let Some(mut conn) = self.slots[i].conn.take() else {
+                continue;
+            };
+            let close = conn.is_idle() || conn.phase == Phase::Lingering;
+            if conn.phase == Phase::Lingering {
+                // Discard what is queued so that closing sends a FIN, not a reset.
+                self.linger_read(&mut conn);
+            }
+            if close {
                 self.free.push(i);
+            } else {
+                self.slots[i].conn = Some(conn);
             }
         }
     }
