@@ -84,8 +84,7 @@ fn port_zero_reports_the_real_port() {
 
 #[test]
 fn now_listening_log_line_names_the_real_port() {
-    let bin = example_binary("hello");
-    let mut cmd = std::process::Command::new(bin);
+    let mut cmd = support::example_command("hello");
     cmd.args(["--urls", "http://127.0.0.1:0"]);
     cmd.env("RUST_LOG", "info");
     cmd.env_remove("FALCONET_URLS");

@@ -20,7 +20,7 @@ fn agent() -> ureq::Agent {
 
 /// Starts example `name` with `--urls urls` and `RUST_LOG=info`.
 fn spawn(name: &str, urls: &str) -> ChildServer {
-    let mut cmd = Command::new(support::example_binary(name));
+    let mut cmd = support::example_command(name);
     cmd.args(["--urls", urls]).env("RUST_LOG", "info");
     cmd.env_remove("FALCONET_URLS");
     ChildServer::spawn(cmd)
@@ -193,7 +193,7 @@ impl Drop for Reap {
 
 #[test]
 fn embedded_runs_to_completion() {
-    let child = Command::new(support::example_binary("embedded"))
+    let child = support::example_command("embedded")
         .env("RUST_LOG", "info")
         .env_remove("FALCONET_URLS")
         .stdin(Stdio::null())

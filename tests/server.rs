@@ -402,12 +402,22 @@ fn accept_survives_fd_exhaustion() {
     let bin = example_binary("hello");
     let mut cmd = if has_prlimit() {
         let mut c = std::process::Command::new("prlimit");
-        c.arg("--nofile=64:64").arg(&bin);
+        c.arg("--nofile=64:64")
+            .args(support::test_runner())
+            .arg(&bin);
         c
     } else {
         let mut c = std::process::Command::new("bash");
-        c.args(["-c", "ulimit -n 64 && exec \"$0\" \"$@\""])
-            .arg(&bin);
+        c.args(["-c", "ulimit -n 64 && exec \"$0\" \"$@\""]);
+        let runner = support::test_runner();
+        match runner.split_first() {
+            Some((prog, rest)) => {
+                c.arg(prog).args(rest).arg(&bin);
+            }
+            None => {
+                c.arg(&bin);
+            }
+        }
         c
     };
     cmd.args(["--urls", "http://127.0.0.1:0"]);

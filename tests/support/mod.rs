@@ -737,3 +737,35 @@ pub fn logged(needles: &[&str], within: Duration) -> Option<String> {
         std::thread::sleep(Duration::from_millis(10));
     }
 }
+
+/// The words of `FALCONET_TEST_RUNNER` (e.g. `qemu-aarch64-static -L /` when the tests of
+/// a cross build run under emulation): a command to put before a target binary.
+/// Without it, a `CARGO_TARGET_<TRIPLE>_RUNNER` for this architecture is used (as `cross`
+/// sets in its images), so that child processes run the way cargo runs the tests.
+pub fn test_runner() -> Vec<String> {
+    let words = |r: String| r.split_whitespace().map(String::from).collect();
+    if let Ok(r) = std::env::var("FALCONET_TEST_RUNNER") {
+        return words(r);
+    }
+    let arch = std::env::consts::ARCH.to_ascii_uppercase();
+    std::env::vars()
+        .find(|(k, _)| {
+            k.starts_with("CARGO_TARGET_") && k.ends_with("_RUNNER") && k.contains(&arch)
+        })
+        .map(|(_, v)| words(v))
+        .unwrap_or_default()
+}
+
+/// A command that runs example `name`, through `FALCONET_TEST_RUNNER` when it is set.
+pub fn example_command(name: &str) -> std::process::Command {
+    let bin = example_binary(name);
+    let runner = test_runner();
+    match runner.split_first() {
+        Some((prog, args)) => {
+            let mut c = std::process::Command::new(prog);
+            c.args(args).arg(bin);
+            c
+        }
+        None => std::process::Command::new(bin),
+    }
+}

@@ -1,0 +1,578 @@
+#!/usr/bin/env python3
+"""falconet benchmark report.
+
+    report.py collect SCRATCH_DIR CARGO_LOCK > results.json   # raw run output -> results.json
+    report.py render results.json OUT_DIR                     # -> OUT_DIR/RESULTS.md, chart.svg
+
+`bench/run.sh` calls both. `render` needs only results.json, so the report and the chart can
+be regenerated (or restyled) without running the benchmark again.
+"""
+
+import json
+import os
+import re
+import statistics
+import sys
+
+try:
+    import tomllib
+except ImportError:  # Python < 3.11
+    tomllib = None
+
+SERVER_LABELS = {
+    "falconet": "falconet",
+    "tiny_http": "tiny_http",
+    "hyper": "hyper",
+    "nginx": "nginx",
+    "lighttpd": "lighttpd",
+}
+SCENARIO_LABELS = {
+    "ka1": "keep-alive, 1 conn",
+    "ka16": "keep-alive, 16 conns",
+    "ka256": "keep-alive, 256 conns",
+    "close16": "Connection: close, 16 conns",
+}
+PEER_CRATES = ["tiny_http", "hyper", "hyper-util", "http-body-util", "tokio"]
+
+# ------------------------------------------------------------------------------ collect
+
+
+def wrk_time_ms(text):
+    m = re.fullmatch(r"([\d.]+)(us|ms|s|m|h)", text.strip())
+    if not m:
+        return None
+    v, unit = float(m.group(1)), m.group(2)
+    return v * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0, "h": 3600000.0}[unit]
+
+
+def parse_wrk(path):
+    r = {"file": os.path.basename(path)}
+    text = open(path, errors="replace").read()
+    m = re.search(r"Requests/sec:\s+([\d.]+)", text)
+    r["rps"] = float(m.group(1)) if m else None
+    m = re.search(r"(\d+) requests in ([\d.]+\w+),", text)
+    r["requests"] = int(m.group(1)) if m else None
+    m = re.search(r"^\s+Latency\s+(\S+)\s+(\S+)\s+(\S+)", text, re.M)
+    r["lat_avg_ms"] = wrk_time_ms(m.group(1)) if m else None
+    r["lat_max_ms"] = wrk_time_ms(m.group(3)) if m else None
+    for pct, key in (("50", "p50_ms"), ("75", "p75_ms"), ("90", "p90_ms"), ("99", "p99_ms")):
+        m = re.search(r"^\s+%s%%\s+(\S+)" % pct, text, re.M)
+        r[key] = wrk_time_ms(m.group(1)) if m else None
+    m = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text)
+    r["socket_errors"] = (
+        dict(zip(("connect", "read", "write", "timeout"), map(int, m.groups()))) if m else None
+    )
+    m = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
+    r["non_2xx"] = int(m.group(1)) if m else 0
+    m = re.search(r"# loadavg-before: (\S+)", text)
+    r["loadavg_before"] = float(m.group(1)) if m else None
+    m = re.search(r"# loadavg-after: (\S+)", text)
+    r["loadavg_after"] = float(m.group(1)) if m else None
+    m = re.search(r"# server-counters: before (\d+) (\d+) after (\d+) (\d+) wall ([\d.]+) ([\d.]+) "
+                  r"clk_tck (\d+)", text)
+    if m:
+        t0, c0, t1, c1 = (int(m.group(i)) for i in range(1, 5))
+        wall = float(m.group(6)) - float(m.group(5))
+        cpu_s = (t1 - t0) / int(m.group(7))
+        r["server_cpu_s"] = cpu_s
+        r["wall_s"] = wall
+        r["server_cpu_util"] = cpu_s / wall if wall > 0 else None
+        r["server_ctx_switches"] = c1 - c0
+        if r["requests"]:
+            r["server_cpu_us_per_req"] = cpu_s * 1e6 / r["requests"]
+            r["server_cs_per_req"] = (c1 - c0) / r["requests"]
+    if r["rps"] is None:
+        r["raw_tail"] = text[-600:]
+    return r
+
+
+def parse_h2load(path):
+    text = open(path, errors="replace").read()
+    r = {}
+    m = re.search(r"finished in ([\d.]+)s, ([\d.]+) req/s", text)
+    r["rps"] = float(m.group(2)) if m else None
+    m = re.search(
+        r"requests: (\d+) total, (\d+) started, (\d+) done, (\d+) succeeded, (\d+) failed, "
+        r"(\d+) errored, (\d+) timeout",
+        text,
+    )
+    if m:
+        r.update(dict(zip(("total", "started", "done", "succeeded", "failed", "errored", "timeout"),
+                          map(int, m.groups()))))
+    m = re.search(r"status codes: (\d+) 2xx", text)
+    r["status_2xx"] = int(m.group(1)) if m else None
+    m = re.search(r"time for request:\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)", text)
+    if m:
+        r["req_time_mean_ms"] = wrk_time_ms(m.group(3))
+    if r["rps"] is None:
+        r["raw_tail"] = text[-600:]
+    return r
+
+
+def spread(values):
+    vals = [v for v in values if v is not None]
+    if not vals:
+        return None
+    return {"median": statistics.median(vals), "min": min(vals), "max": max(vals), "n": len(vals)}
+
+
+def crate_versions(lock_path):
+    out = {}
+    if not os.path.exists(lock_path):
+        return out
+    if tomllib:
+        data = tomllib.load(open(lock_path, "rb"))
+        for pkg in data.get("package", []):
+            if pkg["name"] in PEER_CRATES:
+                out[pkg["name"]] = pkg["version"]
+    else:
+        for name, ver in re.findall(r'name = "([^"]+)"\nversion = "([^"]+)"', open(lock_path).read()):
+            if name in PEER_CRATES:
+                out[name] = ver
+    return out
+
+
+def collect(scratch, lock_path):
+    meta = json.load(open(os.path.join(scratch, "meta.json")))
+    meta["crates"] = crate_versions(lock_path)
+    end = os.path.join(scratch, "loadavg-end.txt")
+    meta["loadavg_end"] = open(end).read().strip() if os.path.exists(end) else None
+    res = {"meta": meta, "servers": {}}
+    for s in meta["servers"]:
+        d = os.path.join(scratch, s)
+        sr = {"scenarios": {}}
+        resp = os.path.join(d, "response.txt")
+        if os.path.exists(resp):
+            head = open(resp).read().split("\n\n")[0]
+            sr["response_head"] = head
+        idle = os.path.join(d, "idle.json")
+        if os.path.exists(idle):
+            sr["idle"] = json.load(open(idle))
+        for sc in meta["scenarios"]:
+            name = sc["name"]
+            reps = []
+            for rep in range(1, meta["reps"] + 1):
+                p = os.path.join(d, "wrk-%s-%d.txt" % (name, rep))
+                if os.path.exists(p):
+                    reps.append(parse_wrk(p))
+            sr["scenarios"][name] = {
+                "reps": reps,
+                "rps": spread([r["rps"] for r in reps]),
+                "p50_ms": spread([r["p50_ms"] for r in reps]),
+                "p99_ms": spread([r["p99_ms"] for r in reps]),
+                "cpu_util": spread([r.get("server_cpu_util") for r in reps]),
+                "cpu_us_per_req": spread([r.get("server_cpu_us_per_req") for r in reps]),
+                "cs_per_req": spread([r.get("server_cs_per_req") for r in reps]),
+                "errors": sum(
+                    (sum(r["socket_errors"].values()) if r["socket_errors"] else 0) + r["non_2xx"]
+                    for r in reps
+                ),
+            }
+        h2 = os.path.join(d, "h2load-h1-ka16.txt")
+        if os.path.exists(h2):
+            sr["h2load_h1_ka16"] = parse_h2load(h2)
+        after = []
+        for rep in range(1, meta["reps"] + 1):
+            p = os.path.join(d, "rss-after-load-%d.txt" % rep)
+            if os.path.exists(p):
+                kb, thr = open(p).read().split()
+                after.append({"rss_kb": int(kb), "threads": int(thr)})
+        sr["after_load"] = after
+        res["servers"][s] = sr
+    return res
+
+
+# ------------------------------------------------------------------------------ render
+
+
+def fmt_rps(x):
+    return "–" if x is None else "{:,.0f}".format(x)
+
+
+def fmt_ms(x):
+    if x is None:
+        return "–"
+    if x < 1:
+        return "%.0f µs" % (x * 1000)
+    if x < 10:
+        return "%.2f ms" % x
+    if x < 1000:
+        return "%.1f ms" % x
+    return "%.2f s" % (x / 1000)
+
+
+def fmt_mb(kb):
+    return "–" if kb is None else "%.1f MB" % (kb / 1024)
+
+
+def cell(sp, fmt, reps):
+    if sp is None:
+        return "–"
+    if reps <= 1 or sp["n"] <= 1:
+        return fmt(sp["median"])
+    return "%s <sub>(%s–%s)</sub>" % (fmt(sp["median"]), fmt(sp["min"]), fmt(sp["max"]))
+
+
+def ratio(a, b):
+    if a is None or b is None or b == 0:
+        return None
+    return a / b
+
+
+def fmt_ratio(r):
+    return "–" if r is None else "%.2f×" % r
+
+
+def render(results_path, out_dir):
+    res = json.load(open(results_path))
+    meta, servers = res["meta"], res["servers"]
+    names = [s for s in meta["servers"] if s in servers]
+    scen = [sc["name"] for sc in meta["scenarios"]]
+    reps = meta["reps"]
+    peers = [s for s in names if s != "falconet"]
+    fal = servers.get("falconet")
+
+    def med(s, sc, key):
+        sp = servers[s]["scenarios"].get(sc, {}).get(key)
+        return sp["median"] if sp else None
+
+    L = []
+    w = L.append
+    w("# falconet benchmark results")
+    w("")
+    w("Generated by `bench/run.sh` (→ `bench/results.json` → `bench/report.py`). "
+      "Overwritten on every run; do not edit by hand.")
+    w("")
+    w("Run: **%s**, %s, %d s per wrk run, %d repetition%s (median shown, min–max of the "
+      "repetitions in small print)." % (
+          meta["date_utc"], "QUICK smoke mode" if meta.get("quick") else "full mode",
+          meta["duration_s"], reps, "" if reps == 1 else "s"))
+    w("")
+    w("![requests/s per scenario and memory per server](chart.svg)")
+    w("")
+
+    # Headline
+    if fal and "ka16" in scen:
+        w("## Headline: 16 keep-alive connections")
+        w("")
+        w("| | falconet | " + " | ".join(SERVER_LABELS.get(p, p) for p in peers) + " |")
+        w("|---|---:|" + "---:|" * len(peers))
+        w("| requests/s | %s | %s |" % (fmt_rps(med("falconet", "ka16", "rps")), " | ".join(
+            fmt_rps(med(p, "ka16", "rps")) for p in peers)))
+        w("| falconet / peer (requests/s) | 1.00× | %s |" % " | ".join(
+            fmt_ratio(ratio(med("falconet", "ka16", "rps"), med(p, "ka16", "rps"))) for p in peers))
+        w("| p99 latency | %s | %s |" % (fmt_ms(med("falconet", "ka16", "p99_ms")), " | ".join(
+            fmt_ms(med(p, "ka16", "p99_ms")) for p in peers)))
+
+        def idle_row(label, f):
+            w("| %s | %s | %s |" % (label, f("falconet"), " | ".join(f(p) for p in peers)))
+
+        idle_row("RSS with %d idle keep-alive conns" % meta["idle_count"],
+                 lambda s: fmt_mb(servers[s].get("idle", {}).get("rss_held_kb")))
+        idle_row("fresh request while they are held", lambda s: fresh_cell(servers[s]))
+        w("")
+
+    w("## Machine and versions")
+    w("")
+    w("| | |")
+    w("|---|---|")
+    w("| CPU | %s, %d cores |" % (meta["cpu_model"], meta["cores"]))
+    w("| memory | %s |" % meta.get("mem_total", "?"))
+    w("| kernel | %s |" % meta["kernel"])
+    w("| date (UTC) | %s |" % meta["date_utc"])
+    w("| pinning | %s |" % meta["pinning"])
+    w("| RLIMIT_NOFILE | %s |" % meta["nofile"])
+    w("| load average at start / end | %s / %s |" % (meta.get("loadavg_start"), meta.get("loadavg_end")))
+    w("| falconet | commit `%s`%s, `hello` example, release profile (opt-level s, LTO), "
+      "`Falconet:Workers` = %d |" % (
+          meta["falconet_commit"][:12],
+          " (+%d modified tracked files outside bench/)" % meta["falconet_dirty_files"]
+          if meta.get("falconet_dirty_files") else "", meta["falconet_workers"]))
+    w("| rustc | %s |" % meta["rustc"])
+    cr = meta.get("crates", {})
+    w("| peer crates (bench/peers/Cargo.lock) | %s |" % ", ".join(
+        "%s %s" % (k, cr[k]) for k in PEER_CRATES if k in cr))
+    w("| nginx | %s |" % meta["nginx"])
+    w("| lighttpd | %s |" % meta["lighttpd"])
+    w("| wrk | %s |" % meta["wrk"])
+    w("| h2load | %s |" % meta.get("h2load", ""))
+    w("| report | %s, matplotlib %s |" % (meta["python"], meta["matplotlib"]))
+    w("")
+
+    w("## Setup")
+    w("")
+    w("Every server answers `GET /` with `200`, `Content-Type: text/plain`, body `Hello, World!` "
+      "(13 bytes), on 127.0.0.1 only. run.sh checks this answer before measuring.")
+    w("")
+    w("- **falconet**: `examples/hello.rs`, `--urls http://127.0.0.1:PORT --config appsettings.json` "
+      "with `{\"Falconet\": {\"Workers\": %d}}`, `RUST_LOG=warn`. %d is also falconet's default on this "
+      "machine (twice the cores, at least 4; pinned to one core it would still be 4). All other "
+      "options are Kestrel's defaults (KeepAliveTimeout 130 s, no connection cap)." % (
+          meta["falconet_workers"], meta["falconet_workers"]))
+    w("- **tiny_http** %s: `bench/peers/src/bin/tiny_http_hello.rs`, %d threads each calling "
+      "`server.recv()` in a loop (tiny_http itself also runs one thread per open connection)." % (
+          cr.get("tiny_http", ""), meta["peer_threads"]))
+    w("- **hyper** %s on tokio %s: `bench/peers/src/bin/hyper_hello.rs`, multi-thread runtime with "
+      "`worker_threads(%d)`, hyper-util `TokioIo`, `http1::Builder` with keep-alive, TCP_NODELAY." % (
+          cr.get("hyper", ""), cr.get("tokio", ""), meta["peer_threads"]))
+    w("- **nginx**: `worker_processes %d; access_log off; keepalive_requests 1000000; "
+      "worker_connections 4096;` and `location / { default_type text/plain; return 200 'Hello, World!'; }`, "
+      "foreground (`-g 'daemon off;'`)." % meta["peer_threads"])
+    w("- **lighttpd**: a 13-byte static `index.txt` (mimetype text/plain), one process, "
+      "`server.max-keep-alive-requests = 1000000`, `server.max-keep-alive-idle = 130` (default 5 s "
+      "would close the idle connections mid-test), foreground (`-D`).")
+    w("- Peers are built with `opt-level = 3`, LTO, one codegen unit; falconet with its own release "
+      "profile (`opt-level = \"s\"`, LTO).")
+    w("- Load: `wrk -t1 -cN -d%ds --timeout 5s --latency` (one wrk thread: the client has one core "
+      "of its own). Each server is started fresh for every repetition and warmed up with %d s of "
+      "16 connections; repetitions are interleaved across servers (rep 1 of every server, then "
+      "rep 2, ...) so slow changes in background load are shared." % (meta["duration_s"], meta["warmup_s"]))
+    w("- Memory: VmRSS from /proc (nginx: master + workers), read after start (idle) and while "
+      "`idle-probe` (bench/peers) holds %d keep-alive connections, each idle after one completed "
+      "request, on a server started fresh for that phase." % meta["idle_count"])
+    w("")
+
+    # Throughput
+    w("## Throughput (requests/s, higher is better)")
+    w("")
+    w("| server | " + " | ".join(SCENARIO_LABELS.get(s, s) for s in scen) + " |")
+    w("|---|" + "---:|" * len(scen))
+    for s in names:
+        w("| %s | %s |" % (SERVER_LABELS.get(s, s), " | ".join(
+            cell(servers[s]["scenarios"].get(sc, {}).get("rps"), fmt_rps, reps) for sc in scen)))
+    w("")
+    w("## Latency p50 / p99 (wrk --latency, lower is better)")
+    w("")
+    w("| server | " + " | ".join(SCENARIO_LABELS.get(s, s) for s in scen) + " |")
+    w("|---|" + "---:|" * len(scen))
+    for s in names:
+        cells = []
+        for sc in scen:
+            d = servers[s]["scenarios"].get(sc, {})
+            cells.append("%s / %s" % (cell(d.get("p50_ms"), fmt_ms, reps), cell(d.get("p99_ms"), fmt_ms, reps)))
+        w("| %s | %s |" % (SERVER_LABELS.get(s, s), " | ".join(cells)))
+    w("")
+    if fal and peers:
+        w("## falconet / peer")
+        w("")
+        w("Requests/s ratio (above 1.00× means falconet served more), and in brackets the p99 "
+          "ratio (below 1.00× means falconet's p99 was lower).")
+        w("")
+        w("| peer | " + " | ".join(SCENARIO_LABELS.get(s, s) for s in scen) + " |")
+        w("|---|" + "---:|" * len(scen))
+        for p in peers:
+            cells = []
+            for sc in scen:
+                cells.append("%s (p99 %s)" % (
+                    fmt_ratio(ratio(med("falconet", sc, "rps"), med(p, sc, "rps"))),
+                    fmt_ratio(ratio(med("falconet", sc, "p99_ms"), med(p, sc, "p99_ms")))))
+            w("| %s | %s |" % (SERVER_LABELS.get(p, p), " | ".join(cells)))
+        w("")
+
+    if any(servers[s]["scenarios"].get(sc, {}).get("cpu_util") for s in names for sc in scen):
+        w("## Server CPU during the wrk runs")
+        w("")
+        w("Core utilization of the server (CPU time / wall time; it has one core, so 100 % is "
+          "saturated) / server CPU time per request / context switches per request (summed over "
+          "the server's live threads; threads that exited during the run are not counted). "
+          "Medians over repetitions. A server that is below 100 % while wrk waits on it is "
+          "limited by latency (hand-offs, waits), not by CPU.")
+        w("")
+        w("| server | " + " | ".join(SCENARIO_LABELS.get(s, s) for s in scen) + " |")
+        w("|---|" + "---:|" * len(scen))
+        for s in names:
+            cells = []
+            for sc in scen:
+                d = servers[s]["scenarios"].get(sc, {})
+                u, c, x = d.get("cpu_util"), d.get("cpu_us_per_req"), d.get("cs_per_req")
+                cells.append("%s / %s / %s" % (
+                    "–" if not u else "%.0f %%" % (u["median"] * 100),
+                    "–" if not c else "%.1f µs" % c["median"],
+                    "–" if not x else "%.2f" % x["median"]))
+            w("| %s | %s |" % (SERVER_LABELS.get(s, s), " | ".join(cells)))
+        w("")
+
+    errs = [(s, sc, servers[s]["scenarios"][sc]["errors"]) for s in names for sc in scen
+            if servers[s]["scenarios"].get(sc, {}).get("errors")]
+    if errs:
+        w("wrk reported socket errors or non-2xx answers (summed over repetitions): " + "; ".join(
+            "%s %s: %d" % (s, sc, n) for s, sc, n in errs) + ". With `Connection: close` wrk "
+            "counts a server-side close as a read error on some servers; see the raw output in "
+            "bench/scratch/.")
+        w("")
+
+    # Memory and idle
+    w("## Memory and %d idle keep-alive connections" % meta["idle_count"])
+    w("")
+    w("| server | RSS idle | threads idle | RSS with %d idle conns | threads | answered | burst "
+      "(connect + 1 request each) | listen overflows | fresh request while held | 2nd request on "
+      "%s idle conns | RSS after load |" % (meta["idle_count"], "sampled"))
+    w("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for s in names:
+        i = servers[s].get("idle", {})
+        p = i.get("probe", {})
+        after = servers[s].get("after_load") or []
+        after_kb = statistics.median([a["rss_kb"] for a in after]) if after else None
+        answered = "–"
+        if "answered" in p:
+            answered = "%d / %d%s" % (p["answered"], p["count"], " ✓" if p.get("all_answered") else "")
+        sample = "–"
+        if "sample" in p:
+            sample = "%d / %d" % (p["sample_answered"], p["sample"])
+            if p.get("sample_max_ms") is not None:
+                sample += " (max %s)" % fmt_ms(p["sample_max_ms"])
+        burst = fmt_ms(p.get("burst_ms"))
+        if p.get("connect_ms") is not None:
+            burst += " <sub>(connects %s)</sub>" % fmt_ms(p["connect_ms"])
+        w("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+            SERVER_LABELS.get(s, s), fmt_mb(i.get("rss_idle_kb")), i.get("threads_idle", "–"),
+            fmt_mb(i.get("rss_held_kb")), i.get("threads_held", "–"), answered,
+            burst, i.get("listen_overflows", "–"), fresh_cell(servers[s]), sample, fmt_mb(after_kb)))
+    w("")
+    w("`answered`: connections that got a complete 200 to their one request within 10 s of the "
+      "burst. `fresh request`: connect + `GET /` on a new connection while all of them are held "
+      "(timeout %d s). `listen overflows`: the kernel's TcpExt ListenOverflows counter during the probe "
+      "(accept queue full, SYN dropped and retried after 1 s; machine-wide, so other programs' "
+      "overflows would show too). `RSS after load`: median over repetitions, read after the wrk runs (256 "
+      "connections had been open)." % (
+          next((servers[s]["idle"]["probe"].get("fresh_timeout_ms", 5000) for s in names
+                if "probe" in servers[s].get("idle", {})), 5000) // 1000))
+    w("")
+
+    h2 = [(s, servers[s].get("h2load_h1_ka16")) for s in names if servers[s].get("h2load_h1_ka16")]
+    if h2:
+        w("## Cross-check: h2load --h1, 16 keep-alive connections, one run")
+        w("")
+        w("| server | requests/s | succeeded / failed / errored |")
+        w("|---|---:|---:|")
+        for s, r in h2:
+            w("| %s | %s | %s / %s / %s |" % (SERVER_LABELS.get(s, s), fmt_rps(r.get("rps")),
+                                             r.get("succeeded", "–"), r.get("failed", "–"), r.get("errored", "–")))
+        w("")
+
+    # Notes
+    w("## Notes")
+    w("")
+    loads = [r.get("loadavg_before") for s in names for sc in scen
+             for r in servers[s]["scenarios"].get(sc, {}).get("reps", []) if r.get("loadavg_before") is not None]
+    w("- **Shared machine.** This ran on a shared %d-core machine where other work (builds and "
+      "tests of other engineers) may run at the same time; that is noise in every number. The "
+      "1-minute load average before the wrk runs ranged %s (2 cores; the benchmark itself "
+      "contributes up to ~2)." % (meta["cores"], "from %.2f to %.2f" % (min(loads), max(loads)) if loads else "–"))
+    w("- Every server gets one core (CPU 0) and wrk one core (CPU 1); thread counts differ by "
+      "design (falconet %d workers, the peers %d threads/processes), so on one core extra threads "
+      "only cost context switches. With one wrk thread on one core, the load generator itself can "
+      "be the limit for the fastest servers: compare them by latency as well." % (
+          meta["falconet_workers"], meta["peer_threads"]))
+    w("- `Connection: close` measures connection setup and teardown; server-side TIME_WAIT "
+      "sockets accumulate over the run.")
+    w("- Raw wrk/h2load/probe output of the last run is in `bench/scratch/latest/` (not committed).")
+    for s in names:
+        p = servers[s].get("idle", {}).get("probe", {})
+        if p and not p.get("all_answered", True):
+            w("- %s answered %d of %d idle-probe requests (timeouts %d, closed %d, errors %d%s)." % (
+                s, p.get("answered", 0), p.get("count", 0), p.get("timeouts", 0), p.get("closed", 0),
+                p.get("errors", 0), (": " + p["first_error"]) if p.get("first_error") else ""))
+        if p and p.get("connect_errors"):
+            w("- %s: %d connects of the idle burst failed (%s)." % (s, p["connect_errors"], p.get("first_connect_error")))
+        if p and p.get("fresh_status") not in (None, "ok"):
+            w("- %s did not answer a fresh request within %d s while %d idle connections were held (%s)." % (
+                s, p.get("fresh_timeout_ms", 5000) // 1000, p.get("count", 0), p.get("fresh_status")))
+        if servers[s].get("idle") and not servers[s]["idle"].get("server_alive_after", True):
+            w("- %s was no longer running after the idle-connection probe." % s)
+    extra = os.path.join(out_dir, "NOTES.md")
+    if os.path.exists(extra):
+        w("")
+        w(open(extra).read().strip())
+    w("")
+    open(os.path.join(out_dir, "RESULTS.md"), "w").write("\n".join(L))
+    chart(res, os.path.join(out_dir, "chart.svg"))
+
+
+def fresh_cell(sr):
+    p = sr.get("idle", {}).get("probe", {})
+    if not p or "fresh_status" not in p:
+        return "–"
+    if p["fresh_status"] == "ok":
+        return fmt_ms(p["fresh_ms"])
+    if p["fresh_status"] == "timeout":
+        return "**timeout** (> %d s)" % (p.get("fresh_timeout_ms", 5000) // 1000)
+    return "**%s**" % p["fresh_status"]
+
+
+def chart(res, path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    # Text as text (small, greppable SVG) and no timestamp/random ids (stable diffs).
+    plt.rcParams["svg.fonttype"] = "none"
+    plt.rcParams["svg.hashsalt"] = "falconet-bench"
+
+    meta, servers = res["meta"], res["servers"]
+    names = [s for s in meta["servers"] if s in servers]
+    scen = [sc["name"] for sc in meta["scenarios"]]
+    colors = {"falconet": "#d62728", "tiny_http": "#7f7f7f", "hyper": "#1f77b4",
+              "nginx": "#2ca02c", "lighttpd": "#ff7f0e"}
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(13, 4.8), gridspec_kw={"width_ratios": [2.2, 1]})
+    width = 0.8 / max(1, len(names))
+    for k, s in enumerate(names):
+        meds, lo, hi = [], [], []
+        for sc in scen:
+            sp = servers[s]["scenarios"].get(sc, {}).get("rps")
+            m = sp["median"] if sp else 0
+            meds.append(m)
+            lo.append(m - sp["min"] if sp else 0)
+            hi.append(sp["max"] - m if sp else 0)
+        xs = [i + (k - (len(names) - 1) / 2) * width for i in range(len(scen))]
+        ax1.bar(xs, meds, width, label=s, color=colors.get(s), yerr=[lo, hi] if meta["reps"] > 1 else None,
+                capsize=2, error_kw={"elinewidth": 0.8})
+    ax1.set_xticks(range(len(scen)))
+    ax1.set_xticklabels([SCENARIO_LABELS.get(s, s).replace(", ", "\n") for s in scen])
+    ax1.set_ylabel("requests/s (median; bars: min–max)")
+    ax1.set_title("Throughput, wrk -t1, %d s × %d" % (meta["duration_s"], meta["reps"]))
+    ax1.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: "{:,.0f}".format(v)))
+    ax1.set_ylim(top=ax1.get_ylim()[1] * 1.15)
+    ax1.legend(fontsize=8, ncol=len(names), loc="upper left")
+    ax1.grid(axis="y", alpha=0.3)
+
+    w2 = 0.38
+    idle = [servers[s].get("idle", {}).get("rss_idle_kb", 0) / 1024 for s in names]
+    held = [servers[s].get("idle", {}).get("rss_held_kb", 0) / 1024 for s in names]
+    xs = range(len(names))
+    ax2.bar([x - w2 / 2 for x in xs], idle, w2, label="idle", color="#bbbbbb")
+    ax2.bar([x + w2 / 2 for x in xs], held, w2, label="%d idle keep-alive conns" % meta["idle_count"],
+            color=[colors.get(s) for s in names])
+    for x, s, h in zip(xs, names, held):
+        p = servers[s].get("idle", {}).get("probe", {})
+        if p.get("fresh_status") and p["fresh_status"] != "ok":
+            ax2.annotate("fresh req.\n" + p["fresh_status"], (x + w2 / 2, h), ha="center", va="bottom", fontsize=7)
+    ax2.set_xticks(list(xs))
+    ax2.set_xticklabels(names, fontsize=8)
+    ax2.set_ylabel("resident memory (MB)")
+    ax2.set_title("Memory (VmRSS)")
+    ax2.set_ylim(top=ax2.get_ylim()[1] * 1.2)
+    ax2.legend(fontsize=8, loc="upper left")
+    ax2.grid(axis="y", alpha=0.3)
+    fig.suptitle("falconet vs peers — %s, %d cores, %s%s" % (
+        meta["cpu_model"], meta["cores"], meta["date_utc"][:10], " (QUICK)" if meta.get("quick") else ""),
+        fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, metadata={"Date": None})
+    plt.close(fig)
+
+
+def main():
+    if len(sys.argv) == 4 and sys.argv[1] == "collect":
+        json.dump(collect(sys.argv[2], sys.argv[3]), sys.stdout, indent=1)
+        sys.stdout.write("\n")
+    elif len(sys.argv) == 4 and sys.argv[1] == "render":
+        render(sys.argv[2], sys.argv[3])
+    else:
+        sys.stderr.write(__doc__)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()
