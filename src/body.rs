@@ -1,5 +1,6 @@
 //! [`Body`]: the body of a request or a response.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::io::{self, Read, Write};
 
@@ -25,7 +26,7 @@ pub struct Body {
 pub(crate) enum Kind {
     Empty,
     Bytes {
-        data: Vec<u8>,
+        data: Cow<'static, [u8]>,
         pos: usize,
     },
     Reader {
@@ -41,6 +42,16 @@ impl Body {
     /// An empty body.
     pub fn empty() -> Self {
         Body { kind: Kind::Empty }
+    }
+
+    /// A body of static bytes, sent without copying or allocating.
+    pub fn from_static(data: &'static [u8]) -> Self {
+        Body {
+            kind: Kind::Bytes {
+                data: Cow::Borrowed(data),
+                pos: 0,
+            },
+        }
     }
 
     /// A body the server reads from `reader` and writes to the connection, with
@@ -96,7 +107,8 @@ impl Body {
     pub fn into_bytes(self) -> io::Result<Vec<u8>> {
         match self.kind {
             Kind::Empty => Ok(Vec::new()),
-            Kind::Bytes { mut data, pos } => {
+            Kind::Bytes { data, pos } => {
+                let mut data = data.into_owned();
                 data.drain(..pos);
                 Ok(data)
             }
@@ -183,7 +195,10 @@ impl Read for Body {
 impl From<Vec<u8>> for Body {
     fn from(data: Vec<u8>) -> Self {
         Body {
-            kind: Kind::Bytes { data, pos: 0 },
+            kind: Kind::Bytes {
+                data: Cow::Owned(data),
+                pos: 0,
+            },
         }
     }
 }

@@ -3,7 +3,7 @@
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use crate::limits::MinDataRate;
@@ -85,43 +85,73 @@ impl ConnectionInfo {
 
 #[derive(Debug, Default)]
 struct ControlInner {
-    aborted: AtomicBool,
-    response_rate: Mutex<Option<Option<MinDataRate>>>,
+    /// Generation of the request that called `abort` (0: none).
+    aborted: AtomicU64,
+    /// Generation and value of the last response-rate override.
+    response_rate: Mutex<(u64, Option<MinDataRate>)>,
 }
 
-/// Per-request controls a handler can use while it runs.
-#[derive(Debug, Clone, Default)]
+/// Per-request controls a handler can use while it runs. One allocation per connection:
+/// each request sees it with its own generation, so a control kept past its request
+/// does not affect the next one.
+#[derive(Debug, Clone)]
 pub struct RequestControl {
     inner: Arc<ControlInner>,
+    generation: u64,
+}
+
+impl Default for RequestControl {
+    fn default() -> Self {
+        RequestControl {
+            inner: Arc::default(),
+            generation: 1,
+        }
+    }
 }
 
 impl RequestControl {
+    /// The control of the next request on the same connection.
+    pub(crate) fn next(&self) -> RequestControl {
+        RequestControl {
+            inner: self.inner.clone(),
+            generation: self.generation + 1,
+        }
+    }
+
     /// Aborts the connection: no response is sent (or the one in progress is cut off)
     /// and the connection is closed (Kestrel's `HttpContext.Abort()`).
     pub fn abort(&self) {
-        self.inner.aborted.store(true, Ordering::Relaxed);
+        self.inner.aborted.store(self.generation, Ordering::Relaxed);
     }
 
-    /// Whether [`abort`](Self::abort) was called.
+    /// Whether [`abort`](Self::abort) was called for this request.
     pub fn is_aborted(&self) -> bool {
-        self.inner.aborted.load(Ordering::Relaxed)
+        self.inner.aborted.load(Ordering::Relaxed) == self.generation
     }
 
     /// Overrides MinResponseDataRate for this request's response; `None` disables it.
     pub fn set_min_response_data_rate(&self, rate: Option<MinDataRate>) {
         if let Ok(mut r) = self.inner.response_rate.lock() {
-            *r = Some(rate);
+            *r = (self.generation, rate);
         }
     }
 
     pub(crate) fn response_rate_override(&self) -> Option<Option<MinDataRate>> {
-        self.inner.response_rate.lock().ok().and_then(|r| *r)
+        let r = self.inner.response_rate.lock().ok()?;
+        (r.0 == self.generation).then_some(r.1)
     }
 
     fn unknown() -> &'static RequestControl {
         static UNKNOWN: OnceLock<RequestControl> = OnceLock::new();
         UNKNOWN.get_or_init(RequestControl::default)
     }
+}
+
+/// What falconet puts in a request's extensions (one entry, one allocation).
+#[derive(Debug, Clone)]
+pub(crate) struct RequestContext {
+    pub(crate) info: ConnectionInfo,
+    pub(crate) control: RequestControl,
 }
 
 /// Access to falconet's per-request information from an `http::Request`.
@@ -140,13 +170,15 @@ pub trait RequestExt {
 impl<B> RequestExt for http::Request<B> {
     fn connection(&self) -> &ConnectionInfo {
         self.extensions()
-            .get::<ConnectionInfo>()
+            .get::<RequestContext>()
+            .map(|c| &c.info)
             .unwrap_or_else(|| ConnectionInfo::unknown())
     }
 
     fn control(&self) -> &RequestControl {
         self.extensions()
-            .get::<RequestControl>()
+            .get::<RequestContext>()
+            .map(|c| &c.control)
             .unwrap_or_else(|| RequestControl::unknown())
     }
 
@@ -195,7 +227,8 @@ impl Prepare<'_> {
     pub fn connection(&self) -> &ConnectionInfo {
         self.parts
             .extensions
-            .get::<ConnectionInfo>()
+            .get::<RequestContext>()
+            .map(|c| &c.info)
             .unwrap_or_else(|| ConnectionInfo::unknown())
     }
 

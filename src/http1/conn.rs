@@ -24,7 +24,9 @@ use super::stream::{CellWriter, Incoming};
 use crate::body::{Body, Kind};
 use crate::handler::Response;
 use crate::io::{DeadlineIo, IoFail, RateTimer};
-use crate::request::{Address, ConnectionInfo, Prepare, RequestControl, RequestSettings};
+use crate::request::{
+    Address, ConnectionInfo, Prepare, RequestContext, RequestControl, RequestSettings,
+};
 use crate::server::stats::ConnGuard;
 use crate::server::Shared;
 use crate::upgrade::{Upgradable, Upgraded};
@@ -197,12 +199,14 @@ pub(crate) struct Conn {
     pub(crate) info: ConnectionInfo,
     endpoint: Arc<EndpointCtx>,
     guard: Option<ConnGuard>,
-    pending: Option<Box<Pending>>,
+    pending: Option<Pending>,
     pub(crate) body: Option<BodyState>,
     pub(crate) lingered: usize,
     /// Whether the response head of the current request has been written.
     pub(crate) response_started: bool,
     pub(crate) cap: usize,
+    /// The per-connection request control, advanced to a new generation per request.
+    control: RequestControl,
 }
 
 impl Conn {
@@ -231,6 +235,7 @@ impl Conn {
             lingered: 0,
             response_started: false,
             cap: shared.options.limits.read_buffer_cap(),
+            control: RequestControl::default(),
         })
     }
 
@@ -439,7 +444,7 @@ impl Conn {
         let allowed = &shared.options.allowed_hosts;
         if !allowed.is_empty() {
             match &head.host {
-                Some(h) if host_allowed(h, allowed) => {}
+                Some(h) if std::str::from_utf8(h).is_ok_and(|h| host_allowed(h, allowed)) => {}
                 _ => return self.fail(RequestError::HostNotAllowed, shared),
             }
         }
@@ -454,8 +459,11 @@ impl Conn {
         parts.uri = head.target;
         parts.version = head.version;
         parts.headers = head.headers;
-        parts.extensions.insert(self.info.clone());
-        parts.extensions.insert(RequestControl::default());
+        self.control = self.control.next();
+        parts.extensions.insert(RequestContext {
+            info: self.info.clone(),
+            control: self.control.clone(),
+        });
         if head.upgrade {
             parts.extensions.insert(Upgradable {
                 counters: shared.counters.clone(),
@@ -520,15 +528,15 @@ impl Conn {
             trailers: None,
             error: None,
         });
-        let pending = Box::new(Pending {
+        let pending = Pending {
             parts,
             settings,
             meta,
             data: Vec::new(),
             content_length,
-        });
+        };
         if settings.synchronous_io {
-            return Step::Streaming(pending);
+            return Step::Streaming(Box::new(pending));
         }
         self.pending = Some(pending);
         self.phase = Phase::Body;
@@ -692,15 +700,18 @@ impl Conn {
     }
 
     /// Runs the handler on a fully read body and writes its response.
-    fn respond_buffered(&mut self, pending: Box<Pending>, shared: &Shared) -> Step {
+    fn respond_buffered(&mut self, pending: Pending, shared: &Shared) -> Step {
         let Pending {
             parts,
             settings,
             meta,
             data,
             ..
-        } = *pending;
-        let control = parts.extensions.get::<RequestControl>().cloned();
+        } = pending;
+        let control = parts
+            .extensions
+            .get::<RequestContext>()
+            .map(|c| c.control.clone());
         let req = http::Request::from_parts(parts, Body::from(data));
         let resp = match catch_unwind(AssertUnwindSafe(|| shared.handler.handle(req))) {
             Ok(r) => r,
@@ -898,16 +909,7 @@ impl Conn {
                 Ok(true)
             }
             Kind::Bytes { data, pos } => {
-                let data = &data[pos..];
-                if data.len() <= 8192 {
-                    let mut both = Vec::with_capacity(head.len() + data.len());
-                    both.extend_from_slice(head);
-                    both.extend_from_slice(data);
-                    self.io.write_all(&both, timer)?;
-                } else {
-                    self.io.write_all(head, timer)?;
-                    self.io.write_all(data, timer)?;
-                }
+                self.io.write_all_pair(head, &data[pos..], timer)?;
                 Ok(true)
             }
             Kind::Reader { mut reader, .. } => {
@@ -1177,7 +1179,10 @@ fn serve_streaming(conn: Box<Conn>, pending: Box<Pending>, shared: &Shared) -> O
         content_length,
         ..
     } = *pending;
-    let control = parts.extensions.get::<RequestControl>().cloned();
+    let control = parts
+        .extensions
+        .get::<RequestContext>()
+        .map(|c| c.control.clone());
     let cell: Arc<Mutex<Option<Box<Conn>>>> = Arc::new(Mutex::new(Some(conn)));
     let body = Body {
         kind: Kind::Incoming(Incoming::new(cell.clone(), content_length)),

@@ -33,7 +33,11 @@
 //!   authority, compared ASCII-case-insensitively as written (Kestrel's rule).
 
 use super::error::RequestError;
+use bytes::Bytes;
 use http::header::{HeaderMap, HeaderName, HeaderValue};
+
+/// Fields parsed with a header array on the stack; more need one on the heap.
+const STACK_FIELDS: usize = 32;
 
 /// Byte and count caps for one request head.
 #[derive(Debug, Clone, Copy)]
@@ -63,7 +67,8 @@ pub(crate) struct RequestHead {
     pub keep_alive: bool,
     pub expect_continue: bool,
     pub upgrade: bool,
-    pub host: Option<String>,
+    /// The Host field (or the target's authority), valid UTF-8.
+    pub host: Option<Bytes>,
 }
 
 /// How many empty lines before the request line we skip (RFC 9112 §2.2).
@@ -275,7 +280,11 @@ enum TargetForm {
 }
 
 /// Parses and classifies the request-target (RFC 9112 §3.2).
-fn parse_target(method: &http::Method, raw: &str) -> Result<(http::Uri, TargetForm), RequestError> {
+fn parse_target(
+    method: &http::Method,
+    raw: &str,
+    shared: &Bytes,
+) -> Result<(http::Uri, TargetForm), RequestError> {
     let form = if method == http::Method::CONNECT {
         // RFC 9112 §3.2.3: CONNECT uses authority-form only.
         TargetForm::Authority
@@ -290,7 +299,9 @@ fn parse_target(method: &http::Method, raw: &str) -> Result<(http::Uri, TargetFo
     } else {
         TargetForm::Absolute
     };
-    let uri: http::Uri = raw.parse().map_err(|_| RequestError::BadRequestLine)?;
+    // `raw` lies inside `shared`: the URI shares the head's one allocation.
+    let uri = http::Uri::from_maybe_shared(shared.slice_ref(raw.as_bytes()))
+        .map_err(|_| RequestError::BadRequestLine)?;
     match form {
         TargetForm::Origin | TargetForm::Asterisk => {
             if uri.scheme().is_some() || uri.authority().is_some() {
@@ -545,8 +556,19 @@ fn has_token(values: &[&[u8]], token: &[u8]) -> bool {
 /// Second pass: tokenizes a complete head (without leading empty lines) with httparse and
 /// applies the semantic rules.
 fn build_head(head: &[u8], field_count: usize) -> Result<RequestHead, RequestError> {
-    let mut fields = vec![httparse::EMPTY_HEADER; field_count.saturating_add(1)];
-    let mut req = httparse::Request::new(&mut fields);
+    // One copy of the head: the target and every header value are slices of it, so a
+    // request costs one allocation here however many fields it has.
+    let shared = Bytes::copy_from_slice(head);
+    let head: &[u8] = &shared;
+    let mut stack = [httparse::EMPTY_HEADER; STACK_FIELDS];
+    let mut heap;
+    let fields: &mut [httparse::Header<'_>] = if field_count < STACK_FIELDS {
+        &mut stack
+    } else {
+        heap = vec![httparse::EMPTY_HEADER; field_count.saturating_add(1)];
+        &mut heap
+    };
+    let mut req = httparse::Request::new(fields);
     match req.parse(head) {
         Ok(httparse::Status::Complete(_)) => {}
         // The scan found the end of the head, so httparse must too.
@@ -561,11 +583,12 @@ fn build_head(head: &[u8], field_count: usize) -> Result<RequestHead, RequestErr
     };
     let method = http::Method::from_bytes(req.method.unwrap_or("").as_bytes())
         .map_err(|_| RequestError::BadRequestLine)?;
-    let (target, form) = parse_target(&method, req.path.unwrap_or(""))?;
+    let (target, form) = parse_target(&method, req.path.unwrap_or(""), &shared)?;
 
     let mut headers = HeaderMap::try_with_capacity(req.headers.len())
         .map_err(|_| RequestError::TooManyHeaders)?;
-    let mut hosts: Vec<&[u8]> = Vec::new();
+    let mut hosts: [&[u8]; 2] = [b""; 2];
+    let mut host_count = 0usize;
     let mut content_lengths: Vec<&[u8]> = Vec::new();
     let mut transfer_encodings: Vec<&[u8]> = Vec::new();
     let mut connection: Vec<&[u8]> = Vec::new();
@@ -575,9 +598,15 @@ fn build_head(head: &[u8], field_count: usize) -> Result<RequestHead, RequestErr
         let name =
             HeaderName::from_bytes(field.name.as_bytes()).map_err(|_| RequestError::BadHeader)?;
         // httparse already trimmed OWS around the value (RFC 9110 §5.5).
-        let value = HeaderValue::from_bytes(field.value).map_err(|_| RequestError::BadHeader)?;
+        let value = HeaderValue::from_maybe_shared(shared.slice_ref(field.value))
+            .map_err(|_| RequestError::BadHeader)?;
         match name {
-            http::header::HOST => hosts.push(field.value),
+            http::header::HOST => {
+                if let Some(slot) = hosts.get_mut(host_count) {
+                    *slot = field.value;
+                }
+                host_count += 1;
+            }
             http::header::CONTENT_LENGTH => content_lengths.push(field.value),
             http::header::TRANSFER_ENCODING => transfer_encodings.push(field.value),
             http::header::CONNECTION => connection.push(field.value),
@@ -593,10 +622,10 @@ fn build_head(head: &[u8], field_count: usize) -> Result<RequestHead, RequestErr
     // Host (RFC 9112 §3.2): exactly one in HTTP/1.1, at most one in HTTP/1.0, valid
     // authority syntax, and equal to the target's authority for absolute-form and
     // authority-form targets.
-    let host_field = match hosts.as_slice() {
-        [] if version == http::Version::HTTP_11 => return Err(RequestError::BadHost),
-        [] => None,
-        [one] => Some(*one),
+    let host_field = match host_count {
+        0 if version == http::Version::HTTP_11 => return Err(RequestError::BadHost),
+        0 => None,
+        1 => Some(hosts[0]),
         _ => return Err(RequestError::BadHost),
     };
     if let Some(h) = host_field {
@@ -605,19 +634,22 @@ fn build_head(head: &[u8], field_count: usize) -> Result<RequestHead, RequestErr
         }
     }
     let target_authority = match form {
-        TargetForm::Absolute | TargetForm::Authority => {
-            target.authority().map(|a| a.as_str().to_owned())
-        }
+        TargetForm::Absolute | TargetForm::Authority => target
+            .authority()
+            .map(|a| Bytes::copy_from_slice(a.as_str().as_bytes())),
         TargetForm::Origin | TargetForm::Asterisk => None,
     };
     let host = match (host_field, target_authority) {
         (Some(h), Some(a)) => {
-            if !h.eq_ignore_ascii_case(a.as_bytes()) {
+            if !h.eq_ignore_ascii_case(&a) {
                 return Err(RequestError::BadHost);
             }
             Some(a)
         }
-        (Some(h), None) => Some(String::from_utf8(h.to_vec()).map_err(|_| RequestError::BadHost)?),
+        (Some(h), None) => {
+            std::str::from_utf8(h).map_err(|_| RequestError::BadHost)?;
+            Some(shared.slice_ref(h))
+        }
         (None, a) => a,
     };
 
@@ -699,7 +731,7 @@ mod tests {
         assert_eq!(h.target.path(), "/a");
         assert_eq!(h.target.query(), Some("b=c"));
         assert_eq!(h.version, http::Version::HTTP_11);
-        assert_eq!(h.host.as_deref(), Some("example.org"));
+        assert_eq!(h.host.as_deref(), Some("example.org".as_bytes()));
         assert_eq!(h.framing, Framing::None);
         assert!(h.keep_alive);
         assert!(!h.expect_continue);
@@ -857,7 +889,7 @@ mod tests {
             .unwrap();
         assert_eq!(n, 30);
         assert_eq!(h.headers["x"], "b");
-        assert_eq!(h.host.as_deref(), Some("a"));
+        assert_eq!(h.host.as_deref(), Some("a".as_bytes()));
     }
 
     #[test]
@@ -1008,7 +1040,7 @@ mod tests {
         let h = ok(b"GET http://example.org:8080/p?q HTTP/1.1\r\nHost: example.org:8080\r\n\r\n");
         assert_eq!(h.target.scheme_str(), Some("http"));
         assert_eq!(h.target.path(), "/p");
-        assert_eq!(h.host.as_deref(), Some("example.org:8080"));
+        assert_eq!(h.host.as_deref(), Some("example.org:8080".as_bytes()));
         let h = ok(b"CONNECT example.org:443 HTTP/1.1\r\nHost: example.org:443\r\n\r\n");
         assert_eq!(
             h.target.authority().map(|a| a.as_str()),
@@ -1087,12 +1119,12 @@ mod tests {
         assert_eq!(ok(b"GET / HTTP/1.0\r\n\r\n").host, None);
         assert_eq!(
             ok(b"GET / HTTP/1.0\r\nHost: a\r\n\r\n").host.as_deref(),
-            Some("a")
+            Some(&b"a"[..])
         );
         // Empty Host is allowed by RFC 9112 §3.2.
         assert_eq!(
             ok(b"GET / HTTP/1.1\r\nHost: \r\n\r\n").host.as_deref(),
-            Some("")
+            Some(&b""[..])
         );
         // Valid forms.
         for good in [
@@ -1104,7 +1136,7 @@ mod tests {
             "a%20b",
         ] {
             let buf = format!("GET / HTTP/1.1\r\nHost: {good}\r\n\r\n");
-            assert_eq!(ok(buf.as_bytes()).host.as_deref(), Some(good));
+            assert_eq!(ok(buf.as_bytes()).host.as_deref(), Some(good.as_bytes()));
         }
         // Invalid forms.
         for bad in [
@@ -1116,7 +1148,7 @@ mod tests {
         }
         // Absolute-form: Host must match the authority (case-insensitive).
         let h = ok(b"GET http://Example.org/ HTTP/1.1\r\nHost: example.ORG\r\n\r\n");
-        assert_eq!(h.host.as_deref(), Some("Example.org"));
+        assert_eq!(h.host.as_deref(), Some("Example.org".as_bytes()));
         assert_eq!(
             err(b"GET http://a/ HTTP/1.1\r\nHost: b\r\n\r\n"),
             RequestError::BadHost
@@ -1131,7 +1163,7 @@ mod tests {
         );
         // HTTP/1.0 absolute-form without Host takes the target's authority.
         let h = ok(b"GET http://a:81/x HTTP/1.0\r\n\r\n");
-        assert_eq!(h.host.as_deref(), Some("a:81"));
+        assert_eq!(h.host.as_deref(), Some("a:81".as_bytes()));
         assert_eq!(
             err(b"GET http://a/ HTTP/1.1\r\n\r\n"),
             RequestError::BadHost

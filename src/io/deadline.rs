@@ -257,6 +257,43 @@ impl DeadlineIo {
         Ok(())
     }
 
+    /// Writes `first` then `second` (a response head and body) with vectored writes, so
+    /// that a small response leaves in one segment without being copied together.
+    pub(crate) fn write_all_pair(
+        &mut self,
+        mut first: &[u8],
+        second: &[u8],
+        rate: &mut RateTimer,
+    ) -> Result<(), IoFail> {
+        while !first.is_empty() {
+            let bufs = [io::IoSlice::new(first), io::IoSlice::new(second)];
+            match self.stream.write_vectored(&bufs) {
+                Ok(0) => return Err(IoFail::Closed),
+                Ok(n) => {
+                    rate.add_bytes(n);
+                    if let Some(id) = self.log_id {
+                        let a = n.min(first.len());
+                        log_bytes(id, "written", &first[..a]);
+                        log_bytes(id, "written", &second[..n - a]);
+                    }
+                    if n >= first.len() {
+                        let rest = &second[n - first.len()..];
+                        return self.write_all(rest, rate);
+                    }
+                    first = &first[n..];
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    // Let write_all do the deadline-bound waiting for the head's rest.
+                    self.write_all(first, rate)?;
+                    return self.write_all(second, rate);
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        self.write_all(second, rate)
+    }
+
     /// Best-effort non-blocking write used for short error responses from places that
     /// must not wait (returns how much was written).
     pub(crate) fn write_nowait(&mut self, data: &[u8]) -> usize {
