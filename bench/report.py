@@ -201,6 +201,14 @@ def fmt_ms(x):
     return "%.2f s" % (x / 1000)
 
 
+def fmt_us(x):
+    return "–" if x is None else "%.1f µs" % x
+
+
+def fmt_f2(x):
+    return "–" if x is None else "%.2f" % x
+
+
 def fmt_mb(kb):
     return "–" if kb is None else "%.1f MB" % (kb / 1024)
 
@@ -263,6 +271,13 @@ def render(results_path, out_dir):
             fmt_ratio(ratio(med("falconet", "ka16", "rps"), med(p, "ka16", "rps"))) for p in peers))
         w("| p99 latency | %s | %s |" % (fmt_ms(med("falconet", "ka16", "p99_ms")), " | ".join(
             fmt_ms(med(p, "ka16", "p99_ms")) for p in peers)))
+
+        w("| server CPU per request | %s | %s |" % (
+            fmt_us(med("falconet", "ka16", "cpu_us_per_req")),
+            " | ".join(fmt_us(med(p, "ka16", "cpu_us_per_req")) for p in peers)))
+        w("| context switches per request | %s | %s |" % (
+            fmt_f2(med("falconet", "ka16", "cs_per_req")),
+            " | ".join(fmt_f2(med(p, "ka16", "cs_per_req")) for p in peers)))
 
         def idle_row(label, f):
             w("| %s | %s | %s |" % (label, f("falconet"), " | ".join(f(p) for p in peers)))
@@ -459,11 +474,22 @@ def render(results_path, out_dir):
       "tests of other engineers) may run at the same time; that is noise in every number. The "
       "1-minute load average before the wrk runs ranged %s (2 cores; the benchmark itself "
       "contributes up to ~2)." % (meta["cores"], "from %.2f to %.2f" % (min(loads), max(loads)) if loads else "–"))
+    if loads and max(loads) > 2 * meta["cores"]:
+        w("- **This run was disturbed**: the load average went above %d, so the pinned cores were "
+          "shared with other processes (see the server CPU utilization table: a saturated server "
+          "would be near 100 %%). Requests/s and p99 are unreliable in this run; server CPU time "
+          "per request and context switches per request are the more robust comparison. Re-run "
+          "`bench/run.sh` on a quiet machine for throughput numbers." % (2 * meta["cores"]))
     w("- Every server gets one core (CPU 0) and wrk one core (CPU 1); thread counts differ by "
       "design (falconet %d workers, the peers %d threads/processes), so on one core extra threads "
       "only cost context switches. With one wrk thread on one core, the load generator itself can "
       "be the limit for the fastest servers: compare them by latency as well." % (
           meta["falconet_workers"], meta["peer_threads"]))
+    w("- tiny_http 0.12 runs one thread per open connection besides the %d `recv()` threads, "
+      "so it does not starve with %d idle connections, but it pays about one thread (and its "
+      "stack) per connection: see its thread count and RSS." % (meta["peer_threads"], meta["idle_count"]))
+    w("- nginx's idle RSS includes its preallocated connection tables (`worker_connections 4096`, "
+      "2 workers) and the master process.")
     w("- `Connection: close` measures connection setup and teardown; server-side TIME_WAIT "
       "sockets accumulate over the run.")
     w("- Raw wrk/h2load/probe output of the last run is in `bench/scratch/latest/` (not committed).")

@@ -843,3 +843,46 @@ fn invalid_limits_fail_at_startup() {
     });
     assert!(msg.contains("MinResponseDataRate"), "{msg}");
 }
+
+/// A client that reads a large response slowly holds its connection, not a worker: with
+/// one worker, another client is served at once, and the slow client still gets every
+/// byte when it finally reads.
+#[test]
+fn slow_reader_does_not_hold_the_only_worker() {
+    const SIZE: usize = 16 << 20;
+    let mut options = support::options();
+    options.workers = 1;
+    options.limits.min_response_data_rate = Some(falconet::MinDataRate {
+        bytes_per_second: 1,
+        grace_period: Duration::from_secs(60),
+    });
+    let server = support::start(options, |req: falconet::Request| {
+        if req.uri().path() == "/big" {
+            falconet::Response::new(falconet::Body::from(vec![b'x'; SIZE]))
+        } else {
+            falconet::Response::new(falconet::Body::from("small"))
+        }
+    });
+    let mut slow = server.connect();
+    slow.write_all(b"GET /big HTTP/1.1\r\nHost: a\r\n\r\n")
+        .unwrap();
+    // Let the server fill the socket buffers and block on the slow reader.
+    std::thread::sleep(Duration::from_millis(300));
+    let start = Instant::now();
+    let r = support::roundtrip(
+        &server,
+        b"GET /small HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
+    );
+    let took = start.elapsed();
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body_str(), "small");
+    assert!(
+        took < Duration::from_secs(2),
+        "the second client waited {took:?}"
+    );
+    // Now read the whole big response: nothing was lost while it was parked.
+    let resp = support::read_response(&mut slow, false).expect("the big response");
+    assert_eq!(resp.status, 200);
+    assert_eq!(resp.body.len(), SIZE);
+    assert!(resp.body.iter().all(|&b| b == b'x'));
+}

@@ -66,6 +66,9 @@ pub(crate) enum Phase {
     Head,
     /// The body of a request is being read (buffered mode): waits under the body rate.
     Body,
+    /// A response is being written (buffered mode): waits for the client to read,
+    /// under MinResponseDataRate.
+    Writing,
     /// An error response was sent; discarding input until the client closes.
     Lingering,
 }
@@ -184,6 +187,29 @@ pub(crate) struct Pending {
     content_length: Option<u64>,
 }
 
+/// Where the bytes of a response body come from while it is written.
+enum OutBody {
+    None,
+    Bytes(std::borrow::Cow<'static, [u8]>, usize),
+    Reader(Box<dyn io::Read + Send>),
+}
+
+/// A response being written without holding a worker: the head (and, for reader bodies,
+/// the next chunk) staged in `wbuf`, the rest still in `body`.
+struct Outgoing {
+    staged: usize,
+    body: OutBody,
+    framing: OutFraming,
+    timer: RateTimer,
+    keep_alive: bool,
+    declared: Option<u64>,
+    taken: u64,
+    source_done: bool,
+}
+
+/// Reader bodies are staged this many bytes at a time.
+const READ_CHUNK: usize = 16 * 1024;
+
 /// One HTTP/1.x connection.
 pub(crate) struct Conn {
     pub(crate) io: DeadlineIo,
@@ -207,6 +233,7 @@ pub(crate) struct Conn {
     pub(crate) cap: usize,
     /// The per-connection request control, advanced to a new generation per request.
     control: RequestControl,
+    out: Option<Outgoing>,
 }
 
 impl Conn {
@@ -236,6 +263,7 @@ impl Conn {
             response_started: false,
             cap: shared.options.limits.read_buffer_cap(),
             control: RequestControl::default(),
+            out: None,
         })
     }
 
@@ -287,8 +315,20 @@ impl Conn {
                 self.begin_linger();
                 Some(self)
             }
+            Phase::Writing => {
+                log::info!(
+                    "Connection id \"{}\" closed: the client read the response slower than MinResponseDataRate",
+                    self.id()
+                );
+                None
+            }
             Phase::Lingering => None,
         }
+    }
+
+    /// Whether the poller should wait for the socket to become writable (not readable).
+    pub(crate) fn wants_write(&self) -> bool {
+        self.phase == Phase::Writing
     }
 
     fn begin_linger(&mut self) {
@@ -296,6 +336,7 @@ impl Conn {
         self.phase = Phase::Lingering;
         self.pending = None;
         self.body = None;
+        self.out = None;
         self.deadline = Instant::now() + LINGER;
     }
 
@@ -733,7 +774,9 @@ impl Conn {
             .unwrap_or(settings.response_rate);
         let step = self.finish_response(resp, meta, &settings, rate, shared);
         if let Step::Continue = step {
-            self.next_request(shared);
+            if self.phase != Phase::Writing {
+                self.next_request(shared);
+            }
         }
         step
     }
@@ -843,6 +886,33 @@ impl Conn {
         self.response_started = true;
         let mut timer = RateTimer::new(rate);
         let send_body = !(meta.is_head || no_body);
+        if !settings.synchronous_io {
+            // Written by step_write, which parks the connection while the client is slow.
+            let out_body = if !send_body {
+                OutBody::None
+            } else {
+                match body.kind {
+                    Kind::Bytes { data, pos } => OutBody::Bytes(data, pos),
+                    Kind::Reader { reader, .. } => OutBody::Reader(reader),
+                    _ => OutBody::None,
+                }
+            };
+            self.out = Some(Outgoing {
+                staged: 0,
+                body: out_body,
+                framing,
+                timer,
+                keep_alive,
+                declared: match framing {
+                    OutFraming::Length(n) if send_body => Some(n),
+                    _ => None,
+                },
+                taken: 0,
+                source_done: false,
+            });
+            self.phase = Phase::Writing;
+            return Step::Continue;
+        }
         let result = self.write_body(body, framing, send_body, &mut timer);
         match result {
             Ok(true) => {}
@@ -867,11 +937,164 @@ impl Conn {
         Step::Continue
     }
 
+    /// Stages the next piece of a reader body (with chunk framing) in `wbuf`.
+    fn stage_next(&mut self, out: &mut Outgoing) -> Result<(), ()> {
+        self.wbuf.clear();
+        out.staged = 0;
+        let OutBody::Reader(reader) = &mut out.body else {
+            out.source_done = true;
+            return Ok(());
+        };
+        let want = match out.declared {
+            Some(d) => (d - out.taken).min(READ_CHUNK as u64) as usize,
+            None => READ_CHUNK,
+        };
+        let chunked = out.framing == OutFraming::Chunked;
+        let prefix = if chunked { 10 } else { 0 };
+        self.wbuf.resize(prefix + want, 0);
+        let n = if want == 0 {
+            0
+        } else {
+            loop {
+                match reader.read(&mut self.wbuf[prefix..]) {
+                    Ok(n) => break n,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) => {
+                        log::error!(
+                            "Connection id \"{}\": response body reader failed: {e}",
+                            self.id()
+                        );
+                        return Err(());
+                    }
+                }
+            }
+        };
+        out.taken += n as u64;
+        self.wbuf.truncate(prefix + n);
+        if n == 0 {
+            out.source_done = true;
+            self.wbuf.clear();
+            if chunked {
+                self.wbuf.extend_from_slice(b"0\r\n\r\n");
+            }
+            if let Some(d) = out.declared {
+                if d != out.taken {
+                    log::error!(
+                        "Connection id \"{}\": response body ended after {} of {d} declared bytes; closing",
+                        self.id(),
+                        out.taken
+                    );
+                    return Err(());
+                }
+            }
+            return Ok(());
+        }
+        if chunked {
+            // "XXXXXXXX\r\n" right-aligned in the 10-byte prefix, then the data's CRLF.
+            let line = format!("{n:x}\r\n");
+            let start = prefix - line.len();
+            self.wbuf[start..prefix].copy_from_slice(line.as_bytes());
+            out.staged = start;
+            self.wbuf.extend_from_slice(b"\r\n");
+        }
+        Ok(())
+    }
+
+    /// Writes the current response as far as the client takes it, parking the connection
+    /// (not the worker) when the client reads slowly.
+    fn step_write(&mut self, shared: &Shared, may_park: bool) -> Step {
+        let Some(mut out) = self.out.take() else {
+            return Step::Close;
+        };
+        loop {
+            if out.staged >= self.wbuf.len() {
+                let body_left = matches!(&out.body, OutBody::Bytes(d, p) if *p < d.len());
+                if !body_left {
+                    if out.source_done || matches!(out.body, OutBody::None | OutBody::Bytes(..)) {
+                        self.wbuf.clear();
+                        return if out.keep_alive {
+                            self.next_request(shared);
+                            Step::Continue
+                        } else {
+                            Step::Linger
+                        };
+                    }
+                    if self.stage_next(&mut out).is_err() {
+                        return Step::Close;
+                    }
+                    continue;
+                }
+            }
+            let second: &[u8] = match &out.body {
+                OutBody::Bytes(d, p) => &d[*p..],
+                _ => &[],
+            };
+            let first = &self.wbuf[out.staged.min(self.wbuf.len())..];
+            let first_len = first.len();
+            match self.io.try_write_pair(first, second) {
+                Ok(Some(n)) => {
+                    out.timer.add_bytes(n);
+                    let a = n.min(first_len);
+                    out.staged += a;
+                    if let OutBody::Bytes(_, p) = &mut out.body {
+                        *p += n - a;
+                    }
+                }
+                Ok(None) => {
+                    let queued = self.io.send_buffer_size();
+                    let allowance = out.timer.allowance_unconfirmed(queued).unwrap_or(FOREVER);
+                    if allowance.is_zero() {
+                        log::info!(
+                            "Connection id \"{}\" closed: the client read the response slower than MinResponseDataRate",
+                            self.id()
+                        );
+                        return Step::Close;
+                    }
+                    let start = Instant::now();
+                    let wait = if may_park {
+                        allowance.min(PARTIAL_WAIT)
+                    } else {
+                        allowance
+                    };
+                    let ready = self.io.wait(true, start + wait);
+                    out.timer.add_wait(start.elapsed());
+                    match ready {
+                        Ok(crate::io::deadline::Ready::Yes) => {}
+                        Ok(_) => {
+                            let left = out.timer.allowance_unconfirmed(queued).unwrap_or(FOREVER);
+                            if left.is_zero() || !may_park {
+                                log::info!(
+                                    "Connection id \"{}\" closed: the client read the response slower than MinResponseDataRate",
+                                    self.id()
+                                );
+                                return Step::Close;
+                            }
+                            let now = Instant::now();
+                            self.deadline = now + left;
+                            self.parked_at = now;
+                            self.out = Some(out);
+                            return Step::Park;
+                        }
+                        Err(_) => return Step::Close,
+                    }
+                }
+                Err(e) => {
+                    log::debug!(
+                        "Connection id \"{}\" response write failed: {e:?}",
+                        self.id()
+                    );
+                    return Step::Close;
+                }
+            }
+        }
+    }
+
     /// Resets the connection for its next request.
     fn next_request(&mut self, shared: &Shared) {
         self.phase = Phase::Idle;
         self.body = None;
         self.pending = None;
+        self.out = None;
         self.response_started = false;
         self.deadline = Instant::now() + shared.options.limits.keep_alive_timeout;
     }
@@ -1115,10 +1338,17 @@ pub(crate) fn drive(mut conn: Box<Conn>, shared: &Shared) -> Next {
             b.rate.add_wait(waited);
         }
     }
+    if conn.phase == Phase::Writing {
+        let waited = conn.parked_at.elapsed();
+        if let Some(o) = &mut conn.out {
+            o.timer.add_wait(waited);
+        }
+    }
     loop {
         let step = match conn.phase {
             Phase::Idle | Phase::Head => conn.step_head(shared),
             Phase::Body => conn.step_body(shared),
+            Phase::Writing => conn.step_write(shared, true),
             Phase::Lingering => return Next::Park(conn),
         };
         match step {

@@ -294,6 +294,49 @@ impl DeadlineIo {
         self.write_all(second, rate)
     }
 
+    /// One non-blocking write of `first` then `second` (vectored when both are
+    /// non-empty): `Ok(None)` would block.
+    pub(crate) fn try_write_pair(
+        &mut self,
+        first: &[u8],
+        second: &[u8],
+    ) -> Result<Option<usize>, IoFail> {
+        loop {
+            let r = if second.is_empty() {
+                self.stream.write(first)
+            } else if first.is_empty() {
+                self.stream.write(second)
+            } else {
+                self.stream
+                    .write_vectored(&[io::IoSlice::new(first), io::IoSlice::new(second)])
+            };
+            match r {
+                Ok(0) => return Err(IoFail::Closed),
+                Ok(n) => {
+                    if let Some(id) = self.log_id {
+                        let a = n.min(first.len());
+                        log_bytes(id, "written", &first[..a]);
+                        if n > a {
+                            log_bytes(id, "written", &second[..n - a]);
+                        }
+                    }
+                    return Ok(Some(n));
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(None),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    /// The size of the socket's send buffer: an upper bound on the bytes written that
+    /// may not have reached the peer yet.
+    pub(crate) fn send_buffer_size(&self) -> u64 {
+        rustix::net::sockopt::socket_send_buffer_size(&self.stream)
+            .map(|n| n as u64)
+            .unwrap_or(0)
+    }
+
     /// Best-effort non-blocking write used for short error responses from places that
     /// must not wait (returns how much was written).
     pub(crate) fn write_nowait(&mut self, data: &[u8]) -> usize {

@@ -191,7 +191,13 @@ impl Poller {
         let gen = self.slots[idx].gen.wrapping_add(1);
         self.slots[idx].gen = gen;
         let token = ((gen as u64) << 32) | idx as u64;
-        let flags = EventFlags::IN | EventFlags::RDHUP | EventFlags::ONESHOT;
+        // A connection writing a response to a slow reader waits for room in its send
+        // buffer; every other one waits for bytes.
+        let flags = if conn.wants_write() {
+            EventFlags::OUT | EventFlags::ONESHOT
+        } else {
+            EventFlags::IN | EventFlags::RDHUP | EventFlags::ONESHOT
+        };
         let data = EventData::new_u64(token);
         let fd = conn.io.fd();
         let r = if conn.registered {
