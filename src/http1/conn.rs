@@ -36,7 +36,7 @@ use crate::upgrade::{Upgradable, Upgraded};
 pub(crate) const PARTIAL_WAIT: Duration = Duration::from_millis(20);
 /// How long a worker waits for the next request on a keep-alive connection, when no
 /// other connection is queued for a worker, before parking it.
-pub(crate) const IDLE_WAIT: Duration = Duration::from_micros(500);
+pub(crate) const IDLE_WAIT: Duration = Duration::from_micros(50);
 /// How long a connection closed after an error response keeps reading (and discarding)
 /// what the client still sends, so that the client sees the response rather than a reset.
 pub(crate) const LINGER: Duration = Duration::from_secs(2);

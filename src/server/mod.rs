@@ -31,7 +31,7 @@ use crate::options::ServerOptions;
 use crate::request::{Address, ConnectionInfo};
 use crate::Error;
 use listener::Listener;
-use poller::Parker;
+use poller::Poller;
 use stats::{ConnGuard, Counters};
 
 /// State shared by every thread of one server.
@@ -47,7 +47,7 @@ pub(crate) struct Shared {
     /// Readable once accept threads must stop.
     stop: OwnedFd,
     queue: Receiver<Box<Conn>>,
-    parker: Parker,
+    pub(crate) poller: Poller,
     next_id: AtomicU64,
 }
 
@@ -71,7 +71,7 @@ impl Shared {
 
     /// Hands a connection to the poller.
     pub(crate) fn park(&self, conn: Box<Conn>) {
-        self.parker.park(conn);
+        self.poller.park(conn, self);
     }
 }
 
@@ -178,8 +178,7 @@ impl Server {
 
         let io_err = |what: &str, e: std::io::Error| Error::io(format!("cannot {what}: {e}"), e);
         let (pool_tx, pool_rx) = crossbeam_channel::bounded::<Box<Conn>>(options.queue_capacity);
-        let (parker, park_rx, wake) =
-            poller::channel().map_err(|e| io_err("create the poller", e))?;
+        let poller = Poller::new().map_err(|e| io_err("create the poller", e))?;
         let abort = Arc::new(poller::new_event().map_err(|e| io_err("create an eventfd", e))?);
         let stop = poller::new_event().map_err(|e| io_err("create an eventfd", e))?;
         let workers = options.workers;
@@ -194,7 +193,7 @@ impl Server {
             abort,
             stop,
             queue: pool_rx.clone(),
-            parker,
+            poller,
             next_id: AtomicU64::new(1),
         });
 
@@ -216,11 +215,7 @@ impl Server {
             let tx = pool_tx.clone();
             let t = std::thread::Builder::new()
                 .name("falconet-poller".into())
-                .spawn(move || {
-                    if let Err(e) = poller::run(sh, park_rx, wake, tx) {
-                        log::error!("poller failed: {e}");
-                    }
-                })
+                .spawn(move || poller::run(&sh, tx))
                 .map_err(|e| io_err("start the poller thread", e))?;
             threads.push(t);
         }
@@ -249,11 +244,23 @@ impl Server {
 
 fn worker_loop(rx: Receiver<Box<Conn>>, shared: Arc<Shared>) {
     while let Ok(conn) = rx.recv() {
-        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drive(conn, &shared)));
-        match r {
-            Ok(Next::Park(c)) => shared.park(c),
-            Ok(Next::Close) => {}
-            Err(_) => log::error!("worker: connection driver panicked; connection dropped"),
+        let mut next = Some(conn);
+        // Go from connection to connection without handing off to another thread:
+        // after parking one, take a queued one or one whose socket is ready now.
+        while let Some(conn) = next.take() {
+            let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drive(conn, &shared)));
+            match r {
+                Ok(Next::Park(c)) => shared.park(c),
+                Ok(Next::Close) => {}
+                Err(_) => log::error!("worker: connection driver panicked; connection dropped"),
+            }
+            next = rx.try_recv().ok().or_else(|| {
+                if shared.is_shutting_down() {
+                    None
+                } else {
+                    shared.poller.take_ready(&shared)
+                }
+            });
         }
     }
 }
@@ -438,7 +445,7 @@ impl ServerHandle {
         log::info!("Application is shutting down...");
         shared.shutting_down.store(true, Ordering::Release);
         poller::signal(&shared.stop);
-        shared.parker.wake();
+        shared.poller.wake();
         let deadline = start + timeout;
         let mut clean = true;
         while shared.counters.connections_open.load(Ordering::Acquire) > 0 {
@@ -451,13 +458,13 @@ impl ServerHandle {
                 shared.aborting.store(true, Ordering::Release);
                 poller::signal(&shared.abort);
                 shared.counters.abort_all();
-                shared.parker.wake();
+                shared.poller.wake();
                 break;
             }
             std::thread::sleep(Duration::from_millis(5));
         }
         shared.poller_exit.store(true, Ordering::Release);
-        shared.parker.wake();
+        shared.poller.wake();
         for t in threads {
             let _ = t.join();
         }
