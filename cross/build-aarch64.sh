@@ -52,8 +52,20 @@ if [ "${SKIP_TESTS:-0}" != 1 ]; then
     $CARGO test --target $TARGET
 fi
 
-echo "== sizes (stripped, release profile)"
-bin=$TARGET_DIR/$TARGET/release/falconet
-aarch64-linux-gnu-strip -o "$bin.stripped" "$bin"
-printf '%-40s %10s bytes\n' "falconet (default features)" "$(stat -c %s "$bin.stripped")"
-file "$bin.stripped" 2>/dev/null || true
+echo "== sizes of the stripped aarch64 binary"
+size_of() { # name, profile, cargo feature arguments...
+    local name=$1 profile=$2
+    shift 2
+    $CARGO build -q --profile "$profile" --target $TARGET --bin falconet "$@"
+    local dir=$profile
+    [ "$profile" = dev ] && dir=debug
+    local bin=$TARGET_DIR/$TARGET/$dir/falconet
+    aarch64-linux-gnu-strip -o "$bin.stripped" "$bin"
+    printf '| %-44s | %-8s | %9s |\n' "$name" "$profile" "$(stat -c %s "$bin.stripped")"
+}
+printf '| %-44s | %-8s | %9s |\n' "build" "profile" "bytes"
+printf '|%s|%s|%s|\n' "----------------------------------------------" "----------" "-----------"
+size_of "minimal HTTP/1.1 (appliance only)" minsize --no-default-features --features appliance
+size_of "minimal HTTP/1.1 (appliance only)" release --no-default-features --features appliance
+size_of "default (appliance, json-config)" release
+size_of "everything (--all-features)" release --all-features

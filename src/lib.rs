@@ -24,6 +24,8 @@ mod date;
 mod error;
 mod handler;
 mod http1;
+#[cfg(feature = "http2")]
+mod http2;
 mod io;
 mod limits;
 mod options;

@@ -1,3 +1,4 @@
+#![cfg(feature = "json-config")]
 //! End-to-end tests of the JSON configuration file (Kestrel's `appsettings.json` schema):
 //! a file written to disk, loaded with `falconet::config::load_file`, then a real server.
 

@@ -55,9 +55,15 @@ impl CommandLine {
     pub fn options(&self) -> Result<ServerOptions, Error> {
         let mut options = ServerOptions::default();
         if let Some(path) = &self.config {
+            #[cfg(feature = "json-config")]
             for w in super::load_file(&mut options, path)? {
                 log::warn!("{w}");
             }
+            #[cfg(not(feature = "json-config"))]
+            return Err(Error::config(format!(
+                "cannot read '{}': this build has no JSON configuration support (cargo feature json-config)",
+                path.display()
+            )));
         }
         let env = super::urls_from_env();
         if !env.is_empty() {

@@ -89,12 +89,15 @@
 //!   the options are left unchanged.
 
 mod args;
+#[cfg(feature = "json-config")]
 pub(crate) mod json;
 pub(crate) mod urls;
 
+#[cfg(feature = "json-config")]
 use std::path::Path;
 
 pub use args::{options_from_args, CommandLine};
+#[cfg(feature = "json-config")]
 pub use json::apply_json;
 
 use crate::options::{EndpointOptions, ListenAddress, ServerOptions};
@@ -117,6 +120,7 @@ pub const DEFAULT_URL: &str = "http://localhost:5000";
 ///
 /// [`Error::is_io`] if the file cannot be read; [`Error::is_config`] for anything
 /// [`apply_json`] rejects.
+#[cfg(feature = "json-config")]
 pub fn load_file(options: &mut ServerOptions, path: &Path) -> Result<Vec<String>, Error> {
     let text = std::fs::read_to_string(path).map_err(|e| {
         Error::io(
@@ -199,6 +203,7 @@ pub(crate) fn resolve_endpoints(
 #[cfg(test)]
 mod tests {
     use super::*;
+    #[cfg(feature = "json-config")]
     use std::time::{SystemTime, UNIX_EPOCH};
 
     #[test]
@@ -292,6 +297,7 @@ mod tests {
         assert!(e.to_string().contains("must be absolute"), "{e}");
     }
 
+    #[cfg(feature = "json-config")]
     fn temp_path(tag: &str) -> std::path::PathBuf {
         let nanos = SystemTime::now()
             .duration_since(UNIX_EPOCH)
@@ -303,6 +309,7 @@ mod tests {
         ))
     }
 
+    #[cfg(feature = "json-config")]
     #[test]
     fn load_file_applies_and_names_the_path() {
         let path = temp_path("ok");
@@ -336,6 +343,7 @@ mod tests {
         assert_eq!(o.limits.max_request_header_count, 9);
     }
 
+    #[cfg(feature = "json-config")]
     #[test]
     fn load_file_missing_is_io_error() {
         let path = temp_path("missing");
