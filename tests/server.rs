@@ -582,3 +582,55 @@ fn queued_connections_wait_for_a_worker_without_new_threads() {
         "threads: {before} before, {during} during"
     );
 }
+
+/// Keep-alive connections are still served while the workers that wait on the epoll set
+/// are busy in slow handlers: the other workers get the ready connections through the
+/// queue (the poller thread hands them over).
+#[test]
+fn keep_alive_clients_are_served_while_slow_handlers_run() {
+    let _g = serial();
+    let mut options = support::options();
+    options.workers = 6;
+    let server = support::start(options, |req: Request| {
+        if req.uri().path() == "/slow" {
+            std::thread::sleep(Duration::from_secs(3));
+        }
+        Response::new(Body::from("ok"))
+    });
+    // Keep-alive clients, connected (and idle in the poller) before the slow requests.
+    let mut clients: Vec<TcpStream> = (0..8).map(|_| server.connect()).collect();
+    for c in clients.iter_mut() {
+        c.write_all(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n").unwrap();
+        assert_eq!(read_response(c, false).expect("first response").status, 200);
+    }
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let slow: Vec<_> = (0..cores.min(4))
+        .map(|_| {
+            let addr = server.addr;
+            std::thread::spawn(move || {
+                let mut s = TcpStream::connect(addr).unwrap();
+                s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+                s.write_all(b"GET /slow HTTP/1.1\r\nHost: a\r\n\r\n")
+                    .unwrap();
+                read_response(&mut s, false).map(|r| r.status)
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(300));
+    let start = Instant::now();
+    for round in 0..5 {
+        for c in clients.iter_mut() {
+            c.write_all(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n").unwrap();
+            let r = read_response(c, false).unwrap_or_else(|| panic!("round {round}: no response"));
+            assert_eq!(r.status, 200);
+        }
+    }
+    let took = start.elapsed();
+    assert!(
+        took < Duration::from_millis(2000),
+        "40 keep-alive requests took {took:?} while slow handlers ran"
+    );
+    for t in slow {
+        assert_eq!(t.join().unwrap(), Some(200));
+    }
+}

@@ -34,9 +34,6 @@ use crate::upgrade::{Upgradable, Upgraded};
 /// How long a worker waits for the rest of a partly received head or body before it
 /// parks the connection in the poller.
 pub(crate) const PARTIAL_WAIT: Duration = Duration::from_millis(20);
-/// How long a worker waits for the next request on a keep-alive connection, when no
-/// other connection is queued for a worker, before parking it.
-pub(crate) const IDLE_WAIT: Duration = Duration::from_micros(50);
 /// How long a connection closed after an error response keeps reading (and discarding)
 /// what the client still sends, so that the client sees the response rather than a reset.
 pub(crate) const LINGER: Duration = Duration::from_secs(2);
@@ -443,13 +440,9 @@ impl Conn {
                         if shared.is_shutting_down() {
                             return Step::Close;
                         }
-                        if shared.queue_len() == 0 {
-                            match self.io.wait(false, now + IDLE_WAIT) {
-                                Ok(crate::io::deadline::Ready::Yes) => continue,
-                                Ok(_) => {}
-                                Err(_) => return Step::Close,
-                            }
-                        }
+                        // Park at once: the worker then waits on the whole epoll set,
+                        // so whichever connection speaks next, this one included, is
+                        // served without a hand-off to another thread.
                         self.buf.shrink();
                         return Step::Park;
                     }

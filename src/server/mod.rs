@@ -21,7 +21,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{Receiver, SendTimeoutError, Sender};
+use crossbeam_channel::{Receiver, SendTimeoutError, Sender, TryRecvError};
 use rustix::event::{poll, PollFd, PollFlags};
 
 use crate::handler::Handler;
@@ -31,7 +31,7 @@ use crate::options::ServerOptions;
 use crate::request::{Address, ConnectionInfo};
 use crate::Error;
 use listener::Listener;
-use poller::Poller;
+use poller::{Poller, Waited};
 use stats::{ConnGuard, Counters};
 
 /// State shared by every thread of one server.
@@ -46,7 +46,6 @@ pub(crate) struct Shared {
     pub(crate) abort: Arc<OwnedFd>,
     /// Readable once accept threads must stop.
     stop: OwnedFd,
-    queue: Receiver<Box<Conn>>,
     pub(crate) poller: Poller,
     next_id: AtomicU64,
 }
@@ -62,11 +61,6 @@ impl Shared {
 
     pub(crate) fn poller_should_exit(&self) -> bool {
         self.poller_exit.load(Ordering::Acquire)
-    }
-
-    /// Connections waiting for a worker.
-    pub(crate) fn queue_len(&self) -> usize {
-        self.queue.len()
     }
 
     /// Hands a connection to the poller.
@@ -192,7 +186,6 @@ impl Server {
             poller_exit: AtomicBool::new(false),
             abort,
             stop,
-            queue: pool_rx.clone(),
             poller,
             next_id: AtomicU64::new(1),
         });
@@ -228,13 +221,13 @@ impl Server {
                 .map_err(|e| io_err("start an accept thread", e))?;
             threads.push(t);
         }
-        drop(pool_tx);
         Ok(ServerHandle {
             inner: Arc::new(HandleInner {
                 shared,
                 addresses,
                 urls,
                 threads: Mutex::new(Some((threads, worker_threads))),
+                queue_tx: Mutex::new(Some(pool_tx)),
                 done: Mutex::new(false),
                 done_cv: Condvar::new(),
             }),
@@ -243,24 +236,41 @@ impl Server {
 }
 
 fn worker_loop(rx: Receiver<Box<Conn>>, shared: Arc<Shared>) {
-    while let Ok(conn) = rx.recv() {
-        let mut next = Some(conn);
-        // Go from connection to connection without handing off to another thread:
-        // after parking one, take a queued one or one whose socket is ready now.
-        while let Some(conn) = next.take() {
-            let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drive(conn, &shared)));
-            match r {
-                Ok(Next::Park(c)) => shared.park(c),
-                Ok(Next::Close) => {}
-                Err(_) => log::error!("worker: connection driver panicked; connection dropped"),
-            }
-            next = rx.try_recv().ok().or_else(|| {
-                if shared.is_shutting_down() {
-                    None
-                } else {
-                    shared.poller.take_ready(&shared)
+    let run = |conn: Box<Conn>| {
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drive(conn, &shared)));
+        match r {
+            Ok(Next::Park(c)) => shared.park(c),
+            Ok(Next::Close) => {}
+            Err(_) => log::error!("worker: connection driver panicked; connection dropped"),
+        }
+    };
+    loop {
+        match rx.try_recv() {
+            Ok(conn) => {
+                // The queue's eventfd was drained by whoever woke; pass the word on.
+                if !rx.is_empty() {
+                    shared.poller.notify_work();
                 }
-            });
+                run(conn);
+                continue;
+            }
+            Err(TryRecvError::Disconnected) => return,
+            Err(TryRecvError::Empty) => {}
+        }
+        // Nothing queued: wait on the epoll set, where a ready connection comes straight
+        // to this worker; or, when as many workers as cores wait there already, on the
+        // queue (the poller thread queues ready connections when no worker is waiting,
+        // say because the waiters are busy in slow handlers).
+        if shared.poller.try_become_waiter() {
+            match shared.poller.wait(&shared, Duration::from_secs(1)) {
+                Waited::Conn(conn) => run(conn),
+                Waited::Work | Waited::Nothing => {}
+            }
+        } else {
+            match rx.recv() {
+                Ok(conn) => run(conn),
+                Err(_) => return,
+            }
         }
     }
 }
@@ -322,7 +332,10 @@ fn accept_loop(l: Listener, ep: Arc<EndpointCtx>, shared: Arc<Shared>, tx: Sende
                     // accepting; new connections wait in the kernel's listen backlog.
                     loop {
                         match tx.send_timeout(conn, Duration::from_millis(100)) {
-                            Ok(()) => break,
+                            Ok(()) => {
+                                shared.poller.notify_work();
+                                break;
+                            }
                             Err(SendTimeoutError::Timeout(c)) => {
                                 if shared.is_shutting_down() {
                                     break 'outer;
@@ -383,6 +396,9 @@ struct HandleInner {
     urls: Vec<String>,
     #[allow(clippy::type_complexity)]
     threads: Mutex<Option<(Vec<JoinHandle<()>>, Vec<JoinHandle<()>>)>>,
+    /// Keeps the pool's queue open until shutdown has drained the connections: workers
+    /// end when it closes.
+    queue_tx: Mutex<Option<Sender<Box<Conn>>>>,
     done: Mutex<bool>,
     done_cv: Condvar,
 }
@@ -468,6 +484,11 @@ impl ServerHandle {
         for t in threads {
             let _ = t.join();
         }
+        // Close the queue and wake every waiting worker so that they see it closed.
+        if let Ok(mut q) = self.inner.queue_tx.lock() {
+            q.take();
+        }
+        shared.poller.notify_work();
         // Workers end when the queue's senders (accept threads, poller) are gone; a
         // handler that never returns is left behind rather than blocking shutdown.
         let join_by = Instant::now() + Duration::from_secs(1);

@@ -5,30 +5,30 @@
 //!
 //! Sockets are registered `EPOLLONESHOT`: an event disarms the socket until the next park
 //! re-arms it (`EPOLL_CTL_MOD`), so each readiness event goes to exactly one thread and a
-//! connection is in exactly one place at a time. Two kinds of thread take events:
+//! connection is in exactly one place at a time.
 //!
-//! - a worker that has just parked a connection asks the epoll set, without blocking, for
-//!   a connection that is ready now and drives it itself: under load a worker goes from
-//!   connection to connection with no hand-off to another thread;
-//! - the poller thread blocks in `epoll_wait` for the rest, hands ready connections to the
-//!   pool's queue, and enforces deadlines (keep-alive, header timeout, data rates, linger)
-//!   kept in a min-heap.
+//! Idle workers are the epoll waiters: a worker with nothing queued blocks in
+//! `epoll_wait` on the set and drives the connection whose socket became ready itself,
+//! with no hand-off to another thread (the kernel wakes one waiter per event). New
+//! connections still arrive through the pool's bounded queue; an eventfd in the set tells
+//! waiting workers that the queue has work. The poller thread owns the deadlines
+//! (keep-alive, header timeout, data rates, linger), kept in a min-heap, and shutdown.
 
-use std::cmp::Reverse;
-use std::collections::{BinaryHeap, VecDeque};
+use std::collections::VecDeque;
 use std::os::fd::OwnedFd;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Sender, TrySendError};
-use rustix::buffer::spare_capacity;
 use rustix::event::epoll::{self, EventData, EventFlags};
-use rustix::event::{eventfd, EventfdFlags, Timespec};
+use rustix::event::{eventfd, poll, EventfdFlags, PollFd, PollFlags, Timespec};
 
 use crate::http1::conn::{Conn, Phase, LINGER_BYTES};
 use crate::server::Shared;
 
-const WAKER: u64 = u64::MAX;
+/// Token of the eventfd that says the pool's queue has work.
+const WORK: u64 = u64::MAX;
 
 /// Creates a non-blocking eventfd.
 pub(crate) fn new_event() -> std::io::Result<OwnedFd> {
@@ -54,15 +54,20 @@ struct Slot {
 struct State {
     slots: Vec<Slot>,
     free: Vec<usize>,
-    timers: BinaryHeap<Reverse<(Instant, usize, u32)>>,
     /// When the poller thread will next look at the timers.
     next_wake: Instant,
 }
 
-/// The epoll set, the parked connections, and the wake-up event of the poller thread.
+/// The epoll set, the parked connections, and the wake-up events.
 pub(crate) struct Poller {
     epoll: OwnedFd,
+    /// Wakes the poller thread (an earlier deadline, shutdown); not in the epoll set.
     wake: OwnedFd,
+    /// In the epoll set (level-triggered): the pool's queue has work.
+    work: OwnedFd,
+    /// Workers waiting in `epoll_wait` now, at most `max_waiters`.
+    waiting: AtomicUsize,
+    max_waiters: usize,
     state: Mutex<State>,
 }
 
@@ -78,14 +83,19 @@ impl Poller {
     pub(crate) fn new() -> std::io::Result<Poller> {
         let ep = epoll::create(epoll::CreateFlags::CLOEXEC)?;
         let wake = new_event()?;
-        epoll::add(&ep, &wake, EventData::new_u64(WAKER), EventFlags::IN)?;
+        let work = new_event()?;
+        epoll::add(&ep, &work, EventData::new_u64(WORK), EventFlags::IN)?;
         Ok(Poller {
             epoll: ep,
             wake,
+            work,
+            waiting: AtomicUsize::new(0),
+            // As many event-driven workers as cores: more would only take turns on the
+            // same cores and add scheduling delays to the requests they picked up.
+            max_waiters: std::thread::available_parallelism().map_or(1, |n| n.get()),
             state: Mutex::new(State {
                 slots: Vec::new(),
                 free: Vec::new(),
-                timers: BinaryHeap::new(),
                 next_wake: Instant::now(),
             }),
         })
@@ -140,7 +150,6 @@ impl Poller {
         }
         conn.registered = true;
         let deadline = conn.deadline;
-        st.timers.push(Reverse((deadline, idx, gen)));
         st.slots[idx].conn = Some(conn);
         let earlier = deadline < st.next_wake;
         drop(st);
@@ -182,35 +191,78 @@ impl Poller {
         Ready::Drive(conn)
     }
 
-    /// For a worker that has just finished with a connection: a parked connection that is
-    /// ready now, if any (never blocks).
-    pub(crate) fn take_ready(&self, shared: &Shared) -> Option<Box<Conn>> {
+    /// Tells waiting workers that the pool's queue has work (or that they should look
+    /// at it because the server is stopping).
+    pub(crate) fn notify_work(&self) {
+        signal(&self.work);
+    }
+
+    /// Takes one of the places of workers waiting on the epoll set, if one is free.
+    pub(crate) fn try_become_waiter(&self) -> bool {
+        self.waiting
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < self.max_waiters).then_some(n + 1)
+            })
+            .is_ok()
+    }
+
+    /// For an idle worker holding a waiter's place (see
+    /// [`try_become_waiter`](Self::try_become_waiter), released here): waits up to
+    /// `timeout` for a parked connection to become ready (and takes it) or for work in the
+    /// pool's queue.
+    pub(crate) fn wait(&self, shared: &Shared, timeout: Duration) -> Waited {
+        let w = self.wait_inner(shared, timeout);
+        self.waiting.fetch_sub(1, Ordering::AcqRel);
+        w
+    }
+
+    fn wait_inner(&self, shared: &Shared, timeout: Duration) -> Waited {
         let empty = epoll::Event {
             flags: EventFlags::empty(),
             data: EventData::new_u64(0),
         };
         let mut events = [empty; 1];
-        for _ in 0..4 {
-            let zero = Timespec {
-                tv_sec: 0,
-                tv_nsec: 0,
-            };
-            let n = epoll::wait(&self.epoll, &mut events, Some(&zero)).ok()?;
-            if n == 0 {
-                return None;
+        let ts = Timespec {
+            tv_sec: timeout.as_secs() as _,
+            tv_nsec: timeout.subsec_nanos() as _,
+        };
+        let n = match epoll::wait(&self.epoll, &mut events, Some(&ts)) {
+            Ok(n) => n,
+            Err(rustix::io::Errno::INTR) => return Waited::Nothing,
+            Err(e) => {
+                log::error!("worker: epoll_wait failed: {e}");
+                std::thread::sleep(Duration::from_millis(10));
+                return Waited::Nothing;
             }
-            let ev = events[0];
-            let token = ev.data.u64();
-            if token == WAKER {
-                // Not ours: the poller thread watches it (level-triggered, it stays set).
-                return None;
-            }
-            if let Ready::Drive(conn) = self.on_event(token, ev.flags, shared) {
-                return Some(conn);
-            }
+        };
+        if n == 0 {
+            return Waited::Nothing;
         }
-        None
+        let ev = events[0];
+        let token = ev.data.u64();
+        if token == WORK {
+            // At the very end of shutdown the event stays set, so that every worker wakes
+            // and sees the queue closed.
+            if !shared.poller_should_exit() {
+                drain_event(&self.work);
+            }
+            return Waited::Work;
+        }
+        match self.on_event(token, ev.flags, shared) {
+            Ready::Drive(conn) => Waited::Conn(conn),
+            Ready::Done => Waited::Nothing,
+        }
     }
+}
+
+/// What an idle worker's wait produced.
+pub(crate) enum Waited {
+    /// A parked connection is ready: drive it.
+    Conn(Box<Conn>),
+    /// The pool's queue may have work.
+    Work,
+    /// Nothing (timeout, or an event handled on the way).
+    Nothing,
 }
 
 /// Reads and discards what a lingering client sends. `true`: keep lingering.
@@ -230,49 +282,45 @@ fn linger_read(conn: &mut Conn) -> bool {
     }
 }
 
-/// The poller thread: hands ready connections to the pool, enforces deadlines, and
-/// closes parked connections at shutdown. Returns once the server has shut down.
+/// How often the poller thread checks for ready connections that no worker is waiting
+/// for (all event-driven workers busy, say in slow handlers) and hands them to the pool.
+const RESCUE_INTERVAL: Duration = Duration::from_millis(5);
+
+/// The poller thread: enforces deadlines, hands ready connections to the pool when no
+/// worker is waiting on the epoll set, and closes parked connections at shutdown.
+/// Returns once the server has shut down.
 pub(crate) fn run(shared: &Shared, pool: Sender<Box<Conn>>) {
     let poller = &shared.poller;
-    let mut pending: VecDeque<Box<Conn>> = VecDeque::new();
     let mut closed_idle = false;
-    let mut events: Vec<epoll::Event> = Vec::with_capacity(256);
+    let mut next_expire = Instant::now();
+    let mut pending: VecDeque<Box<Conn>> = VecDeque::new();
     loop {
-        let timeout = {
-            let mut st = poller.lock();
-            let t = if pending.is_empty() {
-                next_timeout(&mut st)
-            } else {
-                Duration::from_millis(2)
-            };
-            st.next_wake = Instant::now() + t;
-            t
+        let now = Instant::now();
+        let parked = {
+            let st = poller.lock();
+            st.slots.len() - st.free.len()
         };
+        let mut until = next_expire.max(now);
+        if parked > 0 || !pending.is_empty() {
+            until = until.min(now + RESCUE_INTERVAL);
+        }
+        poller.lock().next_wake = until;
+        let timeout = until.saturating_duration_since(now);
         let ts = Timespec {
             tv_sec: timeout.as_secs() as _,
             tv_nsec: timeout.subsec_nanos() as _,
         };
-        events.clear();
-        match epoll::wait(&poller.epoll, spare_capacity(&mut events), Some(&ts)) {
-            Ok(_) => {}
-            Err(rustix::io::Errno::INTR) => continue,
-            Err(e) => {
-                log::error!("poller: epoll_wait failed: {e}");
-                std::thread::sleep(Duration::from_millis(10));
-                continue;
-            }
+        let mut fds = [PollFd::new(&poller.wake, PollFlags::IN)];
+        match poll(&mut fds, Some(&ts)) {
+            Ok(n) if n > 0 => drain_event(&poller.wake),
+            _ => {}
         }
-        for ev in events.iter() {
-            let token = ev.data.u64();
-            if token == WAKER {
-                drain_event(&poller.wake);
-                continue;
-            }
-            if let Ready::Drive(conn) = poller.on_event(token, ev.flags, shared) {
-                dispatch(&pool, &mut pending, conn);
-            }
+        if Instant::now() >= next_expire {
+            next_expire = Instant::now() + expire(shared);
         }
-        expire(shared, Instant::now());
+        if poller.waiting.load(Ordering::Acquire) == 0 {
+            poller.rescue(shared, &pool, &mut pending);
+        }
         flush_pending(&pool, &mut pending);
         if shared.is_shutting_down() && !closed_idle {
             closed_idle = true;
@@ -284,40 +332,46 @@ pub(crate) fn run(shared: &Shared, pool: Sender<Box<Conn>>) {
         }
         if shared.poller_should_exit() {
             close_all(poller);
-            pending.clear();
             return;
         }
     }
 }
 
-fn next_timeout(st: &mut State) -> Duration {
-    // Drop stale heap entries lazily on the way.
-    while let Some(Reverse((at, idx, gen))) = st.timers.peek().copied() {
-        if is_live(st, at, idx, gen) {
-            return at
-                .saturating_duration_since(Instant::now())
-                .min(Duration::from_secs(1));
+impl Poller {
+    /// Takes connections that are ready while no worker waits on the epoll set and
+    /// queues them for the pool.
+    fn rescue(&self, shared: &Shared, pool: &Sender<Box<Conn>>, pending: &mut VecDeque<Box<Conn>>) {
+        let empty = epoll::Event {
+            flags: EventFlags::empty(),
+            data: EventData::new_u64(0),
+        };
+        let mut events = [empty; 16];
+        let zero = Timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        let n = match epoll::wait(&self.epoll, &mut events, Some(&zero)) {
+            Ok(n) => n,
+            Err(_) => return,
+        };
+        for ev in events.iter().take(n) {
+            let token = ev.data.u64();
+            if token == WORK {
+                // The workers' business: they look at the queue when they wake.
+                continue;
+            }
+            if let Ready::Drive(conn) = self.on_event(token, ev.flags, shared) {
+                if pending.is_empty() {
+                    match pool.try_send(conn) {
+                        Ok(()) => {}
+                        Err(TrySendError::Full(c)) => pending.push_back(c),
+                        Err(TrySendError::Disconnected(_)) => {}
+                    }
+                } else {
+                    pending.push_back(conn);
+                }
+            }
         }
-        st.timers.pop();
-    }
-    Duration::from_secs(1)
-}
-
-fn is_live(st: &State, at: Instant, idx: usize, gen: u32) -> bool {
-    st.slots
-        .get(idx)
-        .is_some_and(|s| s.gen == gen && s.conn.as_ref().is_some_and(|c| c.deadline == at))
-}
-
-fn dispatch(pool: &Sender<Box<Conn>>, pending: &mut VecDeque<Box<Conn>>, conn: Box<Conn>) {
-    if !pending.is_empty() {
-        pending.push_back(conn);
-        return;
-    }
-    match pool.try_send(conn) {
-        Ok(()) => {}
-        Err(TrySendError::Full(c)) => pending.push_back(c),
-        Err(TrySendError::Disconnected(_)) => {}
     }
 }
 
@@ -337,29 +391,45 @@ fn flush_pending(pool: &Sender<Box<Conn>>, pending: &mut VecDeque<Box<Conn>>) {
     }
 }
 
-fn expire(shared: &Shared, now: Instant) {
-    let poller = &shared.poller;
-    loop {
-        let conn = {
-            let mut st = poller.lock();
-            let Some(Reverse((at, idx, gen))) = st.timers.peek().copied() else {
-                return;
-            };
-            if at > now {
-                return;
-            }
-            st.timers.pop();
-            if !is_live(&st, at, idx, gen) {
-                continue;
-            }
-            Poller::take(&mut st, idx, gen)
+/// Takes every parked connection whose deadline has passed and returns them with the
+/// earliest deadline still pending. A linear sweep under the lock, run when the poller
+/// thread wakes (at the earliest deadline, at most once a second): cheaper than a timer
+/// heap that would gain an entry at every park (one per keep-alive request).
+// The connections stay boxed: they move on to on_expired and park, which take boxes.
+#[allow(clippy::vec_box)]
+fn sweep(st: &mut State, now: Instant) -> (Vec<Box<Conn>>, Option<Instant>) {
+    let mut expired = Vec::new();
+    let mut next: Option<Instant> = None;
+    for i in 0..st.slots.len() {
+        let Some(deadline) = st.slots[i].conn.as_ref().map(|c| c.deadline) else {
+            continue;
         };
-        if let Some(conn) = conn {
-            if let Some(conn) = conn.on_expired(shared) {
-                poller.park(conn, shared);
+        if deadline <= now {
+            if let Some(c) = st.slots[i].conn.take() {
+                expired.push(c);
+                st.free.push(i);
             }
+        } else {
+            next = Some(next.map_or(deadline, |n| n.min(deadline)));
         }
     }
+    (expired, next)
+}
+
+/// Handles expired connections; returns how long until the next deadline (at most 1 s).
+fn expire(shared: &Shared) -> Duration {
+    let poller = &shared.poller;
+    let now = Instant::now();
+    let (expired, next) = sweep(&mut poller.lock(), now);
+    for conn in expired {
+        if let Some(conn) = conn.on_expired(shared) {
+            poller.park(conn, shared);
+        }
+    }
+    let max = Duration::from_secs(1);
+    next.map_or(max, |n| {
+        n.saturating_duration_since(Instant::now()).min(max)
+    })
 }
 
 /// At shutdown: closes idle connections, and lingering ones after discarding what their
