@@ -22,6 +22,8 @@ mod body;
 pub mod config;
 mod date;
 mod error;
+#[cfg(feature = "static-files")]
+pub mod files;
 mod handler;
 mod http1;
 #[cfg(feature = "http2")]
@@ -35,6 +37,8 @@ mod upgrade;
 
 pub use body::Body;
 pub use error::Error;
+#[cfg(feature = "static-files")]
+pub use files::{StaticFiles, StaticFilesOptions};
 pub use handler::{Handler, Request, Response};
 pub use limits::{Limits, MinDataRate};
 pub use options::{EndpointOptions, ListenAddress, Protocols, Scheme, ServerOptions};

@@ -1,4 +1,4 @@
-//! The falconet appliance binary: `falconet --urls URLS --config FILE`.
+//! The falconet appliance binary: `falconet --urls URLS --config FILE --root DIR`.
 
 use std::process::ExitCode;
 
@@ -10,13 +10,17 @@ const HELP: &str = "\
 falconet — a small HTTP server for embedded Linux
 
 USAGE:
-    falconet [--urls URLS] [--config FILE]
+    falconet [--urls URLS] [--config FILE] [--root DIR]
 
 OPTIONS:
     --urls URLS      ';'-separated URLs to listen on, e.g.
                      'http://localhost:5000;http://unix:/run/falconet.sock'
                      (also FALCONET_URLS; default http://localhost:5000)
     --config FILE    JSON configuration in ASP.NET Core's appsettings.json schema
+    --root DIR       serve the files under DIR (GET/HEAD, index.html for directories,
+                     ETag/Last-Modified, ranges, precompressed .br/.gz siblings;
+                     hidden files and symlinks leaving DIR are not served);
+                     without it, a built-in page
     -h, --help       print this help
     -V, --version    print the version
 
@@ -42,21 +46,12 @@ fn main() -> ExitCode {
         println!("falconet {}", env!("CARGO_PKG_VERSION"));
         return ExitCode::SUCCESS;
     }
-    let result = cl.options().and_then(|options| {
-        Server::new(options, |req: Request| {
-            log::debug!(
-                "{} {} from {}",
-                req.method(),
-                req.uri(),
-                req.connection().remote_addr()
-            );
-            let mut resp = Response::new(Body::from(PAGE));
-            resp.headers_mut()
-                .insert(CONTENT_TYPE, "text/html; charset=utf-8".parse().unwrap());
-            resp
-        })
-        .run()
-    });
+    let result = match &cl.root {
+        Some(root) => serve_files(&cl, root),
+        None => cl
+            .options()
+            .and_then(|options| Server::new(options, builtin_page).run()),
+    };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -64,4 +59,40 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+#[cfg(feature = "static-files")]
+fn serve_files(cl: &CommandLine, root: &std::path::Path) -> Result<(), falconet::Error> {
+    let files = match falconet::StaticFiles::new(root) {
+        Ok(files) => files,
+        Err(e) => {
+            eprintln!("falconet: --root '{}': {e}", root.display());
+            std::process::exit(2);
+        }
+    };
+    log::info!("serving files from {}", files.root().display());
+    cl.options()
+        .and_then(|options| Server::new(options, files).run())
+}
+
+#[cfg(not(feature = "static-files"))]
+fn serve_files(_cl: &CommandLine, root: &std::path::Path) -> Result<(), falconet::Error> {
+    eprintln!(
+        "falconet: --root '{}': this build has no static file support (cargo feature static-files)",
+        root.display()
+    );
+    std::process::exit(2);
+}
+
+fn builtin_page(req: Request) -> Response {
+    log::debug!(
+        "{} {} from {}",
+        req.method(),
+        req.uri(),
+        req.connection().remote_addr()
+    );
+    let mut resp = Response::new(Body::from(PAGE));
+    resp.headers_mut()
+        .insert(CONTENT_TYPE, "text/html; charset=utf-8".parse().unwrap());
+    resp
 }

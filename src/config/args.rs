@@ -1,4 +1,5 @@
-//! The command line shared by the binary and the examples: `--urls` and `--config`.
+//! The command line shared by the binary and the examples: `--urls`, `--config` and
+//! `--root`.
 
 use std::path::PathBuf;
 
@@ -12,6 +13,9 @@ pub struct CommandLine {
     pub urls: Option<String>,
     /// `--config FILE`.
     pub config: Option<PathBuf>,
+    /// `--root DIR`: the directory the appliance binary serves with
+    /// [`StaticFiles`](crate::StaticFiles) (without it, its built-in page).
+    pub root: Option<PathBuf>,
     /// `--help` / `-h`.
     pub help: bool,
     /// `--version` / `-V`.
@@ -38,6 +42,7 @@ impl CommandLine {
             match key.as_str() {
                 "--urls" => out.urls = Some(value("--urls")?),
                 "--config" => out.config = Some(PathBuf::from(value("--config")?)),
+                "--root" => out.root = Some(PathBuf::from(value("--root")?)),
                 "-h" | "--help" => out.help = true,
                 "-V" | "--version" => out.version = true,
                 other => {
@@ -110,6 +115,20 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("--bogus"));
+    }
+
+    #[test]
+    fn parses_root() {
+        let cl = CommandLine::parse(args(&["--root", "/srv/www"])).unwrap();
+        assert_eq!(cl.root, Some(PathBuf::from("/srv/www")));
+        let cl = CommandLine::parse(args(&["--root=./public", "--urls", "http://a:1"])).unwrap();
+        assert_eq!(cl.root, Some(PathBuf::from("./public")));
+        assert_eq!(cl.urls.as_deref(), Some("http://a:1"));
+        assert_eq!(CommandLine::parse(args(&[])).unwrap().root, None);
+        assert!(CommandLine::parse(args(&["--root"]))
+            .unwrap_err()
+            .to_string()
+            .contains("--root"));
     }
 
     #[test]

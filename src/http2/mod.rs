@@ -2,4 +2,5 @@
 // Nothing uses this module yet; the HTTP/2 connection driver will.
 #![allow(dead_code)]
 
+pub(crate) mod frame;
 pub(crate) mod hpack;

@@ -1,0 +1,1226 @@
+//! [`StaticFiles`]: a handler that serves a directory tree, the way a production static
+//! file server (nginx's `root` + `index` + `gzip_static`/`brotli_static`) does.
+//!
+//! What it does, in the order a request meets it:
+//!
+//! 1. **Method**: GET and HEAD; anything else is 405 with `Allow: GET, HEAD`.
+//! 2. **Path**: the request path (the query is ignored) is split on `/`, each segment is
+//!    percent-decoded and must be valid UTF-8 (else 400). A segment that is `.` or `..`,
+//!    or that decodes to something holding `/`, `\` or NUL, is 400: there is no way to
+//!    name anything above the root. Empty segments (`//`) are merged, as nginx does. A
+//!    segment starting with `.` (a hidden file or directory) is 404 unless
+//!    [`StaticFilesOptions::serve_hidden`].
+//! 3. **Resolution**: the path under the root is canonicalized (symlinks resolved) and
+//!    must still lie inside the canonical root, compared component by component;
+//!    otherwise 404. Symlinks that stay inside the root are followed. Only regular files
+//!    are served (no FIFOs, devices or sockets; they are 404).
+//! 4. **Directories**: a directory URL without its trailing slash is redirected (301) to
+//!    the slash form, query kept (nginx's behaviour); with the slash, its
+//!    [`index`](StaticFilesOptions::index) file is served, or 404 when there is none.
+//!    There are no directory listings.
+//! 5. **Precompressed variants**: with [`precompressed`](StaticFilesOptions::precompressed),
+//!    a `file.br` or `file.gz` next to the file is served instead when the client's
+//!    `Accept-Encoding` accepts `br` or `gzip` (the higher `q` wins, `br` on a tie; `q=0`
+//!    refuses), with `Content-Encoding`, the original file's `Content-Type`, and the
+//!    variant's own length and ETag. `Vary: Accept-Encoding` is sent whenever a variant
+//!    exists, on the identity response too. Variants are not checked for freshness
+//!    against the original (as with nginx's `gzip_static`): keep them up to date.
+//! 6. **Conditional requests** (RFC 9110 §13.2.2 order): `If-Match`, then
+//!    `If-Unmodified-Since` (412 when they fail); `If-None-Match` (weak comparison, lists
+//!    and `*`), or when it is absent `If-Modified-Since`, give 304 with the validators
+//!    and no body.
+//! 7. **Ranges**: one `Range: bytes=` range (`a-b`, `a-`, `-n`) on a GET gives 206 with
+//!    `Content-Range`, the slice streamed from the file; a range that starts past the end
+//!    gives 416 with `Content-Range: bytes */len`. Several ranges, another unit, or an
+//!    invalid range (such as `bytes=5-2`) are ignored and the whole file is sent (RFC
+//!    9110 §14.2 allows both). `If-Range` with the current strong ETag or exact
+//!    `Last-Modified` date honours the range; anything else sends the whole file. On a
+//!    precompressed variant the range applies to the variant's (compressed) bytes,
+//!    consistent with its ETag and length.
+//!
+//! `Content-Type` comes from the extension of the name in the URL (the index file's for
+//! a directory), as with nginx, not from a symlink's target; text types carry
+//! `; charset=utf-8`, unknown extensions are `application/octet-stream`.
+//!
+//! Files are never read into memory: the body is a [`Body::from_reader`] over the open
+//! file with its length, so the server streams it under MinResponseDataRate.
+//!
+//! Errors: a missing file is 404, permission denied 403, any other I/O error 500 with an
+//! error log line. Error bodies are a short `text/plain` line.
+//!
+//! ```no_run
+//! use falconet::{Server, ServerOptions, StaticFiles};
+//!
+//! let files = StaticFiles::new("/var/www")?;
+//! Server::new(ServerOptions::default(), files).run()?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use std::ffi::OsString;
+use std::fs::{self, File, Metadata};
+use std::io::{self, Read, Seek, SeekFrom};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+use std::time::UNIX_EPOCH;
+
+use http::header::{
+    ACCEPT_ENCODING, ACCEPT_RANGES, ALLOW, CACHE_CONTROL, CONTENT_ENCODING, CONTENT_RANGE,
+    CONTENT_TYPE, ETAG, IF_MATCH, IF_MODIFIED_SINCE, IF_NONE_MATCH, IF_RANGE, IF_UNMODIFIED_SINCE,
+    LAST_MODIFIED, LOCATION, RANGE, VARY,
+};
+use http::{HeaderMap, HeaderValue, Method, StatusCode};
+
+use crate::body::Body;
+use crate::handler::{Handler, Request, Response};
+
+/// Options of [`StaticFiles`]. Every field has a production default.
+///
+/// ```
+/// use falconet::StaticFilesOptions;
+///
+/// let options = StaticFilesOptions {
+///     cache_control: Some("public, max-age=3600".into()),
+///     ..StaticFilesOptions::default()
+/// };
+/// assert_eq!(options.index, "index.html");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StaticFilesOptions {
+    /// The file served for a directory URL (one that ends with `/`); a directory without
+    /// it is 404 (no listings). Must be a plain file name (no `/`, not `.` or `..`).
+    ///
+    /// Default: `"index.html"`.
+    pub index: String,
+    /// Whether files and directories whose name starts with `.` (`.git`, `.env`,
+    /// `.htpasswd`) are served. When false they are 404.
+    ///
+    /// Default: `false`.
+    pub serve_hidden: bool,
+    /// The `Cache-Control` value sent with every file response (200, 206 and 304), e.g.
+    /// `"public, max-age=3600"`; `None` sends no `Cache-Control`.
+    ///
+    /// Default: `None`.
+    pub cache_control: Option<String>,
+    /// Whether precompressed siblings (`file.br`, `file.gz`) are served to clients whose
+    /// `Accept-Encoding` accepts them.
+    ///
+    /// Default: `true`.
+    pub precompressed: bool,
+}
+
+impl Default for StaticFilesOptions {
+    fn default() -> Self {
+        StaticFilesOptions {
+            index: "index.html".to_string(),
+            serve_hidden: false,
+            cache_control: None,
+            precompressed: true,
+        }
+    }
+}
+
+/// A [`Handler`] that serves the files under one directory (see the
+/// [module documentation](self) for the full behaviour).
+///
+/// ```no_run
+/// use falconet::{Server, ServerOptions, StaticFiles, StaticFilesOptions};
+///
+/// let files = StaticFiles::with_options(
+///     "/srv/www",
+///     StaticFilesOptions {
+///         cache_control: Some("public, max-age=600".into()),
+///         ..StaticFilesOptions::default()
+///     },
+/// )?;
+/// let handle = Server::new(ServerOptions::default(), files).start()?;
+/// # handle.shutdown(std::time::Duration::from_secs(1));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug)]
+pub struct StaticFiles {
+    root: PathBuf,
+    index: String,
+    serve_hidden: bool,
+    cache_control: Option<HeaderValue>,
+    precompressed: bool,
+}
+
+impl StaticFiles {
+    /// Serves `root` with the default [`StaticFilesOptions`]. The root is canonicalized
+    /// once, here; it is an error if it does not exist or is not a directory.
+    ///
+    /// ```no_run
+    /// let files = falconet::StaticFiles::new("./public")?;
+    /// assert!(files.root().is_absolute());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn new(root: impl AsRef<Path>) -> io::Result<StaticFiles> {
+        StaticFiles::with_options(root, StaticFilesOptions::default())
+    }
+
+    /// Serves `root` with `options`. Fails like [`new`](Self::new), and with
+    /// `InvalidInput` when `options.index` is not a plain file name or
+    /// `options.cache_control` is not a valid header value.
+    ///
+    /// ```no_run
+    /// use falconet::{StaticFiles, StaticFilesOptions};
+    ///
+    /// let options = StaticFilesOptions { index: "default.htm".into(), ..Default::default() };
+    /// let files = StaticFiles::with_options("/srv/www", options)?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn with_options(
+        root: impl AsRef<Path>,
+        options: StaticFilesOptions,
+    ) -> io::Result<StaticFiles> {
+        let root = fs::canonicalize(root.as_ref())?;
+        if !fs::metadata(&root)?.is_dir() {
+            return Err(io::Error::new(
+                io::ErrorKind::NotADirectory,
+                format!("'{}' is not a directory", root.display()),
+            ));
+        }
+        let index = options.index;
+        if index.is_empty() || index == "." || index == ".." || index.contains(['/', '\\', '\0']) {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("index '{index}' is not a plain file name"),
+            ));
+        }
+        let cache_control = match options.cache_control {
+            Some(v) => Some(HeaderValue::try_from(v).map_err(|_| {
+                io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "cache_control is not a valid header value",
+                )
+            })?),
+            None => None,
+        };
+        Ok(StaticFiles {
+            root,
+            index,
+            serve_hidden: options.serve_hidden,
+            cache_control,
+            precompressed: options.precompressed,
+        })
+    }
+
+    /// The canonical root directory files are served from.
+    ///
+    /// ```no_run
+    /// let files = falconet::StaticFiles::new("/srv/www/")?;
+    /// assert_eq!(files.root(), std::path::Path::new("/srv/www"));
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    fn serve(&self, req: &Request) -> Result<Response, Failure> {
+        let path = req.uri().path();
+        let segments = sanitize(path.as_bytes()).map_err(|_| Failure::BadRequest)?;
+        if !self.serve_hidden && segments.iter().any(|s| s.starts_with('.')) {
+            return Err(Failure::NotFound);
+        }
+        let trailing_slash = path.ends_with('/');
+        let mut candidate = self.root.clone();
+        candidate.extend(&segments);
+        let (mut canonical, mut meta) = self.resolve(&candidate)?;
+        let mut name: &str = segments.last().map(String::as_str).unwrap_or("");
+        if meta.is_dir() {
+            if !trailing_slash {
+                return Ok(redirect_to_dir(&segments, req.uri().query()));
+            }
+            (canonical, meta) = self.resolve(&canonical.join(&self.index))?;
+            name = &self.index;
+        } else if trailing_slash {
+            return Err(Failure::NotFound);
+        }
+        if !meta.is_file() {
+            return Err(Failure::NotFound);
+        }
+        let content_type = content_type(name);
+
+        // Precompressed variants, in the client's order of preference.
+        let mut vary = false;
+        let mut chosen = None;
+        if self.precompressed {
+            let accept = AcceptEncoding::from_headers(req.headers());
+            for enc in accept.preference() {
+                let sibling = self.sibling(&canonical, enc);
+                vary |= sibling.is_some();
+                if chosen.is_none() && accept.accepts(enc) {
+                    chosen = sibling.and_then(|p| match open(&p) {
+                        Ok(r) => Some((r, enc)),
+                        Err(e) => {
+                            log::debug!("static files: variant {} unusable: {e}", p.display());
+                            None
+                        }
+                    });
+                }
+                if vary && (chosen.is_some() || !accept.accepts_any()) {
+                    break;
+                }
+            }
+        }
+        let (file, meta, encoding) = match chosen {
+            Some(((f, m), enc)) => (f, m, Some(enc)),
+            None => {
+                let (f, m) = open(&canonical).map_err(|e| classify(&e, &canonical))?;
+                (f, m, None)
+            }
+        };
+        if !meta.is_file() {
+            return Err(Failure::NotFound);
+        }
+        let rep = Representation::new(file, &meta, encoding);
+
+        let mut headers = HeaderMap::new();
+        if let Ok(v) = HeaderValue::try_from(rep.etag.as_str()) {
+            headers.insert(ETAG, v);
+        }
+        if let Ok(v) = HeaderValue::from_bytes(&crate::date::format(rep.mtime)) {
+            headers.insert(LAST_MODIFIED, v);
+        }
+        if let Some(cc) = &self.cache_control {
+            headers.insert(CACHE_CONTROL, cc.clone());
+        }
+        if vary {
+            headers.insert(VARY, HeaderValue::from_static("Accept-Encoding"));
+        }
+
+        match evaluate_preconditions(req.headers(), &rep) {
+            Precondition::Proceed => {}
+            Precondition::NotModified => {
+                let mut resp = Response::new(Body::empty());
+                *resp.status_mut() = StatusCode::NOT_MODIFIED;
+                *resp.headers_mut() = headers;
+                return Ok(resp);
+            }
+            Precondition::Failed => return Err(Failure::PreconditionFailed),
+        }
+
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+        if let Some(enc) = encoding {
+            headers.insert(CONTENT_ENCODING, HeaderValue::from_static(enc.token()));
+        }
+        headers.insert(ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+
+        let range = if req.method() == Method::GET && if_range_holds(req.headers(), &rep) {
+            req.headers()
+                .get(RANGE)
+                .map(|v| parse_range(v.as_bytes(), rep.len))
+                .unwrap_or(ByteRange::Ignore)
+        } else {
+            ByteRange::Ignore
+        };
+        let Representation { mut file, len, .. } = rep;
+        match range {
+            ByteRange::Ignore => {
+                let mut resp = Response::new(Body::from_reader(file, Some(len)));
+                *resp.headers_mut() = headers;
+                Ok(resp)
+            }
+            ByteRange::Satisfiable { start, end } => {
+                file.seek(SeekFrom::Start(start))
+                    .map_err(|e| classify(&e, &canonical))?;
+                let n = end - start + 1;
+                if let Ok(v) = HeaderValue::try_from(format!("bytes {start}-{end}/{len}")) {
+                    headers.insert(CONTENT_RANGE, v);
+                }
+                let mut resp = Response::new(Body::from_reader(file.take(n), Some(n)));
+                *resp.status_mut() = StatusCode::PARTIAL_CONTENT;
+                *resp.headers_mut() = headers;
+                Ok(resp)
+            }
+            ByteRange::Unsatisfiable => {
+                let mut resp = text(StatusCode::RANGE_NOT_SATISFIABLE, "Range Not Satisfiable\n");
+                if let Ok(v) = HeaderValue::try_from(format!("bytes */{len}")) {
+                    resp.headers_mut().insert(CONTENT_RANGE, v);
+                }
+                Ok(resp)
+            }
+        }
+    }
+
+    /// Canonicalizes `path`, checks that it lies inside the root, and stats it.
+    fn resolve(&self, path: &Path) -> Result<(PathBuf, Metadata), Failure> {
+        let canonical = fs::canonicalize(path).map_err(|e| classify(&e, path))?;
+        if !canonical.starts_with(&self.root) {
+            log::debug!(
+                "static files: '{}' resolves outside the root to '{}'",
+                path.display(),
+                canonical.display()
+            );
+            return Err(Failure::NotFound);
+        }
+        let meta = fs::metadata(&canonical).map_err(|e| classify(&e, &canonical))?;
+        Ok((canonical, meta))
+    }
+
+    /// The canonical path of `file`'s precompressed sibling for `enc`, when it exists
+    /// inside the root and is a regular file.
+    fn sibling(&self, file: &Path, enc: Encoding) -> Option<PathBuf> {
+        let mut name = OsString::from(file.as_os_str());
+        name.push(enc.suffix());
+        let (canonical, meta) = self.resolve(Path::new(&name)).ok()?;
+        meta.is_file().then_some(canonical)
+    }
+}
+
+impl Handler for StaticFiles {
+    fn handle(&self, req: Request) -> Response {
+        if req.method() != Method::GET && req.method() != Method::HEAD {
+            let mut resp = text(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed\n");
+            resp.headers_mut()
+                .insert(ALLOW, HeaderValue::from_static("GET, HEAD"));
+            return resp;
+        }
+        match self.serve(&req) {
+            Ok(resp) => resp,
+            Err(f) => {
+                log::debug!("static files: {} {} -> {f:?}", req.method(), req.uri());
+                f.response()
+            }
+        }
+    }
+}
+
+/// Why a request gets an error response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Failure {
+    BadRequest,
+    Forbidden,
+    NotFound,
+    PreconditionFailed,
+    Internal,
+}
+
+impl Failure {
+    fn response(self) -> Response {
+        match self {
+            Failure::BadRequest => text(StatusCode::BAD_REQUEST, "Bad Request\n"),
+            Failure::Forbidden => text(StatusCode::FORBIDDEN, "Forbidden\n"),
+            Failure::NotFound => text(StatusCode::NOT_FOUND, "Not Found\n"),
+            Failure::PreconditionFailed => {
+                text(StatusCode::PRECONDITION_FAILED, "Precondition Failed\n")
+            }
+            Failure::Internal => text(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error\n"),
+        }
+    }
+}
+
+/// Maps an I/O error on `path` to a response; the server's own failures are logged.
+fn classify(e: &io::Error, path: &Path) -> Failure {
+    use io::ErrorKind::*;
+    match e.kind() {
+        NotFound | NotADirectory | IsADirectory => Failure::NotFound,
+        PermissionDenied => Failure::Forbidden,
+        _ if e.raw_os_error() == Some(rustix::io::Errno::LOOP.raw_os_error())
+            || e.raw_os_error() == Some(rustix::io::Errno::NAMETOOLONG.raw_os_error()) =>
+        {
+            Failure::NotFound
+        }
+        _ => {
+            log::error!("static files: '{}': {e}", path.display());
+            Failure::Internal
+        }
+    }
+}
+
+/// A short `text/plain` response.
+fn text(status: StatusCode, msg: &'static str) -> Response {
+    let mut resp = Response::new(Body::from_static(msg.as_bytes()));
+    *resp.status_mut() = status;
+    resp.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    resp
+}
+
+/// 301 to the slash form of a directory URL, rebuilt from the decoded segments (so a
+/// request for `//host` can never become a protocol-relative redirect), query kept.
+fn redirect_to_dir(segments: &[String], query: Option<&str>) -> Response {
+    let mut location = String::with_capacity(64);
+    for s in segments {
+        location.push('/');
+        percent_encode_segment(s, &mut location);
+    }
+    location.push('/');
+    if let Some(q) = query {
+        location.push('?');
+        location.push_str(q);
+    }
+    let mut resp = text(StatusCode::MOVED_PERMANENTLY, "Moved Permanently\n");
+    match HeaderValue::try_from(location) {
+        Ok(v) => {
+            resp.headers_mut().insert(LOCATION, v);
+            resp
+        }
+        Err(_) => Failure::NotFound.response(),
+    }
+}
+
+/// Appends `segment` to `out`, percent-encoding everything but RFC 3986 `pchar`s other
+/// than `%`.
+fn percent_encode_segment(segment: &str, out: &mut String) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    for &b in segment.as_bytes() {
+        let keep = b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@".contains(&b);
+        if keep {
+            out.push(b as char);
+        } else {
+            out.push('%');
+            out.push(HEX[(b >> 4) as usize] as char);
+            out.push(HEX[(b & 15) as usize] as char);
+        }
+    }
+}
+
+/// Opens a file for reading without blocking on FIFOs, and stats the open file.
+fn open(path: &Path) -> io::Result<(File, Metadata)> {
+    let file = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32)
+        .open(path)?;
+    let meta = file.metadata()?;
+    Ok((file, meta))
+}
+
+/// Why a request path was refused (always 400).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PathError {
+    /// Does not start with `/`.
+    NotAbsolute,
+    /// A `%` not followed by two hex digits.
+    BadEscape,
+    /// A segment that is not UTF-8 once decoded.
+    NotUtf8,
+    /// A `.` or `..` segment.
+    DotSegment,
+    /// A segment holding `/`, `\` or NUL once decoded.
+    ForbiddenByte,
+}
+
+/// Splits a request path into percent-decoded segments that are safe to join under the
+/// root: never empty, `.` or `..`, never holding `/`, `\` or NUL. Empty segments (from
+/// `//` or a trailing `/`) are dropped.
+fn sanitize(path: &[u8]) -> Result<Vec<String>, PathError> {
+    let rest = path.strip_prefix(b"/").ok_or(PathError::NotAbsolute)?;
+    let mut out = Vec::new();
+    for raw in rest.split(|&b| b == b'/') {
+        if raw.is_empty() {
+            continue;
+        }
+        let decoded = percent_decode(raw)?;
+        if decoded.iter().any(|&b| b == b'/' || b == b'\\' || b == 0) {
+            return Err(PathError::ForbiddenByte);
+        }
+        if decoded == b"." || decoded == b".." {
+            return Err(PathError::DotSegment);
+        }
+        out.push(String::from_utf8(decoded).map_err(|_| PathError::NotUtf8)?);
+    }
+    Ok(out)
+}
+
+fn percent_decode(raw: &[u8]) -> Result<Vec<u8>, PathError> {
+    let mut out = Vec::with_capacity(raw.len());
+    let mut i = 0;
+    while i < raw.len() {
+        if raw[i] == b'%' {
+            let hi = raw.get(i + 1).and_then(|&b| hex(b));
+            let lo = raw.get(i + 2).and_then(|&b| hex(b));
+            match (hi, lo) {
+                (Some(h), Some(l)) => out.push(h << 4 | l),
+                _ => return Err(PathError::BadEscape),
+            }
+            i += 3;
+        } else {
+            out.push(raw[i]);
+            i += 1;
+        }
+    }
+    Ok(out)
+}
+
+fn hex(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// The `Content-Type` for a file name, from its extension.
+fn content_type(name: &str) -> &'static str {
+    let ext = match name.rsplit_once('.') {
+        Some((_, ext)) => ext.to_ascii_lowercase(),
+        None => return "application/octet-stream",
+    };
+    match ext.as_str() {
+        "html" | "htm" => "text/html; charset=utf-8",
+        "css" => "text/css; charset=utf-8",
+        "js" | "mjs" => "text/javascript; charset=utf-8",
+        "json" | "map" => "application/json",
+        "webmanifest" => "application/manifest+json",
+        "txt" => "text/plain; charset=utf-8",
+        "xml" => "text/xml; charset=utf-8",
+        "csv" => "text/csv; charset=utf-8",
+        "md" => "text/markdown; charset=utf-8",
+        "svg" => "image/svg+xml",
+        "png" => "image/png",
+        "jpg" | "jpeg" => "image/jpeg",
+        "gif" => "image/gif",
+        "webp" => "image/webp",
+        "avif" => "image/avif",
+        "ico" => "image/x-icon",
+        "wasm" => "application/wasm",
+        "pdf" => "application/pdf",
+        "woff" => "font/woff",
+        "woff2" => "font/woff2",
+        "ttf" => "font/ttf",
+        "otf" => "font/otf",
+        "mp4" => "video/mp4",
+        "webm" => "video/webm",
+        "mp3" => "audio/mpeg",
+        "ogg" => "audio/ogg",
+        "wav" => "audio/wav",
+        "zip" => "application/zip",
+        "gz" => "application/gzip",
+        "tar" => "application/x-tar",
+        _ => "application/octet-stream",
+    }
+}
+
+/// A content coding with a precompressed variant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Encoding {
+    Br,
+    Gzip,
+}
+
+impl Encoding {
+    fn token(self) -> &'static str {
+        match self {
+            Encoding::Br => "br",
+            Encoding::Gzip => "gzip",
+        }
+    }
+
+    fn suffix(self) -> &'static str {
+        match self {
+            Encoding::Br => ".br",
+            Encoding::Gzip => ".gz",
+        }
+    }
+}
+
+/// The client's `Accept-Encoding` weights (thousandths) for the codings we can serve.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+struct AcceptEncoding {
+    br: u16,
+    gzip: u16,
+}
+
+impl AcceptEncoding {
+    /// Without `Accept-Encoding`, only identity is sent (as nginx does).
+    fn from_headers(headers: &HeaderMap) -> AcceptEncoding {
+        let mut br = None;
+        let mut gzip = None;
+        let mut star = None;
+        for value in headers.get_all(ACCEPT_ENCODING) {
+            let Ok(value) = value.to_str() else { continue };
+            for item in value.split(',') {
+                let mut parts = item.split(';');
+                let coding = parts.next().unwrap_or("").trim();
+                if coding.is_empty() {
+                    continue;
+                }
+                let mut q = Some(1000);
+                for param in parts {
+                    if let Some((k, v)) = param.split_once('=') {
+                        if k.trim().eq_ignore_ascii_case("q") {
+                            q = parse_q(v.trim());
+                        }
+                    }
+                }
+                let Some(q) = q else { continue };
+                let slot = if coding.eq_ignore_ascii_case("br") {
+                    &mut br
+                } else if coding.eq_ignore_ascii_case("gzip")
+                    || coding.eq_ignore_ascii_case("x-gzip")
+                {
+                    &mut gzip
+                } else if coding == "*" {
+                    &mut star
+                } else {
+                    continue;
+                };
+                if slot.is_none() {
+                    *slot = Some(q);
+                }
+            }
+        }
+        AcceptEncoding {
+            br: br.or(star).unwrap_or(0),
+            gzip: gzip.or(star).unwrap_or(0),
+        }
+    }
+
+    fn accepts(self, enc: Encoding) -> bool {
+        match enc {
+            Encoding::Br => self.br > 0,
+            Encoding::Gzip => self.gzip > 0,
+        }
+    }
+
+    fn accepts_any(self) -> bool {
+        self.br > 0 || self.gzip > 0
+    }
+
+    /// The codings to try, best first: the higher weight, `br` on a tie.
+    fn preference(self) -> [Encoding; 2] {
+        if self.gzip > self.br {
+            [Encoding::Gzip, Encoding::Br]
+        } else {
+            [Encoding::Br, Encoding::Gzip]
+        }
+    }
+}
+
+/// A `qvalue` (RFC 9110 §12.4.2) in thousandths; `None` when malformed.
+fn parse_q(v: &str) -> Option<u16> {
+    let (int, frac) = v.split_once('.').unwrap_or((v, ""));
+    if frac.len() > 3 || !frac.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let mut thousandths: u16 = 0;
+    for (i, b) in frac.bytes().enumerate() {
+        thousandths += u16::from(b - b'0') * [100, 10, 1][i];
+    }
+    match int {
+        "0" => Some(thousandths),
+        "1" if thousandths == 0 => Some(1000),
+        _ => None,
+    }
+}
+
+/// The file (or variant) being served with its validators.
+struct Representation {
+    file: File,
+    len: u64,
+    /// Modification time, seconds since the Unix epoch.
+    mtime: u64,
+    /// Strong entity tag, quotes included.
+    etag: String,
+}
+
+impl Representation {
+    fn new(file: File, meta: &Metadata, encoding: Option<Encoding>) -> Representation {
+        let len = meta.len();
+        let mtime = meta
+            .modified()
+            .ok()
+            .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        let etag = match encoding {
+            None => format!("\"{len:x}-{mtime:x}\""),
+            Some(Encoding::Br) => format!("\"{len:x}-{mtime:x}-br\""),
+            Some(Encoding::Gzip) => format!("\"{len:x}-{mtime:x}-gz\""),
+        };
+        Representation {
+            file,
+            len,
+            mtime,
+            etag,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Precondition {
+    Proceed,
+    NotModified,
+    Failed,
+}
+
+/// RFC 9110 §13.2.2 steps 1–4 for a GET or HEAD of an existing representation.
+fn evaluate_preconditions(headers: &HeaderMap, rep: &Representation) -> Precondition {
+    if headers.contains_key(IF_MATCH) {
+        if !etag_list_matches(headers, IF_MATCH, &rep.etag, true) {
+            return Precondition::Failed;
+        }
+    } else if let Some(date) = single_date(headers, IF_UNMODIFIED_SINCE) {
+        if rep.mtime > date {
+            return Precondition::Failed;
+        }
+    }
+    if headers.contains_key(IF_NONE_MATCH) {
+        if etag_list_matches(headers, IF_NONE_MATCH, &rep.etag, false) {
+            return Precondition::NotModified;
+        }
+    } else if let Some(date) = single_date(headers, IF_MODIFIED_SINCE) {
+        if rep.mtime <= date {
+            return Precondition::NotModified;
+        }
+    }
+    Precondition::Proceed
+}
+
+/// The date of a date-valued field, when there is exactly one valid one.
+fn single_date(headers: &HeaderMap, name: http::header::HeaderName) -> Option<u64> {
+    let mut values = headers.get_all(name).iter();
+    let v = values.next()?;
+    if values.next().is_some() {
+        return None;
+    }
+    parse_http_date(v.to_str().ok()?)
+}
+
+/// Whether any entity tag in the (possibly repeated) list field `name` matches `etag`
+/// (`*` matches any). `strong`: weak tags never match (If-Match); otherwise the weak
+/// comparison (If-None-Match).
+fn etag_list_matches(
+    headers: &HeaderMap,
+    name: http::header::HeaderName,
+    etag: &str,
+    strong: bool,
+) -> bool {
+    let ours = etag.as_bytes();
+    headers.get_all(name).iter().any(|v| {
+        let v = v.as_bytes();
+        if v.trim_ascii() == b"*" {
+            return true;
+        }
+        EntityTags(v).any(|(weak, tag)| tag == ours && !(strong && weak))
+    })
+}
+
+/// Iterates the entity tags of a list value as `(weak, "opaque-tag")`, quotes included;
+/// stops at the first malformed element.
+struct EntityTags<'a>(&'a [u8]);
+
+impl<'a> Iterator for EntityTags<'a> {
+    type Item = (bool, &'a [u8]);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let mut s = self.0;
+        while let Some((&b, rest)) = s.split_first() {
+            if b == b' ' || b == b'\t' || b == b',' {
+                s = rest;
+            } else {
+                break;
+            }
+        }
+        let weak = s.starts_with(b"W/");
+        if weak {
+            s = &s[2..];
+        }
+        if s.first() != Some(&b'"') {
+            self.0 = &[];
+            return None;
+        }
+        let Some(close) = s[1..].iter().position(|&b| b == b'"') else {
+            self.0 = &[];
+            return None;
+        };
+        let (tag, rest) = s.split_at(close + 2);
+        self.0 = rest;
+        Some((weak, tag))
+    }
+}
+
+/// Whether a Range may be honoured given `If-Range` (RFC 9110 §13.1.5): true without
+/// it; with it, only for the current strong ETag or the exact Last-Modified date.
+fn if_range_holds(headers: &HeaderMap, rep: &Representation) -> bool {
+    let Some(v) = headers.get(IF_RANGE) else {
+        return true;
+    };
+    let v = v.as_bytes().trim_ascii();
+    if v.starts_with(b"W/") {
+        return false;
+    }
+    if v.starts_with(b"\"") {
+        return v == rep.etag.as_bytes();
+    }
+    std::str::from_utf8(v)
+        .ok()
+        .and_then(parse_http_date)
+        .is_some_and(|d| d == rep.mtime)
+}
+
+/// The outcome of a `Range` header for a representation of a known length.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ByteRange {
+    /// Send the whole representation (no usable single byte range).
+    Ignore,
+    /// Send bytes `start..=end`.
+    Satisfiable { start: u64, end: u64 },
+    /// 416: the range starts at or past the end.
+    Unsatisfiable,
+}
+
+/// Parses a `Range` value (RFC 9110 §14.1.2) against a length: a single `bytes=` range
+/// is honoured; other units, several ranges and syntactically invalid ranges (including
+/// `last < first`) are ignored.
+fn parse_range(value: &[u8], len: u64) -> ByteRange {
+    let value = value.trim_ascii();
+    let Some(unit_end) = value.iter().position(|&b| b == b'=') else {
+        return ByteRange::Ignore;
+    };
+    if !value[..unit_end]
+        .trim_ascii()
+        .eq_ignore_ascii_case(b"bytes")
+    {
+        return ByteRange::Ignore;
+    }
+    let mut specs = value[unit_end + 1..]
+        .split(|&b| b == b',')
+        .map(<[u8]>::trim_ascii)
+        .filter(|s| !s.is_empty());
+    let (Some(spec), None) = (specs.next(), specs.next()) else {
+        return ByteRange::Ignore;
+    };
+    let Some(dash) = spec.iter().position(|&b| b == b'-') else {
+        return ByteRange::Ignore;
+    };
+    let (first, last) = (&spec[..dash], &spec[dash + 1..]);
+    if first.is_empty() {
+        // Suffix range: the last `n` bytes.
+        let Some(n) = digits(last) else {
+            return ByteRange::Ignore;
+        };
+        if n == 0 || len == 0 {
+            return ByteRange::Unsatisfiable;
+        }
+        return ByteRange::Satisfiable {
+            start: len.saturating_sub(n),
+            end: len - 1,
+        };
+    }
+    let Some(start) = digits(first) else {
+        return ByteRange::Ignore;
+    };
+    let end = if last.is_empty() {
+        None
+    } else {
+        match digits(last) {
+            Some(e) if e >= start => Some(e),
+            _ => return ByteRange::Ignore,
+        }
+    };
+    if start >= len {
+        return ByteRange::Unsatisfiable;
+    }
+    let last_byte = len - 1;
+    ByteRange::Satisfiable {
+        start,
+        end: end.map_or(last_byte, |e| e.min(last_byte)),
+    }
+}
+
+/// A non-empty run of ASCII digits as a number, saturating at `u64::MAX`.
+fn digits(s: &[u8]) -> Option<u64> {
+    if s.is_empty() || !s.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    Some(s.iter().fold(0u64, |n, &b| {
+        n.saturating_mul(10).saturating_add(u64::from(b - b'0'))
+    }))
+}
+
+/// Parses an HTTP-date (RFC 9110 §5.6.7): IMF-fixdate, and the obsolete RFC 850 and
+/// asctime forms a recipient must accept. Seconds since the Unix epoch.
+fn parse_http_date(s: &str) -> Option<u64> {
+    let t: Vec<&str> = s.split_ascii_whitespace().collect();
+    let (day, month, year, time) = match t.as_slice() {
+        // Sun, 06 Nov 1994 08:49:37 GMT
+        [wd, d, m, y, hms, "GMT"] if wd.ends_with(',') && y.len() == 4 => {
+            (*d, *m, number(y)?, *hms)
+        }
+        // Sunday, 06-Nov-94 08:49:37 GMT
+        [wd, dmy, hms, "GMT"] if wd.ends_with(',') => {
+            let mut p = dmy.split('-');
+            let (d, m, y) = (p.next()?, p.next()?, p.next()?);
+            if p.next().is_some() || y.len() != 2 {
+                return None;
+            }
+            let y = number(y)?;
+            (d, m, if y < 70 { 2000 + y } else { 1900 + y }, *hms)
+        }
+        // Sun Nov  6 08:49:37 1994
+        [_, m, d, hms, y] if y.len() == 4 => (*d, *m, number(y)?, *hms),
+        _ => return None,
+    };
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let month = MONTHS.iter().position(|&m| m == month)? as u64 + 1;
+    if day.is_empty() || day.len() > 2 {
+        return None;
+    }
+    let day = number(day)?;
+    let mut hms = time.split(':');
+    let (h, m, sec) = (hms.next()?, hms.next()?, hms.next()?);
+    if hms.next().is_some() || h.len() != 2 || m.len() != 2 || sec.len() != 2 {
+        return None;
+    }
+    let (h, m, sec) = (number(h)?, number(m)?, number(sec)?);
+    if !(1..=31).contains(&day) || h > 23 || m > 59 || sec > 60 || year < 1970 {
+        return None;
+    }
+    // Days from civil (H. Hinnant), March-based years.
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y / 400;
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = (era * 146_097 + doe).checked_sub(719_468)?;
+    Some(days * 86_400 + h * 3600 + m * 60 + sec)
+}
+
+fn number(s: &str) -> Option<u64> {
+    if s.len() > 4 || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    s.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn segs(path: &[u8]) -> Result<Vec<String>, PathError> {
+        sanitize(path)
+    }
+
+    #[test]
+    fn sanitize_splits_and_decodes() {
+        assert_eq!(segs(b"/"), Ok(vec![]));
+        assert_eq!(segs(b"/a/b.txt"), Ok(vec!["a".into(), "b.txt".into()]));
+        assert_eq!(segs(b"//a///b/"), Ok(vec!["a".into(), "b".into()]));
+        assert_eq!(segs(b"/a%20b"), Ok(vec!["a b".into()]));
+        assert_eq!(segs(b"/caf%C3%A9"), Ok(vec!["caf\u{e9}".into()]));
+        assert_eq!(segs(b"/caf\xC3\xA9"), Ok(vec!["caf\u{e9}".into()]));
+        assert_eq!(segs(b"/..a/b..").map(|v| v.len()), Ok(2));
+        assert_eq!(segs(b"/.hidden"), Ok(vec![".hidden".into()]));
+    }
+
+    #[test]
+    fn sanitize_refuses_every_way_out() {
+        assert_eq!(segs(b"/.."), Err(PathError::DotSegment));
+        assert_eq!(segs(b"/a/../../etc/passwd"), Err(PathError::DotSegment));
+        assert_eq!(segs(b"/."), Err(PathError::DotSegment));
+        assert_eq!(segs(b"/%2e%2e/etc"), Err(PathError::DotSegment));
+        assert_eq!(segs(b"/%2E%2E/etc"), Err(PathError::DotSegment));
+        assert_eq!(segs(b"/.%2e/etc"), Err(PathError::DotSegment));
+        assert_eq!(segs(b"/..%2fetc"), Err(PathError::ForbiddenByte));
+        assert_eq!(segs(b"/a%2fb"), Err(PathError::ForbiddenByte));
+        assert_eq!(segs(b"/a%2Fb"), Err(PathError::ForbiddenByte));
+        assert_eq!(segs(b"/..\\etc"), Err(PathError::ForbiddenByte));
+        assert_eq!(segs(b"/a%5c..%5cb"), Err(PathError::ForbiddenByte));
+        assert_eq!(segs(b"/a%00.txt"), Err(PathError::ForbiddenByte));
+        assert_eq!(segs(b"/a\x00"), Err(PathError::ForbiddenByte));
+        assert_eq!(segs(b"etc/passwd"), Err(PathError::NotAbsolute));
+        assert_eq!(segs(b""), Err(PathError::NotAbsolute));
+        assert_eq!(segs(b"/%zz"), Err(PathError::BadEscape));
+        assert_eq!(segs(b"/%2"), Err(PathError::BadEscape));
+        assert_eq!(segs(b"/a%"), Err(PathError::BadEscape));
+        assert_eq!(segs(b"/%C3%28"), Err(PathError::NotUtf8));
+        assert_eq!(segs(b"/%FF"), Err(PathError::NotUtf8));
+        assert_eq!(segs(b"/\xC3"), Err(PathError::NotUtf8));
+    }
+
+    #[test]
+    fn sanitized_paths_stay_under_the_root() {
+        // `//etc/passwd` joins below the root; it never replaces it.
+        let root = Path::new("/srv/www");
+        let mut p = root.to_path_buf();
+        p.extend(segs(b"//etc/passwd").unwrap());
+        assert_eq!(p, Path::new("/srv/www/etc/passwd"));
+    }
+
+    #[test]
+    fn range_forms() {
+        use ByteRange::*;
+        let r = |v: &[u8]| parse_range(v, 10);
+        assert_eq!(r(b"bytes=0-0"), Satisfiable { start: 0, end: 0 });
+        assert_eq!(r(b"bytes=0-9"), Satisfiable { start: 0, end: 9 });
+        assert_eq!(r(b"bytes=9-9"), Satisfiable { start: 9, end: 9 });
+        assert_eq!(r(b"bytes=2-5"), Satisfiable { start: 2, end: 5 });
+        assert_eq!(r(b"bytes=3-"), Satisfiable { start: 3, end: 9 });
+        assert_eq!(r(b"bytes=5-100"), Satisfiable { start: 5, end: 9 });
+        assert_eq!(r(b"bytes=-3"), Satisfiable { start: 7, end: 9 });
+        assert_eq!(r(b"bytes=-10"), Satisfiable { start: 0, end: 9 });
+        assert_eq!(r(b"bytes=-100"), Satisfiable { start: 0, end: 9 });
+        assert_eq!(r(b"BYTES = 1-2 "), Satisfiable { start: 1, end: 2 });
+        assert_eq!(r(b"bytes=1-2,"), Satisfiable { start: 1, end: 2 });
+        assert_eq!(
+            r(b"bytes=0-99999999999999999999999"),
+            Satisfiable { start: 0, end: 9 }
+        );
+    }
+
+    #[test]
+    fn range_unsatisfiable() {
+        use ByteRange::*;
+        assert_eq!(parse_range(b"bytes=10-", 10), Unsatisfiable);
+        assert_eq!(parse_range(b"bytes=10-20", 10), Unsatisfiable);
+        assert_eq!(parse_range(b"bytes=-0", 10), Unsatisfiable);
+        assert_eq!(parse_range(b"bytes=0-", 0), Unsatisfiable);
+        assert_eq!(parse_range(b"bytes=-5", 0), Unsatisfiable);
+        assert_eq!(
+            parse_range(b"bytes=99999999999999999999999-", 10),
+            Unsatisfiable
+        );
+    }
+
+    #[test]
+    fn range_ignored() {
+        use ByteRange::*;
+        let r = |v: &[u8]| parse_range(v, 10);
+        assert_eq!(r(b"bytes=5-2"), Ignore);
+        assert_eq!(r(b"bytes=0-1,3-4"), Ignore);
+        assert_eq!(r(b"bytes=0-1, -2"), Ignore);
+        assert_eq!(r(b"items=0-1"), Ignore);
+        assert_eq!(r(b"bytes="), Ignore);
+        assert_eq!(r(b"bytes=-"), Ignore);
+        assert_eq!(r(b"bytes=a-b"), Ignore);
+        assert_eq!(r(b"bytes=1"), Ignore);
+        assert_eq!(r(b"bytes=+1-2"), Ignore);
+        assert_eq!(r(b"bytes=1--2"), Ignore);
+        assert_eq!(r(b"bytes 0-1"), Ignore);
+        assert_eq!(r(b""), Ignore);
+    }
+
+    #[test]
+    fn http_dates() {
+        assert_eq!(
+            parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT"),
+            Some(784_111_777)
+        );
+        assert_eq!(
+            parse_http_date("Sunday, 06-Nov-94 08:49:37 GMT"),
+            Some(784_111_777)
+        );
+        assert_eq!(
+            parse_http_date("Sun Nov  6 08:49:37 1994"),
+            Some(784_111_777)
+        );
+        assert_eq!(parse_http_date("Thu, 01 Jan 1970 00:00:00 GMT"), Some(0));
+        for secs in [0, 951_782_400, 1_795_222_861, 4_102_444_800 + 86_399] {
+            let s = crate::date::format(secs);
+            assert_eq!(
+                parse_http_date(std::str::from_utf8(&s).unwrap()),
+                Some(secs)
+            );
+        }
+        for bad in [
+            "",
+            "yesterday",
+            "Sun, 06 Nov 1994 08:49:37 UTC",
+            "Sun, 06 Foo 1994 08:49:37 GMT",
+            "Sun, 32 Nov 1994 08:49:37 GMT",
+            "Sun, 06 Nov 1994 24:00:00 GMT",
+            "Sun, 06 Nov 1994 08:49 GMT",
+            "Wed, 31 Dec 1969 23:59:59 GMT",
+            "Sun, 06 Nov 99999 08:49:37 GMT",
+        ] {
+            assert_eq!(parse_http_date(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn q_values() {
+        assert_eq!(parse_q("1"), Some(1000));
+        assert_eq!(parse_q("1.000"), Some(1000));
+        assert_eq!(parse_q("0"), Some(0));
+        assert_eq!(parse_q("0.5"), Some(500));
+        assert_eq!(parse_q("0.001"), Some(1));
+        assert_eq!(parse_q("1.5"), None);
+        assert_eq!(parse_q("0.0001"), None);
+        assert_eq!(parse_q("abc"), None);
+    }
+
+    #[test]
+    fn accept_encoding() {
+        let ae = |v: &str| {
+            let mut h = HeaderMap::new();
+            h.insert(ACCEPT_ENCODING, HeaderValue::from_str(v).unwrap());
+            AcceptEncoding::from_headers(&h)
+        };
+        assert!(!AcceptEncoding::from_headers(&HeaderMap::new()).accepts_any());
+        let a = ae("gzip, deflate, br");
+        assert!(a.accepts(Encoding::Br) && a.accepts(Encoding::Gzip));
+        assert_eq!(a.preference()[0], Encoding::Br);
+        let a = ae("br;q=0, gzip");
+        assert!(!a.accepts(Encoding::Br) && a.accepts(Encoding::Gzip));
+        let a = ae("br;q=0.5, gzip;q=0.9");
+        assert_eq!(a.preference()[0], Encoding::Gzip);
+        let a = ae("*");
+        assert!(a.accepts(Encoding::Br) && a.accepts(Encoding::Gzip));
+        let a = ae("*;q=0, gzip");
+        assert!(!a.accepts(Encoding::Br) && a.accepts(Encoding::Gzip));
+        let a = ae("identity");
+        assert!(!a.accepts_any());
+        let a = ae("x-gzip");
+        assert!(a.accepts(Encoding::Gzip));
+    }
+
+    #[test]
+    fn entity_tag_lists() {
+        let tags: Vec<_> = EntityTags(b"\"a\", W/\"b\" ,\"c,d\"").collect();
+        assert_eq!(
+            tags,
+            vec![
+                (false, &b"\"a\""[..]),
+                (true, &b"\"b\""[..]),
+                (false, &b"\"c,d\""[..])
+            ]
+        );
+        assert_eq!(EntityTags(b"\"a\", bogus, \"b\"").count(), 1);
+        assert_eq!(EntityTags(b"\"unterminated").count(), 0);
+    }
+
+    #[test]
+    fn content_types() {
+        assert_eq!(content_type("index.html"), "text/html; charset=utf-8");
+        assert_eq!(content_type("A.JPG"), "image/jpeg");
+        assert_eq!(content_type("app.mjs"), "text/javascript; charset=utf-8");
+        assert_eq!(content_type("x.tar.gz"), "application/gzip");
+        assert_eq!(content_type("Makefile"), "application/octet-stream");
+        assert_eq!(content_type("a.unknown"), "application/octet-stream");
+    }
+
+    #[test]
+    fn io_errors_map_to_statuses() {
+        let p = Path::new("/x");
+        let e = |k| io::Error::from(k);
+        assert_eq!(classify(&e(io::ErrorKind::NotFound), p), Failure::NotFound);
+        assert_eq!(
+            classify(&e(io::ErrorKind::PermissionDenied), p),
+            Failure::Forbidden
+        );
+        assert_eq!(
+            classify(
+                &io::Error::from_raw_os_error(rustix::io::Errno::LOOP.raw_os_error()),
+                p
+            ),
+            Failure::NotFound
+        );
+        assert_eq!(classify(&e(io::ErrorKind::Other), p), Failure::Internal);
+    }
+
+    #[test]
+    fn redirect_location_is_rebuilt_and_encoded() {
+        let r = redirect_to_dir(&["evil.com".into()], None);
+        assert_eq!(r.headers()[LOCATION], "/evil.com/");
+        let r = redirect_to_dir(&["a b".into(), "caf\u{e9}?#".into()], Some("x=1"));
+        assert_eq!(r.headers()[LOCATION], "/a%20b/caf%C3%A9%3F%23/?x=1");
+    }
+}
