@@ -89,6 +89,11 @@ pub fn options_from_args(args: impl IntoIterator<Item = String>) -> Result<Serve
     if cl.help || cl.version {
         return Err(Error::config("usage: [--urls URLS] [--config FILE]"));
     }
+    if cl.root.is_some() {
+        return Err(Error::config(
+            "--root is for the falconet binary; this program does not serve files",
+        ));
+    }
     cl.options()
 }
 
@@ -126,6 +131,11 @@ mod tests {
         assert_eq!(cl.urls.as_deref(), Some("http://a:1"));
         assert_eq!(CommandLine::parse(args(&[])).unwrap().root, None);
         assert!(CommandLine::parse(args(&["--root"]))
+            .unwrap_err()
+            .to_string()
+            .contains("--root"));
+        // Programs built on options_from_args (the examples) serve no files: say so.
+        assert!(options_from_args(args(&["--root", "/srv"]))
             .unwrap_err()
             .to_string()
             .contains("--root"));
