@@ -373,29 +373,12 @@ impl Conn {
                 e.status()
             ),
         }
-        if self.response_started {
-            return Step::Close;
-        }
         let body = if e == RequestError::TlsOnPlaintext {
             e.reason()
         } else {
             ""
         };
-        self.wbuf.clear();
-        encode_error(
-            &mut self.wbuf,
-            e.status(),
-            body,
-            shared.options.add_server_header,
-        );
-        let mut timer = RateTimer::new(shared.options.limits.min_response_data_rate);
-        let wbuf = std::mem::take(&mut self.wbuf);
-        let r = self.io.write_all(&wbuf, &mut timer);
-        self.wbuf = wbuf;
-        match r {
-            Ok(()) => Step::Linger,
-            Err(_) => Step::Close,
-        }
+        self.error_response(e.status(), body, shared)
     }
 
     /// Parses (and reads, if needed) the next request head.
@@ -775,11 +758,22 @@ impl Conn {
     }
 
     fn simple_error(&mut self, status: u16, shared: &Shared) -> Step {
+        self.error_response(status, "", shared)
+    }
+
+    /// Writes an error response (`Connection: close`) unless a response has started,
+    /// then lingers; closes at once when the response cannot be sent.
+    fn error_response(&mut self, status: u16, body: &str, shared: &Shared) -> Step {
         if self.response_started {
             return Step::Close;
         }
         self.wbuf.clear();
-        encode_error(&mut self.wbuf, status, "", shared.options.add_server_header);
+        encode_error(
+            &mut self.wbuf,
+            status,
+            body,
+            shared.options.add_server_header,
+        );
         let mut timer = RateTimer::new(shared.options.limits.min_response_data_rate);
         let wbuf = std::mem::take(&mut self.wbuf);
         let r = self.io.write_all(&wbuf, &mut timer);
