@@ -50,6 +50,10 @@ def parse_wrk(path):
     text = open(path, errors="replace").read()
     m = re.search(r"Requests/sec:\s+([\d.]+)", text)
     r["rps"] = float(m.group(1)) if m else None
+    m = re.search(r"Transfer/sec:\s+([\d.]+)(B|KB|MB|GB|TB)", text)
+    r["wrk_transfer_bytes_s"] = (
+        float(m.group(1)) * {"B": 1, "KB": 2**10, "MB": 2**20, "GB": 2**30, "TB": 2**40}[m.group(2)]
+        if m else None)
     m = re.search(r"(\d+) requests in ([\d.]+\w+),", text)
     r["requests"] = int(m.group(1)) if m else None
     m = re.search(r"^\s+Latency\s+(\S+)\s+(\S+)\s+(\S+)", text, re.M)
@@ -77,10 +81,29 @@ def parse_wrk(path):
         r["server_cpu_s"] = cpu_s
         r["wall_s"] = wall
         r["server_cpu_util"] = cpu_s / wall if wall > 0 else None
+        m2 = re.search(r"# client-times.*\n\S+ \S+\n(\d+)m([\d.]+)s (\d+)m([\d.]+)s", text)
+        if m2:
+            client_s = (int(m2.group(1)) * 60 + float(m2.group(2)) + int(m2.group(3)) * 60
+                        + float(m2.group(4)))
+            r["client_cpu_s"] = client_s
+            r["client_cpu_util"] = client_s / wall if wall > 0 else None
         r["server_ctx_switches"] = c1 - c0
         if r["requests"]:
             r["server_cpu_us_per_req"] = cpu_s * 1e6 / r["requests"]
             r["server_cs_per_req"] = (c1 - c0) / r["requests"]
+    # Busy share of each pinned core (CPU 0: server, CPU 1: wrk) over the run, machine-wide:
+    # includes other processes and the kernel's loopback TCP work (softirq) on that core.
+    cores = {}
+    for when in ("before", "after"):
+        for m in re.finditer(r"^# core-stat-%s: (cpu\d+) ([\d ]+)$" % when, text, re.M):
+            cores.setdefault(m.group(1), {})[when] = [int(x) for x in m.group(2).split()]
+    for cpu, d in sorted(cores.items()):
+        if "before" in d and "after" in d:
+            delta = [a - b for a, b in zip(d["after"], d["before"])]
+            total = sum(delta)
+            idle = delta[3] + delta[4]
+            r["%s_busy" % cpu] = (total - idle) / total if total > 0 else None
+            r["%s_softirq" % cpu] = delta[6] / total if total > 0 else None
     if r["rps"] is None:
         r["raw_tail"] = text[-600:]
     return r
@@ -132,6 +155,25 @@ def crate_versions(lock_path):
     return out
 
 
+def scenario_summary(reps):
+    return {
+        "reps": reps,
+        "rps": spread([r["rps"] for r in reps]),
+        "p50_ms": spread([r["p50_ms"] for r in reps]),
+        "p99_ms": spread([r["p99_ms"] for r in reps]),
+        "cpu_util": spread([r.get("server_cpu_util") for r in reps]),
+        "cpu_us_per_req": spread([r.get("server_cpu_us_per_req") for r in reps]),
+        "cs_per_req": spread([r.get("server_cs_per_req") for r in reps]),
+        "cpu0_busy": spread([r.get("cpu0_busy") for r in reps]),
+        "cpu1_busy": spread([r.get("cpu1_busy") for r in reps]),
+        "client_cpu_util": spread([r.get("client_cpu_util") for r in reps]),
+        "errors": sum(
+            (sum(r["socket_errors"].values()) if r["socket_errors"] else 0) + r["non_2xx"]
+            for r in reps
+        ),
+    }
+
+
 def collect(scratch, lock_path):
     meta = json.load(open(os.path.join(scratch, "meta.json")))
     meta["crates"] = crate_versions(lock_path)
@@ -155,19 +197,29 @@ def collect(scratch, lock_path):
                 p = os.path.join(d, "wrk-%s-%d.txt" % (name, rep))
                 if os.path.exists(p):
                     reps.append(parse_wrk(p))
-            sr["scenarios"][name] = {
-                "reps": reps,
-                "rps": spread([r["rps"] for r in reps]),
-                "p50_ms": spread([r["p50_ms"] for r in reps]),
-                "p99_ms": spread([r["p99_ms"] for r in reps]),
-                "cpu_util": spread([r.get("server_cpu_util") for r in reps]),
-                "cpu_us_per_req": spread([r.get("server_cpu_us_per_req") for r in reps]),
-                "cs_per_req": spread([r.get("server_cs_per_req") for r in reps]),
-                "errors": sum(
-                    (sum(r["socket_errors"].values()) if r["socket_errors"] else 0) + r["non_2xx"]
-                    for r in reps
-                ),
-            }
+            sr["scenarios"][name] = scenario_summary(reps)
+        st = meta.get("static")
+        if st and s in st["servers"]:
+            reps = []
+            for rep in range(1, meta["reps"] + 1):
+                p = os.path.join(d, "wrk-%s-%d.txt" % (st["name"], rep))
+                if os.path.exists(p):
+                    reps.append(parse_wrk(p))
+            sst = scenario_summary(reps)
+            check = os.path.join(d, "static-check.txt")
+            if os.path.exists(check):
+                sst["check"] = open(check).read().strip()
+            head = os.path.join(d, "static-response.txt")
+            if os.path.exists(head):
+                sst["response_head"] = open(head).read().replace("\r", "").strip()
+            after = []
+            for rep in range(1, meta["reps"] + 1):
+                p = os.path.join(d, "rss-after-static-%d.txt" % rep)
+                if os.path.exists(p):
+                    kb, thr = open(p).read().split()
+                    after.append({"rss_kb": int(kb), "threads": int(thr)})
+            sst["after_load"] = after
+            sr["static"] = sst
         h2 = os.path.join(d, "h2load-h1-ka16.txt")
         if os.path.exists(h2):
             sr["h2load_h1_ka16"] = parse_h2load(h2)
@@ -231,6 +283,24 @@ def fmt_ratio(r):
     return "–" if r is None else "%.2f×" % r
 
 
+def fmt_pct(x):
+    return "–" if x is None else "%.0f %%" % (x * 100)
+
+
+NA = "n/a"
+
+
+def static_of(servers, s):
+    """The static-file scenario's summary for server s, or None (not run / no file server)."""
+    return servers.get(s, {}).get("static")
+
+
+def static_med(servers, s, key):
+    st = static_of(servers, s)
+    sp = st.get(key) if st else None
+    return sp["median"] if sp else None
+
+
 def render(results_path, out_dir):
     res = json.load(open(results_path))
     meta, servers = res["meta"], res["servers"]
@@ -285,6 +355,20 @@ def render(results_path, out_dir):
         idle_row("RSS with %d idle keep-alive conns" % meta["idle_count"],
                  lambda s: fmt_mb(servers[s].get("idle", {}).get("rss_held_kb")))
         idle_row("fresh request while they are held", lambda s: fresh_cell(servers[s]))
+        st_meta = meta.get("static")
+        if st_meta and static_of(servers, "falconet"):
+            mib = st_meta["file_bytes"] / 2**20
+
+            def st_cell(s, f):
+                return f(s) if static_of(servers, s) else NA
+
+            idle_row("**%g MiB static file**: requests/s" % mib,
+                     lambda s: st_cell(s, lambda s: fmt_rps(static_med(servers, s, "rps"))))
+            idle_row("%g MiB static file: falconet / peer" % mib, lambda s: st_cell(
+                s, lambda s: fmt_ratio(ratio(static_med(servers, "falconet", "rps"),
+                                             static_med(servers, s, "rps")))))
+            idle_row("%g MiB static file: p99 latency" % mib,
+                     lambda s: st_cell(s, lambda s: fmt_ms(static_med(servers, s, "p99_ms"))))
         w("")
 
     w("## Machine and versions")
@@ -298,11 +382,13 @@ def render(results_path, out_dir):
     w("| pinning | %s |" % meta["pinning"])
     w("| RLIMIT_NOFILE | %s |" % meta["nofile"])
     w("| load average at start / end | %s / %s |" % (meta.get("loadavg_start"), meta.get("loadavg_end")))
-    w("| falconet | commit `%s`%s, `hello` example, release profile (opt-level s, LTO), "
+    w("| falconet | commit `%s`%s, `hello` example%s, release profile (opt-level s, LTO), "
       "`Falconet:Workers` = %d |" % (
           meta["falconet_commit"][:12],
           " (+%d modified tracked files outside bench/)" % meta["falconet_dirty_files"]
-          if meta.get("falconet_dirty_files") else "", meta["falconet_workers"]))
+          if meta.get("falconet_dirty_files") else "",
+          " (static file: the `falconet` binary with `--root`)" if meta.get("static") else "",
+          meta["falconet_workers"]))
     w("| rustc | %s |" % meta["rustc"])
     cr = meta.get("crates", {})
     w("| peer crates (bench/peers/Cargo.lock) | %s |" % ", ".join(
@@ -345,6 +431,19 @@ def render(results_path, out_dir):
     w("- Memory: VmRSS from /proc (nginx: master + workers), read after start (idle) and while "
       "`idle-probe` (bench/peers) holds %d keep-alive connections, each idle after one completed "
       "request, on a server started fresh for that phase." % meta["idle_count"])
+    st_meta = meta.get("static")
+    if st_meta:
+        w("- **Static file** (`%s`, %s bytes of seeded pseudo-random data, sha256 `%s…`, generated "
+          "once into `bench/scratch/static/`): the `falconet` binary with `--root` (same "
+          "appsettings.json, `RUST_LOG=warn`), nginx with `location / { root DIR; }` plus "
+          "`sendfile on; tcp_nopush on;` as in Debian's `/etc/nginx/nginx.conf` (nginx's compiled-in "
+          "default is `sendfile off`; no gzip, no `open_file_cache`), lighttpd with the directory as "
+          "`server.document-root` (its defaults otherwise). run.sh checks that each returns 200, "
+          "`Content-Length: %d` and the file's bytes (curl, then `cmp`) before measuring; each is "
+          "started fresh per repetition, warmed up for %d s on the file, then `wrk -t1 -c%d` on it. "
+          "tiny_http and hyper have no file server: n/a." % (
+              st_meta["path"], "{:,}".format(st_meta["file_bytes"]), st_meta["sha256"][:16],
+              st_meta["file_bytes"], meta["warmup_s"], st_meta["connections"]))
     w("")
 
     # Throughput
@@ -384,6 +483,10 @@ def render(results_path, out_dir):
             w("| %s | %s |" % (SERVER_LABELS.get(p, p), " | ".join(cells)))
         w("")
 
+    st_meta = meta.get("static")
+    if st_meta and any(static_of(servers, s) for s in names):
+        render_static(w, meta, servers, names, reps)
+
     if any(servers[s]["scenarios"].get(sc, {}).get("cpu_util") for s in names for sc in scen):
         w("## Server CPU during the wrk runs")
         w("")
@@ -409,6 +512,8 @@ def render(results_path, out_dir):
 
     errs = [(s, sc, servers[s]["scenarios"][sc]["errors"]) for s in names for sc in scen
             if servers[s]["scenarios"].get(sc, {}).get("errors")]
+    errs += [(s, "static", static_of(servers, s)["errors"]) for s in names
+             if static_of(servers, s) and static_of(servers, s).get("errors")]
     if errs:
         w("wrk reported socket errors or non-2xx answers (summed over repetitions): " + "; ".join(
             "%s %s: %d" % (s, sc, n) for s, sc, n in errs) + ". With `Connection: close` wrk "
@@ -470,6 +575,8 @@ def render(results_path, out_dir):
     w("")
     loads = [r.get("loadavg_before") for s in names for sc in scen
              for r in servers[s]["scenarios"].get(sc, {}).get("reps", []) if r.get("loadavg_before") is not None]
+    loads += [r.get("loadavg_before") for s in names for r in (static_of(servers, s) or {}).get("reps", [])
+              if r.get("loadavg_before") is not None]
     w("- **Shared machine.** This ran on a shared %d-core machine where other work (builds and "
       "tests of other engineers) may run at the same time; that is noise in every number. The "
       "1-minute load average before the wrk runs ranged %s (2 cores; the benchmark itself "
@@ -515,6 +622,93 @@ def render(results_path, out_dir):
     chart(res, os.path.join(out_dir, "chart.svg"))
 
 
+def render_static(w, meta, servers, names, reps):
+    st_meta = meta["static"]
+    nbytes = st_meta["file_bytes"]
+    mib = nbytes / 2**20
+    pinned = "taskset" in meta.get("pinning", "")
+    w("## Static file: %g MiB at %d keep-alive connections" % (mib, st_meta["connections"]))
+    w("")
+    w("`wrk -t1 -c%d -d%ds --timeout 5s --latency http://127.0.0.1:PORT%s`, the same file for every "
+      "server (see Setup); median of the repetitions, min–max in small print. MB/s = requests/s × "
+      "%s bytes (10⁶ bytes per MB; in MiB/s it is the requests/s figure itself). Server: CPU time "
+      "of the server's processes / wall time, server CPU time per response, context switches per "
+      "response. wrk: CPU time of the wrk process / wall time (it has one thread%s; near 100 %% "
+      "the load generator, not the server, is the limit).%s" % (
+          st_meta["connections"], meta["duration_s"], st_meta["path"], "{:,}".format(nbytes),
+          " and one core" if pinned else "",
+          " Cores busy: share of CPU 0 (server) and CPU 1 (wrk) that was not idle, counting every "
+          "process and the kernel's softirq work (loopback TCP) on that core; a core busier than "
+          "its process shows other load or kernel work." if pinned else ""))
+    w("")
+    cols = ["server", "requests/s", "MB/s", "p50 / p99", "falconet / server (requests/s)",
+            "falconet / server (p99; below 1.00× = falconet lower)",
+            "server: core / CPU per response / cs per response", "wrk: core"]
+    if pinned:
+        cols.append("cores busy (CPU 0 / CPU 1)")
+    w("| " + " | ".join(cols) + " |")
+    w("|---|" + "---:|" * (len(cols) - 1))
+    fal_rps = static_med(servers, "falconet", "rps")
+    fal_p99 = static_med(servers, "falconet", "p99_ms")
+    for s in names:
+        st = static_of(servers, s)
+        label = SERVER_LABELS.get(s, s)
+        if not st:
+            why = "no file server" if s in ("tiny_http", "hyper") else "not run"
+            w("| %s | %s (%s) |%s" % (label, NA, why, " |" * (len(cols) - 2)))
+            continue
+        mbs = None
+        if st.get("rps"):
+            sp = st["rps"]
+            mbs = {k: (sp[k] * nbytes / 1e6 if k != "n" else sp[k]) for k in sp}
+        u, c, x = st.get("cpu_util"), st.get("cpu_us_per_req"), st.get("cs_per_req")
+        row = [label, cell(st.get("rps"), fmt_rps, reps), cell(mbs, fmt_rps, reps),
+               "%s / %s" % (cell(st.get("p50_ms"), fmt_ms, reps), cell(st.get("p99_ms"), fmt_ms, reps)),
+               fmt_ratio(ratio(fal_rps, static_med(servers, s, "rps"))),
+               fmt_ratio(ratio(fal_p99, static_med(servers, s, "p99_ms"))),
+               "%s / %s / %s" % (fmt_pct(u["median"] if u else None),
+                                 "–" if not c else "%.0f µs" % c["median"],
+                                 "–" if not x else "%.2f" % x["median"]),
+               fmt_pct(static_med(servers, s, "client_cpu_util"))]
+        if pinned:
+            row.append("%s / %s" % (fmt_pct(static_med(servers, s, "cpu0_busy")),
+                                    fmt_pct(static_med(servers, s, "cpu1_busy"))))
+        w("| " + " | ".join(row) + " |")
+    w("")
+    # What the numbers say, from the numbers of this run.
+    peers = [s for s in names if s != "falconet" and static_of(servers, s)]
+    notes = []
+    if fal_rps and peers:
+        notes.append("falconet's requests/s were %s." % " and ".join(
+            "%s %s's" % (fmt_ratio(ratio(fal_rps, static_med(servers, p, "rps"))), p) for p in peers))
+    notes.append("How the bytes move: nginx (`sendfile on`) and lighttpd (its Linux default) hand "
+                 "the open file to the kernel with sendfile(2), which queues page-cache pages on "
+                 "the socket without copying them through the process; falconet's `StaticFiles` "
+                 "streams the file as a reader body, one 16 KiB `read()` and one `send()` per "
+                 "chunk: for %g MiB about %d + %d system calls per response, and every byte is "
+                 "copied twice by the CPU (page cache → 16 KiB buffer → socket buffer). Per request, "
+                 "falconet also opens and stats the file (and checks the path for symlinks) and so "
+                 "does nginx (no `open_file_cache`), while lighttpd keeps open descriptors in its "
+                 "stat cache." % (mib, nbytes // 16384, nbytes // 16384))
+    fal_cpu = static_med(servers, "falconet", "cpu_us_per_req")
+    if fal_cpu and peers:
+        notes.append("Server CPU time per response: falconet %.0f µs vs %s." % (fal_cpu, ", ".join(
+            "%s %.0f µs" % (p, static_med(servers, p, "cpu_us_per_req")) for p in peers
+            if static_med(servers, p, "cpu_us_per_req"))))
+    busy = [(s, static_med(servers, s, "client_cpu_util")) for s in names if static_of(servers, s)]
+    capped = [s for s, b in busy if b is not None and b >= 0.9]
+    if capped:
+        notes.append("wrk itself used at least 90 %% of a core with %s: that figure is close to what "
+                     "one wrk thread can receive here, so the server may be able to do more." %
+                     " and ".join(capped))
+    st_loads = [r.get("loadavg_before") for s in names for r in (static_of(servers, s) or {}).get("reps", [])
+                if r.get("loadavg_before") is not None]
+    if st_loads:
+        notes.append("1-minute load average before these runs: %.2f to %.2f." % (min(st_loads), max(st_loads)))
+    w(" ".join(notes))
+    w("")
+
+
 def fresh_cell(sr):
     p = sr.get("idle", {}).get("probe", {})
     if not p or "fresh_status" not in p:
@@ -541,7 +735,13 @@ def chart(res, path):
     scen = [sc["name"] for sc in meta["scenarios"]]
     colors = {"falconet": "#d62728", "tiny_http": "#7f7f7f", "hyper": "#1f77b4",
               "nginx": "#2ca02c", "lighttpd": "#ff7f0e"}
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(13, 4.8), gridspec_kw={"width_ratios": [2.2, 1]})
+    st_meta = meta.get("static")
+    has_static = bool(st_meta) and any(servers[s].get("static") for s in names)
+    if has_static:
+        fig, (ax1, ax3, ax2) = plt.subplots(1, 3, figsize=(17, 4.8),
+                                            gridspec_kw={"width_ratios": [2.2, 1, 1]})
+    else:
+        fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(13, 4.8), gridspec_kw={"width_ratios": [2.2, 1]})
     width = 0.8 / max(1, len(names))
     for k, s in enumerate(names):
         meds, lo, hi = [], [], []
@@ -562,6 +762,37 @@ def chart(res, path):
     ax1.set_ylim(top=ax1.get_ylim()[1] * 1.15)
     ax1.legend(fontsize=8, ncol=len(names), loc="upper left")
     ax1.grid(axis="y", alpha=0.3)
+
+    if has_static:
+        # The static file: requests/s of the servers with a file server, "n/a" for the others.
+        xs = list(range(len(names)))
+        meds, lo, hi = [], [], []
+        for s in names:
+            sp = (servers[s].get("static") or {}).get("rps")
+            m = sp["median"] if sp else 0
+            meds.append(m)
+            lo.append(m - sp["min"] if sp else 0)
+            hi.append(sp["max"] - m if sp else 0)
+        ax3.bar(xs, meds, 0.6, color=[colors.get(s) for s in names],
+                yerr=[lo, hi] if meta["reps"] > 1 else None, capsize=2, error_kw={"elinewidth": 0.8})
+        top = max(m + (h if meta["reps"] > 1 else 0) for m, h in zip(meds, hi)) or 1
+        for x, s, m, h in zip(xs, names, meds, hi):
+            if servers[s].get("static"):
+                # Above the error bar, so the label does not cross it.
+                y = m + (h if meta["reps"] > 1 else 0)
+                ax3.annotate("{:,.0f}\n{:.2f} GB/s".format(m, m * st_meta["file_bytes"] / 1e9), (x, y),
+                             xytext=(0, 2), textcoords="offset points", ha="center", va="bottom",
+                             fontsize=7)
+            else:
+                ax3.text(x, top * 0.03, "n/a", ha="center", va="bottom", fontsize=8, color="#666666")
+        ax3.set_xticks(xs)
+        ax3.set_xticklabels(names, fontsize=8)
+        ax3.set_ylabel("requests/s (median; bars: min–max)")
+        ax3.set_title("%g MiB static file, %d keep-alive conns" % (
+            st_meta["file_bytes"] / 2**20, st_meta["connections"]))
+        ax3.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: "{:,.0f}".format(v)))
+        ax3.set_ylim(top=top * 1.2)
+        ax3.grid(axis="y", alpha=0.3)
 
     w2 = 0.38
     idle = [servers[s].get("idle", {}).get("rss_idle_kb", 0) / 1024 for s in names]

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # falconet side-by-side benchmark: falconet's `hello` example vs tiny_http, hyper, nginx and
 # lighttpd, all serving `GET /` -> 200 `Hello, World!` (text/plain), on 127.0.0.1 only.
+# Plus one static-file scenario: the `falconet` binary with `--root`, nginx and lighttpd serving
+# the same 1 MiB file (`GET /file.bin`, 16 keep-alive connections); tiny_http and hyper have no
+# file server and are reported as n/a.
 #
-#   bench/run.sh            # full run: 5 s per wrk run, 3 repetitions (about 10 minutes)
+#   bench/run.sh            # full run: 5 s per wrk run, 3 repetitions (about 12 minutes)
 #   QUICK=1 bench/run.sh    # smoke run: 2 s, 1 repetition
 #
 # Environment knobs (defaults in brackets):
@@ -15,6 +18,8 @@
 #   H2LOAD [1]         one `h2load --h1` cross-check run per server (16 keep-alive connections)
 #   NO_INSTALL [0]     skip apt-get / pip         NO_PIN [0]  do not pin with taskset
 #   PORT_BASE [18080]  first port tried
+#   STATIC [1]         run the 1 MiB static-file scenario (falconet --root, nginx, lighttpd)
+#   STATIC_SERVERS ["falconet nginx lighttpd"]  servers with a file server (intersected with SERVERS)
 #
 # Writes bench/results.json, then bench/report.py renders bench/RESULTS.md and bench/chart.svg.
 # Scratch files (raw wrk output, configs, logs) go to bench/scratch/ (git-ignored).
@@ -38,6 +43,17 @@ FALCONET_WORKERS=${FALCONET_WORKERS:-4}
 PEER_THREADS=${PEER_THREADS:-2}
 H2LOAD=${H2LOAD:-1}
 NEXT_PORT=${PORT_BASE:-18080}
+STATIC=${STATIC:-1}
+STATIC_BYTES=1048576
+STATIC_CONNS=16
+STATIC_DIR="$BENCH_DIR/scratch/static"
+STATIC_PATH=/file.bin
+STATIC_RUN=""
+if [[ "$STATIC" == 1 ]]; then
+    for s in ${STATIC_SERVERS:-falconet nginx lighttpd}; do
+        [[ " $SERVERS " == *" $s "* ]] && STATIC_RUN+="${STATIC_RUN:+ }$s"
+    done
+fi
 # name connections wrk-threads extra-header
 SCENARIOS=(
     "ka1 1 1 -"
@@ -100,6 +116,7 @@ install_deps() {
     command -v lighttpd >/dev/null || apt+=(lighttpd)
     command -v taskset >/dev/null || apt+=(util-linux)
     command -v ss >/dev/null || apt+=(iproute2)
+    command -v curl >/dev/null || apt+=(curl)
     if ((${#apt[@]})); then
         log "apt-get install ${apt[*]}"
         "${sudo[@]}" apt-get update -qq
@@ -112,7 +129,7 @@ install_deps() {
     fi
 }
 install_deps
-for tool in wrk nginx lighttpd ss python3 cargo; do
+for tool in wrk nginx lighttpd ss python3 cargo curl; do
     command -v "$tool" >/dev/null || die "$tool not found"
 done
 
@@ -134,12 +151,34 @@ CARGO_TARGET_DIR="$BENCH_DIR/target/peers" cargo build --release --locked \
     --manifest-path "$BENCH_DIR/peers/Cargo.toml" >"$SCRATCH/build-peers.log" 2>&1 \
     || { tail -30 "$SCRATCH/build-peers.log" >&2; die "peers build failed"; }
 PEERS_BIN="$BENCH_DIR/target/peers/release"
-log "building falconet's hello example (release, LTO) ..."
-(cd "$ROOT" && CARGO_TARGET_DIR="$BENCH_DIR/target/falconet" cargo build --release --example hello) \
-    >"$SCRATCH/build-falconet.log" 2>&1 \
+log "building falconet's hello example and the falconet binary (release, LTO) ..."
+(cd "$ROOT" && CARGO_TARGET_DIR="$BENCH_DIR/target/falconet" cargo build --release --example hello \
+    --bin falconet) >"$SCRATCH/build-falconet.log" 2>&1 \
     || { tail -30 "$SCRATCH/build-falconet.log" >&2; die "falconet build failed"; }
 HELLO_BIN="$BENCH_DIR/target/falconet/release/examples/hello"
+FALCONET_BIN="$BENCH_DIR/target/falconet/release/falconet"
 [[ -x "$HELLO_BIN" ]] || die "missing $HELLO_BIN"
+[[ -x "$FALCONET_BIN" ]] || die "missing $FALCONET_BIN"
+
+# ---------------------------------------------------------------- the static file
+# 1 MiB of deterministic pseudo-random bytes (seeded, so every run and every server serves the
+# same, incompressible content); written once, rewritten only if missing or different.
+STATIC_SHA256=""
+if [[ -n "$STATIC_RUN" ]]; then
+    mkdir -p "$STATIC_DIR"
+    STATIC_SHA256=$(python3 - "$STATIC_DIR/file.bin" "$STATIC_BYTES" <<'EOF'
+import hashlib, os, random, sys
+path, n = sys.argv[1], int(sys.argv[2])
+data = random.Random(20261121).randbytes(n)
+if not os.path.exists(path) or open(path, "rb").read() != data:
+    with open(path + ".tmp", "wb") as f:
+        f.write(data)
+    os.replace(path + ".tmp", path)
+print(hashlib.sha256(data).hexdigest())
+EOF
+) || die "could not write $STATIC_DIR/file.bin"
+    log "static file: $STATIC_DIR/file.bin ($STATIC_BYTES bytes, sha256 ${STATIC_SHA256:0:16}...); servers: $STATIC_RUN"
+fi
 
 # ---------------------------------------------------------------- helpers
 port_in_use() { [[ -n "$(ss -Htln "sport = :$1" 2>/dev/null)" ]]; }
@@ -188,28 +227,68 @@ http_get_close() {
         printf "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n" >&3 && cat <&3' 2>/dev/null
 }
 
+# Checks a static-mode server: GET /file.bin must be 200 with Content-Length: $STATIC_BYTES and
+# the body must be the file, byte for byte.
+check_static() {
+    local dir="$SCRATCH/$SERVER_NAME" out code_size
+    out="$dir/static-body-$PORT.tmp"
+    code_size=$(curl -s --max-time 10 -D "$dir/static-response.txt" -o "$out" \
+        -w '%{http_code} %{size_download}' "http://127.0.0.1:$PORT$STATIC_PATH") || true
+    echo "$code_size" >"$dir/static-check.txt"
+    if [[ "$code_size" != "200 $STATIC_BYTES" ]] \
+        || ! tr -d '\r' <"$dir/static-response.txt" | grep -qi "^content-length: $STATIC_BYTES\$" \
+        || ! cmp -s "$out" "$STATIC_DIR/file.bin"; then
+        rm -f "$out"
+        cat "$dir/static-response.txt" >&2 || true
+        die "$SERVER_NAME: GET $STATIC_PATH gave '$code_size', expected '200 $STATIC_BYTES' with Content-Length $STATIC_BYTES and the file's bytes"
+    fi
+    rm -f "$out"
+}
+
 SERVER_PID="" SERVER_NAME="" PORT=""
-start_server() { # name
+start_server() { # name [mode: hello (GET / -> Hello, World!) | static (files under $STATIC_DIR)]
     SERVER_NAME=$1
+    local mode=${2:-hello}
     pick_port
     local dir="$SCRATCH/$SERVER_NAME"
     mkdir -p "$dir"
     local logf="$dir/server-$PORT.log"
-    case "$SERVER_NAME" in
-    falconet)
+    case "$SERVER_NAME:$mode" in
+    tiny_http:static | hyper:static) die "$SERVER_NAME has no file server" ;;
+    falconet:hello)
         printf '{"Falconet": {"Workers": %d}}\n' "$FALCONET_WORKERS" >"$dir/appsettings.json"
         RUST_LOG=warn "${SRV[@]}" "$HELLO_BIN" --urls "http://127.0.0.1:$PORT" \
             --config "$dir/appsettings.json" >"$logf" 2>&1 &
         ;;
-    tiny_http)
+    falconet:static)
+        printf '{"Falconet": {"Workers": %d}}\n' "$FALCONET_WORKERS" >"$dir/appsettings.json"
+        RUST_LOG=warn "${SRV[@]}" "$FALCONET_BIN" --urls "http://127.0.0.1:$PORT" \
+            --config "$dir/appsettings.json" --root "$STATIC_DIR" >"$logf" 2>&1 &
+        ;;
+    tiny_http:hello)
         "${SRV[@]}" "$PEERS_BIN/tiny-http-hello" "127.0.0.1:$PORT" "$PEER_THREADS" >"$logf" 2>&1 &
         ;;
-    hyper)
+    hyper:hello)
         "${SRV[@]}" "$PEERS_BIN/hyper-hello" "127.0.0.1:$PORT" "$PEER_THREADS" >"$logf" 2>&1 &
         ;;
-    nginx)
+    nginx:*)
         mkdir -p "$dir/nginx-$PORT/tmp"
-        local p="$dir/nginx-$PORT"
+        local p="$dir/nginx-$PORT" location
+        if [[ "$mode" == static ]]; then
+            # sendfile and tcp_nopush as in Debian's /etc/nginx/nginx.conf (nginx's compiled-in
+            # default is sendfile off); no gzip (wrk sends no Accept-Encoding anyway).
+            location="sendfile on;
+        tcp_nopush on;
+        location / {
+            root $STATIC_DIR;
+            default_type application/octet-stream;
+        }"
+        else
+            location="location / {
+            default_type text/plain;
+            return 200 'Hello, World!';
+        }"
+        fi
         {
             [[ $(id -u) == 0 ]] && echo "user root;"
             cat <<EOF
@@ -227,22 +306,21 @@ http {
     scgi_temp_path $p/tmp/scgi;
     server {
         listen 127.0.0.1:$PORT;
-        location / {
-            default_type text/plain;
-            return 200 'Hello, World!';
-        }
+        $location
     }
 }
 EOF
         } >"$p/nginx.conf"
         "${SRV[@]}" nginx -c "$p/nginx.conf" -p "$p" -g 'daemon off;' >"$logf" 2>&1 &
         ;;
-    lighttpd)
-        local p="$dir/lighttpd-$PORT"
+    lighttpd:*)
+        local p="$dir/lighttpd-$PORT" docroot
         mkdir -p "$p/www"
         printf 'Hello, World!' >"$p/www/index.txt"
+        docroot="$p/www"
+        [[ "$mode" == static ]] && docroot=$STATIC_DIR
         cat >"$p/lighttpd.conf" <<EOF
-server.document-root = "$p/www"
+server.document-root = "$docroot"
 server.bind = "127.0.0.1"
 server.port = $PORT
 server.errorlog = "$p/error.log"
@@ -251,11 +329,11 @@ server.max-connections = 8192
 server.max-keep-alive-requests = 1000000
 server.max-keep-alive-idle = 130
 index-file.names = ( "index.txt" )
-mimetype.assign = ( ".txt" => "text/plain" )
+mimetype.assign = ( ".txt" => "text/plain", ".bin" => "application/octet-stream" )
 EOF
         "${SRV[@]}" lighttpd -D -f "$p/lighttpd.conf" >"$logf" 2>&1 &
         ;;
-    *) die "unknown server $SERVER_NAME" ;;
+    *) die "unknown server $SERVER_NAME (mode $mode)" ;;
     esac
     SERVER_PID=$!
     PIDS_TO_KILL+=("$SERVER_PID")
@@ -266,6 +344,11 @@ EOF
         sleep 0.1
     done
     port_in_use "$PORT" || { cat "$logf" >&2; die "$SERVER_NAME did not listen on $PORT within 15 s"; }
+    if [[ "$mode" == static ]]; then
+        check_static
+        sleep 0.3
+        return 0
+    fi
     local resp
     resp=$(http_get_close "$PORT" | tr -d '\r')
     if ! grep -q '^HTTP/1.[01] 200' <<<"$resp" || ! grep -qi '^content-type: text/plain' <<<"$resp" \
@@ -305,19 +388,30 @@ proc_counters() {
     echo "$ticks $cs"
 }
 
-run_wrk() { # out-file connections threads header duration
-    local hdr=() pids before after t0 t1
+# Per-core jiffies (user nice system idle iowait irq softirq steal) of CPU 0 and CPU 1.
+core_stat() { awk '$1 == "cpu0" || $1 == "cpu1" {print $1, $2, $3, $4, $5, $6, $7, $8, $9}' /proc/stat; }
+
+run_wrk() { # out-file connections threads header duration [path, default /]
+    local hdr=() pids before after t0 t1 path=${6:-/}
     [[ "$4" != "-" ]] && hdr=(-H "${4//_/ }")
     mapfile -t pids < <(server_pids)
     {
         echo "# loadavg-before: $(cat /proc/loadavg)"
+        core_stat | sed 's/^/# core-stat-before: /'
         before=$(proc_counters "${pids[@]}")
         t0=$(date +%s.%N)
-        timeout $(($5 + 30)) "${CLI[@]}" wrk -t"$3" -c"$2" -d"$5s" --timeout 5s --latency "${hdr[@]}" \
-            "http://127.0.0.1:$PORT/" 2>&1 || echo "# wrk exit status $?"
+        # In a subshell of its own, so that `times` (children's user and system time: wrk's,
+        # through timeout) counts this wrk run only.
+        (
+            timeout $(($5 + 30)) "${CLI[@]}" wrk -t"$3" -c"$2" -d"$5s" --timeout 5s --latency "${hdr[@]}" \
+                "http://127.0.0.1:$PORT$path" 2>&1 || echo "# wrk exit status $?"
+            echo "# client-times (shell, then children: user system):"
+            times
+        )
         t1=$(date +%s.%N)
         mapfile -t pids < <(server_pids)
         after=$(proc_counters "${pids[@]}")
+        core_stat | sed 's/^/# core-stat-after: /'
         echo "# server-counters: before $before after $after wall $t0 $t1 clk_tck $(getconf CLK_TCK)"
         echo "# loadavg-after: $(cat /proc/loadavg)"
     } >"$1"
@@ -341,6 +435,8 @@ M_DURATION=$DURATION M_REPS=$REPS M_WARMUP=$WARMUP M_QUICK=${QUICK:-0} \
 M_IDLE_COUNT=$IDLE_COUNT M_FW=$FALCONET_WORKERS M_PT=$PEER_THREADS \
 M_PINNING=$PINNING M_NOFILE=$(ulimit -n) M_SERVERS=$SERVERS \
 M_SCENARIOS="${SCENARIOS[*]}" M_LOAD=$(cat /proc/loadavg) \
+M_STATIC_RUN=$STATIC_RUN M_STATIC_BYTES=$STATIC_BYTES M_STATIC_CONNS=$STATIC_CONNS \
+M_STATIC_PATH=$STATIC_PATH M_STATIC_DIR=$STATIC_DIR M_STATIC_SHA=$STATIC_SHA256 \
 python3 - "$SCRATCH/meta.json" <<'EOF'
 import json, os, sys
 e = os.environ
@@ -364,6 +460,10 @@ json.dump({
                    "header": None if sc[i + 3] == "-" else sc[i + 3].replace("_", " ")}
                   for i in range(0, len(sc), 4)],
     "loadavg_start": e["M_LOAD"],
+    "static": {"name": "static16", "servers": e["M_STATIC_RUN"].split(),
+               "connections": int(e["M_STATIC_CONNS"]), "wrk_threads": 1,
+               "path": e["M_STATIC_PATH"], "file_bytes": int(e["M_STATIC_BYTES"]),
+               "sha256": e["M_STATIC_SHA"], "dir": e["M_STATIC_DIR"]} if e["M_STATIC_RUN"] else None,
 }, open(sys.argv[1], "w"), indent=1)
 EOF
 
@@ -431,6 +531,19 @@ for ((rep = 1; rep <= REPS; rep++)); do
         fi
         mapfile -t pids < <(server_pids)
         echo "$(rss_kb "${pids[@]}") $(threads_of "${pids[@]}")" >"$SCRATCH/$s/rss-after-load-$rep.txt"
+        stop_server
+    done
+    # The 1 MiB static file: falconet --root, nginx and lighttpd serving $STATIC_DIR, each started
+    # fresh in static mode, warmed up on the file, then one wrk run.
+    for s in $STATIC_RUN; do
+        start_server "$s" static
+        log "$s: static file, rep $rep/$REPS on port $PORT"
+        run_wrk "$SCRATCH/$s/warmup-static-$rep.txt" "$STATIC_CONNS" 1 - "$WARMUP" "$STATIC_PATH"
+        out="$SCRATCH/$s/wrk-static16-$rep.txt"
+        run_wrk "$out" "$STATIC_CONNS" 1 - "$DURATION" "$STATIC_PATH"
+        log "$s static16 rep $rep: $(grep -E 'Requests/sec|Transfer/sec' "$out" | tr -s ' ' | tr '\n' ' ')"
+        mapfile -t pids < <(server_pids)
+        echo "$(rss_kb "${pids[@]}") $(threads_of "${pids[@]}")" >"$SCRATCH/$s/rss-after-static-$rep.txt"
         stop_server
     done
 done
