@@ -7,7 +7,7 @@
 //! `ppoll` (see [`crate::io::deadline`]), so a slow client costs a worker at most
 //! [`PARTIAL_WAIT`] at a time until the header timeout or data rate cuts it off.
 
-use std::io::{self, Write};
+use std::io;
 use std::net::Shutdown;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Arc, Mutex};
@@ -16,7 +16,9 @@ use std::time::{Duration, Instant};
 use http::{Method, StatusCode, Version};
 
 use super::body::{BodyDecoder, ChunkedLimits};
-use super::encode::{encode_error, encode_head, wants_close, Framing as OutFraming, HeadOptions};
+use super::encode::{
+    chunk_line, encode_error, encode_head, wants_close, Framing as OutFraming, HeadOptions,
+};
 use super::error::RequestError;
 use super::head::{parse_head, Framing, HeadLimits, RequestHead};
 use super::host::host_allowed;
@@ -162,6 +164,8 @@ pub(crate) struct BodyState {
     pub(crate) read: u64,
     pub(crate) started: bool,
     pub(crate) continue_pending: bool,
+    /// MinResponseDataRate of this request, which the `100 Continue` is written under.
+    pub(crate) response_rate: Option<crate::MinDataRate>,
     pub(crate) trailers: Option<http::HeaderMap>,
     pub(crate) error: Option<RequestError>,
 }
@@ -313,10 +317,7 @@ impl Conn {
                 Some(self)
             }
             Phase::Writing => {
-                log::info!(
-                    "Connection id \"{}\" closed: the client read the response slower than MinResponseDataRate",
-                    self.id()
-                );
+                self.log_slow_reader();
                 None
             }
             Phase::Lingering => None,
@@ -427,6 +428,11 @@ impl Conn {
                         // so whichever connection speaks next, this one included, is
                         // served without a hand-off to another thread.
                         self.buf.shrink();
+                        // A reader body staged up to READ_CHUNK bytes here: an idle
+                        // connection keeps no more than a response head's worth.
+                        if self.wbuf.capacity() > INITIAL_READ_BUFFER {
+                            self.wbuf = Vec::with_capacity(256);
+                        }
                         return Step::Park;
                     }
                     let hd = self.head_deadline.unwrap_or(now);
@@ -542,6 +548,7 @@ impl Conn {
             read: 0,
             started: false,
             continue_pending: head.expect_continue && content_length != Some(0),
+            response_rate: settings.response_rate,
             trailers: None,
             error: None,
         });
@@ -566,12 +573,12 @@ impl Conn {
             Some(b) if b.continue_pending => {
                 b.continue_pending = false;
                 // A client that already sent body bytes did not wait for us.
-                self.buf.is_empty()
+                self.buf.is_empty().then_some(b.response_rate)
             }
-            _ => false,
+            _ => None,
         };
-        if pending {
-            let mut t = RateTimer::new(None);
+        if let Some(rate) = pending {
+            let mut t = RateTimer::new(rate);
             self.io
                 .write_all(b"HTTP/1.1 100 Continue\r\n\r\n", &mut t)?;
         }
@@ -871,57 +878,100 @@ impl Conn {
             },
         );
         self.response_started = true;
-        let mut timer = RateTimer::new(rate);
+        let timer = RateTimer::new(rate);
         let send_body = !(meta.is_head || no_body);
-        if !settings.synchronous_io {
-            // Written by step_write, which parks the connection while the client is slow.
-            let out_body = if !send_body {
-                OutBody::None
-            } else {
-                match body.kind {
-                    Kind::Bytes { data, pos } => OutBody::Bytes(data, pos),
-                    Kind::Reader { reader, .. } => OutBody::Reader(reader),
-                    _ => OutBody::None,
-                }
-            };
-            self.out = Some(Outgoing {
-                staged: 0,
-                body: out_body,
-                framing,
-                timer,
-                keep_alive,
-                declared: match framing {
-                    OutFraming::Length(n) if send_body => Some(n),
-                    _ => None,
-                },
-                taken: 0,
-                source_done: false,
-            });
-            self.phase = Phase::Writing;
-            return Step::Continue;
+        let out_body = if !send_body {
+            OutBody::None
+        } else {
+            match body.kind {
+                Kind::Bytes { data, pos } => OutBody::Bytes(data, pos),
+                Kind::Reader { reader, .. } => OutBody::Reader(reader),
+                // The request body of this very connection echoed back (synchronous I/O).
+                Kind::Incoming(_) => return self.echo_request_body(framing, keep_alive, timer),
+                Kind::Empty | Kind::Writer(_) | Kind::Upgrade(_) => OutBody::None,
+            }
+        };
+        self.out = Some(Outgoing {
+            staged: 0,
+            body: out_body,
+            framing,
+            timer,
+            keep_alive,
+            declared: match framing {
+                OutFraming::Length(n) if send_body => Some(n),
+                _ => None,
+            },
+            taken: 0,
+            source_done: false,
+        });
+        self.phase = Phase::Writing;
+        if settings.synchronous_io {
+            // The handler opted into blocking I/O: the response is written on this worker.
+            return self.step_write(shared, false);
         }
-        let result = self.write_body(body, framing, send_body, &mut timer);
-        match result {
-            Ok(true) => {}
-            Ok(false) => keep_alive = false,
-            Err(e) => {
-                match e {
-                    IoFail::TimedOut => log::info!(
-                        "Connection id \"{}\" closed: the client read the response slower than MinResponseDataRate",
-                        self.id()
-                    ),
-                    other => log::debug!(
-                        "Connection id \"{}\" response write failed: {other:?}",
-                        self.id()
-                    ),
-                }
+        // Written by step_write from the drive loop, parking while the client is slow.
+        Step::Continue
+    }
+
+    /// Writes the response head, then the request body of this same connection as the
+    /// response body, read as it arrives (a synchronous-I/O handler's echo).
+    fn echo_request_body(
+        &mut self,
+        framing: OutFraming,
+        keep_alive: bool,
+        mut timer: RateTimer,
+    ) -> Step {
+        let head = std::mem::take(&mut self.wbuf);
+        let r = self.io.write_all(&head, &mut timer);
+        self.wbuf = head;
+        if r.is_err() {
+            return Step::Close;
+        }
+        let declared = match framing {
+            OutFraming::Length(n) => Some(n),
+            _ => None,
+        };
+        let mut scratch = vec![0u8; READ_CHUNK];
+        let mut written: u64 = 0;
+        loop {
+            let n = match self.read_body_blocking(&mut scratch) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(_) => return Step::Close,
+            };
+            written += n as u64;
+            if let Err(e) = self.write_framed(&scratch[..n], framing, &mut timer) {
+                self.log_write_failure(&e);
                 return Step::Close;
             }
         }
-        if !keep_alive {
+        if framing == OutFraming::Chunked {
+            if let Err(e) = self.io.write_all(b"0\r\n\r\n", &mut timer) {
+                self.log_write_failure(&e);
+                return Step::Close;
+            }
+        }
+        if !keep_alive || declared.is_some_and(|d| d != written) {
             return Step::Linger;
         }
         Step::Continue
+    }
+
+    fn log_write_failure(&self, e: &IoFail) {
+        match e {
+            IoFail::TimedOut => self.log_slow_reader(),
+            other => log::debug!(
+                "Connection id \"{}\" response write failed: {other:?}",
+                self.id()
+            ),
+        }
+    }
+
+    fn log_slow_reader(&self) {
+        log::info!(
+            "Connection id \"{}\" closed: the client read the response slower than MinResponseDataRate",
+            self.id()
+        );
     }
 
     /// Stages the next piece of a reader body (with chunk framing) in `wbuf`.
@@ -937,6 +987,7 @@ impl Conn {
             None => READ_CHUNK,
         };
         let chunked = out.framing == OutFraming::Chunked;
+        // Room before the data for the longest chunk-size line of a READ_CHUNK chunk.
         let prefix = if chunked { 10 } else { 0 };
         self.wbuf.resize(prefix + want, 0);
         let n = if want == 0 {
@@ -977,10 +1028,10 @@ impl Conn {
             return Ok(());
         }
         if chunked {
-            // "XXXXXXXX\r\n" right-aligned in the 10-byte prefix, then the data's CRLF.
-            let line = format!("{n:x}\r\n");
-            let start = prefix - line.len();
-            self.wbuf[start..prefix].copy_from_slice(line.as_bytes());
+            // The chunk-size line right-aligned in the prefix, then the data's CRLF.
+            let (line, len) = chunk_line(n);
+            let start = prefix - len;
+            self.wbuf[start..prefix].copy_from_slice(&line[..len]);
             out.staged = start;
             self.wbuf.extend_from_slice(b"\r\n");
         }
@@ -1000,7 +1051,12 @@ impl Conn {
                     if out.source_done || matches!(out.body, OutBody::None | OutBody::Bytes(..)) {
                         self.wbuf.clear();
                         return if out.keep_alive {
-                            self.next_request(shared);
+                            if may_park {
+                                self.next_request(shared);
+                            } else {
+                                // Synchronous I/O: the caller drains the request body first.
+                                self.phase = Phase::Idle;
+                            }
                             Step::Continue
                         } else {
                             Step::Linger
@@ -1031,10 +1087,7 @@ impl Conn {
                     let queued = self.io.send_buffer_size();
                     let allowance = out.timer.allowance_unconfirmed(queued).unwrap_or(FOREVER);
                     if allowance.is_zero() {
-                        log::info!(
-                            "Connection id \"{}\" closed: the client read the response slower than MinResponseDataRate",
-                            self.id()
-                        );
+                        self.log_slow_reader();
                         return Step::Close;
                     }
                     let start = Instant::now();
@@ -1050,10 +1103,7 @@ impl Conn {
                         Ok(_) => {
                             let left = out.timer.allowance_unconfirmed(queued).unwrap_or(FOREVER);
                             if left.is_zero() || !may_park {
-                                log::info!(
-                                    "Connection id \"{}\" closed: the client read the response slower than MinResponseDataRate",
-                                    self.id()
-                                );
+                                self.log_slow_reader();
                                 return Step::Close;
                             }
                             let now = Instant::now();
@@ -1066,10 +1116,7 @@ impl Conn {
                     }
                 }
                 Err(e) => {
-                    log::debug!(
-                        "Connection id \"{}\" response write failed: {e:?}",
-                        self.id()
-                    );
+                    self.log_write_failure(&e);
                     return Step::Close;
                 }
             }
@@ -1086,86 +1133,6 @@ impl Conn {
         self.deadline = Instant::now() + shared.options.limits.keep_alive_timeout;
     }
 
-    /// Writes the buffered head and then the body. `Ok(false)`: the body did not match
-    /// its declared length, so the connection must close.
-    fn write_body(
-        &mut self,
-        body: Body,
-        framing: OutFraming,
-        send_body: bool,
-        timer: &mut RateTimer,
-    ) -> Result<bool, IoFail> {
-        let wbuf = std::mem::take(&mut self.wbuf);
-        let r = self.write_body_inner(&wbuf, body, framing, send_body, timer);
-        self.wbuf = wbuf;
-        r
-    }
-
-    fn write_body_inner(
-        &mut self,
-        head: &[u8],
-        body: Body,
-        framing: OutFraming,
-        send_body: bool,
-        timer: &mut RateTimer,
-    ) -> Result<bool, IoFail> {
-        if !send_body {
-            self.io.write_all(head, timer)?;
-            return Ok(true);
-        }
-        match body.kind {
-            Kind::Empty => {
-                self.io.write_all(head, timer)?;
-                Ok(true)
-            }
-            Kind::Bytes { data, pos } => {
-                self.io.write_all_pair(head, &data[pos..], timer)?;
-                Ok(true)
-            }
-            Kind::Reader { mut reader, .. } => {
-                self.io.write_all(head, timer)?;
-                let mut scratch = vec![0u8; 16 * 1024];
-                let mut src = |buf: &mut [u8]| reader.read(buf);
-                self.copy_out(&mut src, &mut scratch, framing, timer)
-            }
-            Kind::Incoming(incoming) => {
-                // The request body of this very connection echoed back: read it through
-                // the connection directly.
-                drop(incoming);
-                self.io.write_all(head, timer)?;
-                let mut scratch = vec![0u8; 16 * 1024];
-                let mut out_pos = 0usize;
-                let declared = match framing {
-                    OutFraming::Length(n) => Some(n),
-                    _ => None,
-                };
-                let mut written: u64 = 0;
-                loop {
-                    let n = match self.read_body_blocking(&mut scratch) {
-                        Ok(n) => n,
-                        Err(_) => return Ok(false),
-                    };
-                    if n == 0 {
-                        break;
-                    }
-                    written += n as u64;
-                    self.write_framed(&scratch[..n], framing, timer)?;
-                    out_pos += n;
-                }
-                let _ = out_pos;
-                if framing == OutFraming::Chunked {
-                    self.io.write_all(b"0\r\n\r\n", timer)?;
-                }
-                Ok(declared.is_none_or(|d| d == written))
-            }
-            Kind::Writer(_) | Kind::Upgrade(_) => {
-                // Writers are handled by the streaming path; upgrades earlier.
-                self.io.write_all(head, timer)?;
-                Ok(false)
-            }
-        }
-    }
-
     fn write_framed(
         &mut self,
         data: &[u8],
@@ -1173,69 +1140,12 @@ impl Conn {
         timer: &mut RateTimer,
     ) -> Result<(), IoFail> {
         if framing == OutFraming::Chunked {
-            let mut line = [0u8; 20];
-            let len = {
-                let mut cur = io::Cursor::new(&mut line[..]);
-                let _ = write!(cur, "{:x}\r\n", data.len());
-                cur.position() as usize
-            };
+            let (line, len) = chunk_line(data.len());
             self.io.write_all(&line[..len], timer)?;
             self.io.write_all(data, timer)?;
             self.io.write_all(b"\r\n", timer)
         } else {
             self.io.write_all(data, timer)
-        }
-    }
-
-    fn copy_out(
-        &mut self,
-        src: &mut dyn FnMut(&mut [u8]) -> io::Result<usize>,
-        scratch: &mut [u8],
-        framing: OutFraming,
-        timer: &mut RateTimer,
-    ) -> Result<bool, IoFail> {
-        let declared = match framing {
-            OutFraming::Length(n) => Some(n),
-            _ => None,
-        };
-        let mut written: u64 = 0;
-        loop {
-            let want = match declared {
-                Some(d) => ((d - written).min(scratch.len() as u64)) as usize,
-                None => scratch.len(),
-            };
-            if want == 0 {
-                break;
-            }
-            let n = match src(&mut scratch[..want]) {
-                Ok(n) => n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => {
-                    log::error!(
-                        "Connection id \"{}\": response body reader failed: {e}",
-                        self.id()
-                    );
-                    return Ok(false);
-                }
-            };
-            if n == 0 {
-                break;
-            }
-            written += n as u64;
-            self.write_framed(&scratch[..n], framing, timer)?;
-        }
-        if framing == OutFraming::Chunked {
-            self.io.write_all(b"0\r\n\r\n", timer)?;
-        }
-        match declared {
-            Some(d) if d != written => {
-                log::error!(
-                    "Connection id \"{}\": response body ended after {written} of {d} declared bytes; closing",
-                    self.id()
-                );
-                Ok(false)
-            }
-            _ => Ok(true),
         }
     }
 

@@ -98,6 +98,24 @@ pub(crate) fn encode_error(out: &mut Vec<u8>, status: u16, body: &str, server_he
     out.extend_from_slice(body.as_bytes());
 }
 
+/// The chunk-size line of a chunk of `n` bytes (hex digits and CRLF), built on the stack:
+/// returns the buffer and the line's length.
+pub(crate) fn chunk_line(n: usize) -> ([u8; 18], usize) {
+    let mut line = [0u8; 18];
+    let digits = if n == 0 {
+        1
+    } else {
+        (usize::BITS - n.leading_zeros()).div_ceil(4) as usize
+    };
+    for i in 0..digits {
+        let nibble = (n >> (4 * (digits - 1 - i))) & 0xf;
+        line[i] = b"0123456789abcdef"[nibble];
+    }
+    line[digits] = b'\r';
+    line[digits + 1] = b'\n';
+    (line, digits + 2)
+}
+
 /// Whether the connection tokens of `headers` include `close`.
 pub(crate) fn wants_close(headers: &HeaderMap) -> bool {
     headers.get_all(CONNECTION).iter().any(|v| {
@@ -170,6 +188,23 @@ mod tests {
             "{s}"
         );
         assert!(!s.contains("Server:"), "{s}");
+    }
+
+    #[test]
+    fn chunk_lines_are_lowercase_hex() {
+        for (n, want) in [
+            (0, "0\r\n"),
+            (9, "9\r\n"),
+            (16, "10\r\n"),
+            (16384, "4000\r\n"),
+            (0xabc, "abc\r\n"),
+        ] {
+            let (line, len) = chunk_line(n);
+            assert_eq!(&line[..len], want.as_bytes(), "{n}");
+        }
+        let (line, len) = chunk_line(usize::MAX);
+        assert_eq!(len, usize::BITS as usize / 4 + 2);
+        assert!(line[..len - 2].iter().all(|&b| b == b'f'));
     }
 
     #[test]

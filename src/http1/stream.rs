@@ -133,8 +133,8 @@ impl CellWriter {
         let conn = g.as_mut().ok_or_else(finished)?;
         if !self.buf.is_empty() {
             if self.chunked {
-                let line = format!("{:x}\r\n", self.buf.len());
-                conn.io.write_all(line.as_bytes(), &mut self.timer)?;
+                let (line, len) = super::encode::chunk_line(self.buf.len());
+                conn.io.write_all(&line[..len], &mut self.timer)?;
                 conn.io.write_all(&self.buf, &mut self.timer)?;
                 conn.io.write_all(b"\r\n", &mut self.timer)?;
             } else {

@@ -237,9 +237,7 @@ impl DeadlineIo {
                     let start = Instant::now();
                     // The send buffer is full: up to its size in bytes may still be queued
                     // in the kernel, unread by the peer.
-                    let queued = rustix::net::sockopt::socket_send_buffer_size(&self.stream)
-                        .map(|n| n as u64)
-                        .unwrap_or(0);
+                    let queued = self.send_buffer_size();
                     let until = match rate.allowance_unconfirmed(queued) {
                         Some(a) => start + a,
                         None => start + Duration::from_secs(3600 * 24 * 365),
@@ -255,43 +253,6 @@ impl DeadlineIo {
             }
         }
         Ok(())
-    }
-
-    /// Writes `first` then `second` (a response head and body) with vectored writes, so
-    /// that a small response leaves in one segment without being copied together.
-    pub(crate) fn write_all_pair(
-        &mut self,
-        mut first: &[u8],
-        second: &[u8],
-        rate: &mut RateTimer,
-    ) -> Result<(), IoFail> {
-        while !first.is_empty() {
-            let bufs = [io::IoSlice::new(first), io::IoSlice::new(second)];
-            match self.stream.write_vectored(&bufs) {
-                Ok(0) => return Err(IoFail::Closed),
-                Ok(n) => {
-                    rate.add_bytes(n);
-                    if let Some(id) = self.log_id {
-                        let a = n.min(first.len());
-                        log_bytes(id, "written", &first[..a]);
-                        log_bytes(id, "written", &second[..n - a]);
-                    }
-                    if n >= first.len() {
-                        let rest = &second[n - first.len()..];
-                        return self.write_all(rest, rate);
-                    }
-                    first = &first[n..];
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    // Let write_all do the deadline-bound waiting for the head's rest.
-                    self.write_all(first, rate)?;
-                    return self.write_all(second, rate);
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e.into()),
-            }
-        }
-        self.write_all(second, rate)
     }
 
     /// One non-blocking write of `first` then `second` (vectored when both are
