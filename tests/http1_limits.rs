@@ -886,3 +886,124 @@ fn slow_reader_does_not_hold_the_only_worker() {
     assert_eq!(resp.body.len(), SIZE);
     assert!(resp.body.iter().all(|&b| b == b'x'));
 }
+
+/// Chunk extensions are capped at 4 KiB per chunk line: at the cap the body is accepted,
+/// one byte over gets 400 and a closed connection.
+#[test]
+fn chunk_extension_size_edge() {
+    let server = support::start(support::options(), echo_handler);
+    let chunked = |ext_len: usize| {
+        // ";" plus the name: `ext_len` bytes between the size digits and the CR.
+        let ext = format!(";{}", "e".repeat(ext_len - 1));
+        format!(
+            "POST /x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n5{ext}\r\nhello\r\n0\r\n\r\n"
+        )
+    };
+    let ok = support::roundtrip(&server, chunked(4096).as_bytes());
+    assert_eq!(ok.status, 200);
+    assert_eq!(ok.body_str(), "POST /x len=5");
+    let (responses, closed) = exchange(&server, chunked(4097).as_bytes(), CLOSE_WITHIN);
+    assert_eq!(responses.len(), 1, "{responses:?}");
+    assert_error_response(&responses[0], 400);
+    assert!(closed);
+    assert_serves(&server);
+}
+
+/// Trailer fields count against MaxRequestHeadersTotalSize and MaxRequestHeaderCount.
+#[test]
+fn trailer_limits_edge() {
+    let limits = Limits {
+        max_request_headers_total_size: 200,
+        max_request_header_count: 3,
+        ..Limits::default()
+    };
+    let server = support::start(with_limits(limits), echo_handler);
+    let with_trailers = |trailers: &str| {
+        format!(
+            "POST /t HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n3\r\nabc\r\n0\r\n{trailers}\r\n"
+        )
+    };
+    let three = "A: 1\r\nB: 2\r\nC: 3\r\n";
+    let ok = support::roundtrip(&server, with_trailers(three).as_bytes());
+    assert_eq!(ok.status, 200, "three trailers fit");
+    let four = "A: 1\r\nB: 2\r\nC: 3\r\nD: 4\r\n";
+    let (r, closed) = exchange(&server, with_trailers(four).as_bytes(), CLOSE_WITHIN);
+    assert_error_response(&r[0], 400);
+    assert!(closed);
+    let big = format!("A: {}\r\n", "x".repeat(300));
+    let (r, closed) = exchange(&server, with_trailers(&big).as_bytes(), CLOSE_WITHIN);
+    assert_error_response(&r[0], 400);
+    assert!(closed);
+    assert_serves(&server);
+}
+
+/// After an error response the server reads and discards what the client still sends
+/// for at most 2 s (LINGER), then closes even if the client keeps sending.
+#[test]
+fn lingering_after_an_error_ends() {
+    let server = support::start(support::options(), echo_handler);
+    let mut s = server.connect();
+    s.write_all(b"GET / HTTP/1.1\r\n\r\n").unwrap(); // no Host: 400
+    let resp = read_response(&mut s, false).expect("the 400");
+    assert_error_response(&resp, 400);
+    let start = Instant::now();
+    // The server has half-closed (we read EOF at once) but keeps reading what we send;
+    // keep sending a little every 100 ms: once it closes for good, our writes fail
+    // (the first one after the close is answered with a reset).
+    let mut closed_at = None;
+    while start.elapsed() < Duration::from_secs(8) {
+        if s.write_all(b"more bytes\r\n").is_err() {
+            closed_at = Some(start.elapsed());
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let at = closed_at.expect("the server closes a lingering connection");
+    assert!(
+        at >= Duration::from_millis(1500),
+        "closed after {at:?}, before the linger time"
+    );
+    assert!(at < Duration::from_secs(6), "closed after {at:?}");
+    assert_serves(&server);
+}
+
+/// A streaming response writer is flushed to the client in chunks of
+/// MaxResponseBufferSize: small writes are gathered up to it, and no chunk exceeds it
+/// by more than one write.
+#[test]
+fn response_buffer_size_sets_the_chunks_of_a_writer_body() {
+    let run = |buffer: usize| -> Vec<usize> {
+        let mut options = support::options();
+        options.allow_synchronous_io = true;
+        options.limits.max_response_buffer_size = Some(buffer);
+        let server = support::start(options, |_req: Request| {
+            Response::new(Body::from_writer(|w| {
+                for _ in 0..20 {
+                    w.write_all(b"0123456789")?;
+                }
+                Ok(())
+            }))
+        });
+        let mut s = server.connect();
+        s.write_all(b"GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+            .unwrap();
+        let (bytes, _) = read_until_close(&mut s, CLOSE_WITHIN);
+        let head_end = support::find(&bytes, b"\r\n\r\n").expect("a head") + 4;
+        let mut rest = &bytes[head_end..];
+        let mut sizes = Vec::new();
+        loop {
+            let line_end = support::find(rest, b"\r\n").expect("a chunk-size line");
+            let size =
+                usize::from_str_radix(std::str::from_utf8(&rest[..line_end]).unwrap(), 16).unwrap();
+            if size == 0 {
+                break;
+            }
+            sizes.push(size);
+            rest = &rest[line_end + 2 + size + 2..];
+        }
+        sizes
+    };
+    assert_eq!(run(1 << 16), vec![200], "one chunk when everything fits");
+    let small = run(50);
+    assert_eq!(small, vec![50, 50, 50, 50], "flushed every 50 bytes");
+}
