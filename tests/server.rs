@@ -201,18 +201,28 @@ fn graceful_shutdown_completes_in_flight_requests() {
     let _g = serial();
     let started = Arc::new(AtomicUsize::new(0));
     let st = started.clone();
+    // The handlers answer only once shutdown has begun (bounded), so that their
+    // responses are certainly "answered during shutdown" however the threads are
+    // scheduled on a loaded machine.
+    let handle_cell: Arc<std::sync::OnceLock<falconet::ServerHandle>> = Arc::default();
+    let hc = handle_cell.clone();
     let mut o = options();
     o.workers = 4;
     let server = start(o, move |req: Request| {
         if req.uri().path() == "/slow" {
             st.fetch_add(1, Ordering::SeqCst);
             std::thread::sleep(Duration::from_millis(500));
+            let until = Instant::now() + Duration::from_secs(5);
+            while !hc.get().is_some_and(|h| h.is_shutting_down()) && Instant::now() < until {
+                std::thread::sleep(Duration::from_millis(5));
+            }
             text("slow done")
         } else {
             text("fast")
         }
     });
     let addr = server.addr;
+    let _ = handle_cell.set(server.handle.clone());
 
     // An idle keep-alive connection.
     let mut idle = connect(addr, Duration::from_secs(5));

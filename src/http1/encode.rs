@@ -107,9 +107,9 @@ pub(crate) fn chunk_line(n: usize) -> ([u8; 18], usize) {
     } else {
         (usize::BITS - n.leading_zeros()).div_ceil(4) as usize
     };
-    for i in 0..digits {
+    for (i, b) in line.iter_mut().take(digits).enumerate() {
         let nibble = (n >> (4 * (digits - 1 - i))) & 0xf;
-        line[i] = b"0123456789abcdef"[nibble];
+        *b = b"0123456789abcdef"[nibble];
     }
     line[digits] = b'\r';
     line[digits + 1] = b'\n';

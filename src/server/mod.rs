@@ -438,6 +438,12 @@ impl ServerHandle {
         })
     }
 
+    /// Whether [`shutdown`](Self::shutdown) has begun: from then on responses carry
+    /// `Connection: close`.
+    pub fn is_shutting_down(&self) -> bool {
+        self.inner.shared.is_shutting_down()
+    }
+
     /// Number of connections open now (excluding upgraded ones).
     pub fn connections(&self) -> u64 {
         self.inner
