@@ -33,6 +33,8 @@ mod limits;
 mod options;
 mod request;
 mod server;
+#[cfg(feature = "tls")]
+pub mod tls;
 mod upgrade;
 
 pub use body::Body;
