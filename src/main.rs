@@ -11,6 +11,7 @@ falconet — a small HTTP server for embedded Linux
 
 USAGE:
     falconet [--urls URLS] [--config FILE] [--root DIR]
+    falconet dev-certs [--check] [--clean] [--force] [--trust]
 
 OPTIONS:
     --urls URLS      ';'-separated URLs to listen on, e.g.
@@ -24,6 +25,12 @@ OPTIONS:
     -h, --help       print this help
     -V, --version    print the version
 
+HTTPS: give https:// URLs and certificates in the config file (Kestrel's schema:
+Certificate Path/KeyPath/Password, Certificates:Default, Sni, SslProtocols,
+ClientCertificateMode). `falconet dev-certs` creates a development certificate for
+localhost; with it, the default URLs are http://localhost:5000;https://localhost:5001.
+SIGHUP reloads certificates (they are also reloaded when their files change).
+
 Logging goes to stderr at info level; RUST_LOG overrides (e.g. RUST_LOG=debug).
 SIGINT and SIGTERM shut down gracefully.";
 
@@ -31,6 +38,14 @@ const PAGE: &str = "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>
 
 fn main() -> ExitCode {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
+    #[cfg(feature = "dev-certs")]
+    {
+        let args: Vec<String> = std::env::args().skip(1).collect();
+        if args.first().map(String::as_str) == Some("dev-certs") {
+            let code = falconet::tls::devcert::run_dev_certs_command(&args[1..]);
+            return ExitCode::from(code.clamp(0, 255) as u8);
+        }
+    }
     let cl = match CommandLine::parse(std::env::args().skip(1)) {
         Ok(cl) => cl,
         Err(e) => {

@@ -43,7 +43,7 @@ pub enum Scheme {
     /// Plain HTTP.
     #[default]
     Http,
-    /// HTTP over TLS (not available in this build).
+    /// HTTP over TLS (feature `tls`).
     Https,
 }
 
@@ -67,6 +67,10 @@ pub struct EndpointOptions {
     pub allow_synchronous_io: Option<bool>,
     /// Permission bits for a Unix socket file, e.g. `0o660`. Default: `None` (umask).
     pub unix_socket_mode: Option<u32>,
+    /// HTTPS settings, used when [`scheme`](Self::scheme) is `https`. An `http` endpoint
+    /// with any of them set is a startup error. Default: none set.
+    #[cfg(feature = "tls")]
+    pub https: crate::tls::HttpsOptions,
 }
 
 impl EndpointOptions {
@@ -80,7 +84,18 @@ impl EndpointOptions {
             connection_logging: false,
             allow_synchronous_io: None,
             unix_socket_mode: None,
+            #[cfg(feature = "tls")]
+            https: Default::default(),
         }
+    }
+
+    /// An HTTPS endpoint on one IP socket address serving `certificate`.
+    #[cfg(feature = "tls")]
+    pub fn https(addr: SocketAddr, certificate: crate::tls::Certificate) -> Self {
+        let mut e = Self::ip(addr);
+        e.scheme = Scheme::Https;
+        e.https = crate::tls::HttpsOptions::with_certificate(certificate);
+        e
     }
 
     /// An endpoint on one IP socket address (port 0 picks a free port).
@@ -138,6 +153,15 @@ pub struct ServerOptions {
     /// How long [`crate::ServerHandle::shutdown`] waits by default for in-flight requests
     /// (used by the binary on SIGINT/SIGTERM). Default: 30 s (ASP.NET Core's ShutdownTimeout).
     pub shutdown_timeout: Duration,
+    /// The certificate of HTTPS endpoints that have none of their own (the config file's
+    /// `Kestrel:Certificates:Default`). Default: `None` (then the development certificate,
+    /// if `falconet dev-certs` created one).
+    #[cfg(feature = "tls")]
+    pub default_certificate: Option<crate::tls::CertificateSource>,
+    /// HTTPS settings every HTTPS endpoint inherits where it sets none (Kestrel's
+    /// `ConfigureHttpsDefaults` and the config file's `EndpointDefaults`). Default: none set.
+    #[cfg(feature = "tls")]
+    pub https_defaults: crate::tls::HttpsOptions,
 }
 
 impl Default for ServerOptions {
@@ -159,6 +183,10 @@ impl Default for ServerOptions {
             allow_bare_lf: false,
             request_body_drain_timeout: Duration::from_secs(5),
             shutdown_timeout: Duration::from_secs(30),
+            #[cfg(feature = "tls")]
+            default_certificate: None,
+            #[cfg(feature = "tls")]
+            https_defaults: Default::default(),
         }
     }
 }

@@ -35,6 +35,8 @@ struct ConnInner {
     local: Address,
     remote: Address,
     endpoint: Arc<str>,
+    #[cfg(feature = "tls")]
+    tls: OnceLock<crate::tls::TlsInfo>,
 }
 
 /// The connection a request arrived on: ids and addresses (Kestrel's `ConnectionInfo`).
@@ -51,6 +53,8 @@ impl ConnectionInfo {
                 local,
                 remote,
                 endpoint,
+                #[cfg(feature = "tls")]
+                tls: OnceLock::new(),
             }),
         }
     }
@@ -73,6 +77,30 @@ impl ConnectionInfo {
     /// The endpoint the connection was accepted on: its configured name, or its URL.
     pub fn endpoint(&self) -> &str {
         &self.inner.endpoint
+    }
+
+    /// What the TLS handshake negotiated (version, cipher suite, ALPN, server name, the
+    /// client's certificates); `None` on a plain connection.
+    #[cfg(feature = "tls")]
+    pub fn tls(&self) -> Option<&crate::tls::TlsInfo> {
+        self.inner.tls.get()
+    }
+
+    /// Whether the connection is HTTPS.
+    pub fn is_tls(&self) -> bool {
+        #[cfg(feature = "tls")]
+        {
+            self.inner.tls.get().is_some()
+        }
+        #[cfg(not(feature = "tls"))]
+        {
+            false
+        }
+    }
+
+    #[cfg(feature = "tls")]
+    pub(crate) fn set_tls(&self, info: crate::tls::TlsInfo) {
+        let _ = self.inner.tls.set(info);
     }
 
     fn unknown() -> &'static ConnectionInfo {

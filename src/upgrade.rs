@@ -153,6 +153,6 @@ impl Write for Upgraded {
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        Ok(())
+        self.stream.flush()
     }
 }

@@ -118,13 +118,20 @@ fn apply_kestrel(
             "endpoints" => endpoints = object(v, "Kestrel:Endpoints")?,
             "endpointdefaults" => {
                 if let Some(m) = object(v, "Kestrel:EndpointDefaults")? {
-                    defaults = endpoint_defaults(m, w)?;
+                    defaults = endpoint_defaults(options, m, w)?;
                 }
             }
+            #[cfg(feature = "tls")]
+            "certificates" => {
+                if let Some(m) = object(v, "Kestrel:Certificates")? {
+                    super::https_json::certificates(m, &mut options.default_certificate, w)?;
+                }
+            }
+            #[cfg(not(feature = "tls"))]
             "certificates" => no_effect(
                 v,
                 "Kestrel:Certificates",
-                "is ignored until HTTPS support lands",
+                "has no effect: this build has no TLS support",
                 w,
             ),
             "allowalternateschemes" => no_effect(
@@ -301,23 +308,31 @@ fn data_rate(
     Ok(Some(rate))
 }
 
-fn endpoint_defaults(map: &Object, w: &mut Vec<String>) -> Result<Option<Protocols>, Error> {
+/// `Kestrel:EndpointDefaults`: `Protocols` (returned: it applies to this file's endpoints)
+/// and the HTTPS keys, which go to [`ServerOptions::https_defaults`] and so apply to every
+/// HTTPS endpoint.
+fn endpoint_defaults(
+    options: &mut ServerOptions,
+    map: &Object,
+    w: &mut Vec<String>,
+) -> Result<Option<Protocols>, Error> {
     const P: &str = "Kestrel:EndpointDefaults";
     check_duplicates(map, P)?;
+    let _ = &options;
     let mut protocols_value = None;
     for (key, v) in map {
         match key.to_ascii_lowercase().as_str() {
             "protocols" => protocols_value = protocols(v, &format!("{P}:Protocols"), w)?,
-            "sslprotocols" => no_effect(
+            #[cfg(feature = "tls")]
+            "sslprotocols" | "clientcertificatemode" | "clientcertificateca"
+            | "handshaketimeout" => {
+                super::https_json::endpoint_key(&mut options.https_defaults, key, v, P, w)?;
+            }
+            #[cfg(not(feature = "tls"))]
+            "sslprotocols" | "clientcertificatemode" => no_effect(
                 v,
-                &format!("{P}:SslProtocols"),
-                "is ignored until HTTPS support lands",
-                w,
-            ),
-            "clientcertificatemode" => no_effect(
-                v,
-                &format!("{P}:ClientCertificateMode"),
-                "is ignored until HTTPS support lands",
+                &format!("{P}:{key}"),
+                "has no effect: this build has no TLS support",
                 w,
             ),
             _ => w.push(unknown(P, key)),
@@ -354,7 +369,17 @@ fn apply_endpoint(
     let mut allow_synchronous_io = None;
     let mut unix_socket_mode = None;
     let mut has_certificate = false;
+    #[cfg(feature = "tls")]
+    let mut https = crate::tls::HttpsOptions::default();
+    #[cfg(feature = "tls")]
+    let mut https_keys = false;
     for (key, v) in map {
+        #[cfg(feature = "tls")]
+        if super::https_json::endpoint_key(&mut https, key, v, &p, w)? {
+            https_keys = true;
+            has_certificate |= !is_empty_value(v);
+            continue;
+        }
         match key.to_ascii_lowercase().as_str() {
             "url" => url = string(v, &format!("{p}:Url"))?,
             "protocols" => protocols_value = protocols(v, &format!("{p}:Protocols"), w)?,
@@ -365,25 +390,9 @@ fn apply_endpoint(
                 allow_synchronous_io = boolean(v, &format!("{p}:AllowSynchronousIO"))?;
             }
             "unixsocketmode" => unix_socket_mode = file_mode(v, &format!("{p}:UnixSocketMode"))?,
-            "certificate" => has_certificate = !is_empty_value(v),
-            "sni" => no_effect(
-                v,
-                &format!("{p}:Sni"),
-                "is ignored until HTTPS support lands",
-                w,
-            ),
-            "sslprotocols" => no_effect(
-                v,
-                &format!("{p}:SslProtocols"),
-                "is ignored until HTTPS support lands",
-                w,
-            ),
-            "clientcertificatemode" => no_effect(
-                v,
-                &format!("{p}:ClientCertificateMode"),
-                "is ignored until HTTPS support lands",
-                w,
-            ),
+            "certificate" | "sni" | "sslprotocols" | "clientcertificatemode" => {
+                has_certificate |= !is_empty_value(v)
+            }
             _ => w.push(unknown(&p, key)),
         }
     }
@@ -444,9 +453,13 @@ fn apply_endpoint(
     }
     if has_certificate && endpoint.scheme == Scheme::Http {
         return Err(Error::config(format!(
-            "The endpoint '{name}' is http but has certificate settings ({p}:Certificate); \
-             remove them, or use https:// once HTTPS support is available"
+            "The endpoint '{name}' is http but has HTTPS settings ({p}:Certificate, Sni, \
+             SslProtocols or ClientCertificateMode); remove them or use an https:// Url"
         )));
+    }
+    #[cfg(feature = "tls")]
+    if https_keys {
+        endpoint.https = https;
     }
     Ok(())
 }
@@ -530,14 +543,14 @@ fn show(v: &Value) -> String {
     }
 }
 
-fn bad(v: &Value, path: &str, expected: &str) -> Error {
+pub(super) fn bad(v: &Value, path: &str, expected: &str) -> Error {
     Error::config(format!(
         "Invalid value '{}' for {path}: {expected}",
         show(v)
     ))
 }
 
-fn unknown(parent: &str, key: &str) -> String {
+pub(super) fn unknown(parent: &str, key: &str) -> String {
     format!("Unknown configuration key '{parent}:{key}' ignored")
 }
 
@@ -588,7 +601,7 @@ fn check_duplicates(map: &Object, path: &str) -> Result<(), Error> {
     Ok(())
 }
 
-fn object<'a>(v: &'a Value, path: &str) -> Result<Option<&'a Object>, Error> {
+pub(super) fn object<'a>(v: &'a Value, path: &str) -> Result<Option<&'a Object>, Error> {
     match v {
         Value::Null => Ok(None),
         Value::String(s) if s.is_empty() => Ok(None),
@@ -597,7 +610,7 @@ fn object<'a>(v: &'a Value, path: &str) -> Result<Option<&'a Object>, Error> {
     }
 }
 
-fn string<'a>(v: &'a Value, path: &str) -> Result<Option<&'a str>, Error> {
+pub(super) fn string<'a>(v: &'a Value, path: &str) -> Result<Option<&'a str>, Error> {
     match v {
         Value::Null => Ok(None),
         Value::String(s) => Ok(Some(s)),
@@ -703,7 +716,7 @@ fn file_mode(v: &Value, path: &str) -> Result<Option<u32>, Error> {
 }
 
 /// A .NET TimeSpan string, or a JSON number of seconds.
-fn duration(v: &Value, path: &str) -> Result<Option<Duration>, Error> {
+pub(super) fn duration(v: &Value, path: &str) -> Result<Option<Duration>, Error> {
     const EXPECTED: &str = r#"expected a TimeSpan like "00:02:10""#;
     match v {
         Value::Null => Ok(None),
@@ -810,7 +823,7 @@ fn split_days(s: &str) -> (Option<&str>, &str) {
 
 /// Kestrel's `HttpProtocols`: `Http1`, `Http2`, `Http1AndHttp2`, `Http3`,
 /// `Http1AndHttp2AndHttp3`, comma-separated combinations or the enum's numbers.
-fn protocols(v: &Value, path: &str, w: &mut Vec<String>) -> Result<Option<Protocols>, Error> {
+pub(super) fn protocols(v: &Value, path: &str, w: &mut Vec<String>) -> Result<Option<Protocols>, Error> {
     const EXPECTED: &str = "expected Http1, Http2 or Http1AndHttp2";
     let text = match v {
         Value::Null => return Ok(None),
@@ -1182,17 +1195,13 @@ mod tests {
     fn unsupported_keys_warn() {
         let (_, w) = apply(
             r#"{"Kestrel": {
-                "Certificates": {"Default": {"Path": "a.pfx"}},
                 "AllowAlternateSchemes": true, "DisableStringReuse": true,
                 "AllowResponseHeaderCompression": true, "AllowHostHeaderOverride": true,
                 "Limits": {"Http2": {"MaxStreamsPerConnection": 100, "InitialConnectionWindowSize": 131072},
                            "Http3": {"MaxRequestHeaderFieldSize": 16384}},
-                "EndpointDefaults": {"SslProtocols": ["Tls12"], "ClientCertificateMode": "NoCertificate"},
-                "Endpoints": {"E": {"Url": "http://*:1", "Sni": {"a": {}}, "SslProtocols": ["Tls13"],
-                                    "ClientCertificateMode": "AllowCertificate"}}}}"#,
+                "Endpoints": {"E": {"Url": "http://*:1"}}}}"#,
         );
         for key in [
-            "Kestrel:Certificates",
             "Kestrel:AllowAlternateSchemes",
             "Kestrel:DisableStringReuse",
             "Kestrel:AllowResponseHeaderCompression",
@@ -1200,24 +1209,12 @@ mod tests {
             "Kestrel:Limits:Http2:MaxStreamsPerConnection",
             "Kestrel:Limits:Http2:InitialConnectionWindowSize",
             "Kestrel:Limits:Http3:MaxRequestHeaderFieldSize",
-            "Kestrel:EndpointDefaults:SslProtocols",
-            "Kestrel:EndpointDefaults:ClientCertificateMode",
-            "Kestrel:Endpoints:E:SslProtocols",
-            "Kestrel:Endpoints:E:ClientCertificateMode",
         ] {
             assert!(
                 w.iter().any(|m| m.contains(&format!("'{key}'"))),
                 "{key} not in {w:?}"
             );
         }
-        // Sni with only empty content is not a warning; with content it is.
-        assert!(!w.iter().any(|m| m.contains(":Sni'")), "{w:?}");
-        let (_, w) = apply(
-            r#"{"Kestrel":{"Endpoints":{"E":{"Url":"http://*:1","Sni":{"a.org":{"Protocols":"Http1"}}}}}}"#,
-        );
-        assert!(w[0].contains("'Kestrel:Endpoints:E:Sni'"), "{w:?}");
-        assert!(w[0].contains("HTTPS"), "{w:?}");
-        assert_eq!(w.len(), 1);
         // Empty Http2 section: nothing to warn about.
         let (_, w) = apply(r#"{"Kestrel":{"Limits":{"Http2":{}, "Http3": null}}}"#);
         assert!(w.is_empty(), "{w:?}");
@@ -1577,14 +1574,12 @@ mod tests {
         );
         let e = apply_err(r#"{"Kestrel": {"Endpoints": {"Web": {"Url": 80}}}}"#);
         assert!(e.contains("Kestrel:Endpoints:Web:Url"), "{e}");
-        let e = apply_err(r#"{"Kestrel": {"Endpoints": {"Web": {"Url": "https://*:443"}}}}"#);
-        assert!(e.contains("HTTPS is not available"), "{e}");
         let e = apply_err(
             r#"{"Kestrel": {"Endpoints": {"Web": {"Url": "http://*:80",
                 "Certificate": {"Path": "c.pfx", "Password": "x"}}}}}"#,
         );
         assert!(
-            e.contains("endpoint 'Web' is http but has certificate settings"),
+            e.contains("endpoint 'Web' is http but has HTTPS settings"),
             "{e}"
         );
         // An empty Certificate section is not certificate settings.

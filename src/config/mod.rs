@@ -91,6 +91,8 @@
 mod args;
 #[cfg(feature = "json-config")]
 pub(crate) mod json;
+#[cfg(all(feature = "json-config", feature = "tls"))]
+mod https_json;
 pub(crate) mod urls;
 
 #[cfg(feature = "json-config")]
@@ -195,7 +197,16 @@ pub(crate) fn resolve_endpoints(
             .map(|u| urls::parse_url(u))
             .collect::<Result<Vec<_>, _>>()?
     } else {
-        vec![EndpointOptions::new(ListenAddress::Localhost(5000))]
+        #[allow(unused_mut)]
+        let mut defaults = vec![EndpointOptions::new(ListenAddress::Localhost(5000))];
+        // With a development certificate, Kestrel's defaults: http 5000 and https 5001.
+        #[cfg(feature = "dev-certs")]
+        if crate::tls::devcert::dev_certificate().is_some() {
+            let mut https = EndpointOptions::new(ListenAddress::Localhost(5001));
+            https.scheme = crate::options::Scheme::Https;
+            defaults.push(https);
+        }
+        defaults
     };
     Ok((endpoints, warnings))
 }

@@ -10,7 +10,7 @@
 //! - the port defaults to 80; port 0 picks a free port;
 //! - the path part must be empty or `/` (path bases are not supported, as in Kestrel).
 //!
-//! `https://` is refused until TLS support lands.
+//! `https://` takes the same forms, with port 443 by default.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV6};
 use std::path::PathBuf;
@@ -37,15 +37,27 @@ pub(crate) fn parse_url(url: &str) -> Result<EndpointOptions, Error> {
         ));
     };
     if scheme.eq_ignore_ascii_case("https") {
-        return Err(Error::config(format!(
-            "Invalid url: '{url}': HTTPS is not available in this build yet (TLS support comes \
-             in a later release); use an http:// URL"
-        )));
+        // Same rules as http://, with port 443 by default.
+        let plain = format!("http://{rest}");
+        let mut e = parse_url(&plain)
+            .map_err(|e| Error::config(e.to_string().replacen(&plain, trimmed, 1)))?;
+        e.scheme = crate::options::Scheme::Https;
+        if let ListenAddress::Any(p) | ListenAddress::Localhost(p) = &mut e.address {
+            if !has_explicit_port(rest) {
+                *p = 443;
+            }
+        }
+        if let ListenAddress::Ip(a) = &mut e.address {
+            if !has_explicit_port(rest) {
+                a.set_port(443);
+            }
+        }
+        return Ok(e);
     }
     if !scheme.eq_ignore_ascii_case("http") {
         return Err(invalid(
             url,
-            &format!("unsupported scheme '{scheme}'; use http://"),
+            &format!("unsupported scheme '{scheme}'; use http:// or https://"),
         ));
     }
 
@@ -93,6 +105,31 @@ pub(crate) fn parse_url(url: &str) -> Result<EndpointOptions, Error> {
         host_address(url, host, port)?
     };
     Ok(EndpointOptions::new(address))
+}
+
+/// Whether the authority of `rest` (what follows `scheme://`) names a port.
+fn has_explicit_port(rest: &str) -> bool {
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let authority = &rest[..end];
+    match authority.strip_prefix('[') {
+        Some(b) => b.split_once(']').is_some_and(|(_, after)| after.starts_with(':')),
+        None => authority.contains(':'),
+    }
+}
+
+/// A URL describing an endpoint, for messages.
+#[cfg_attr(not(feature = "tls"), allow(dead_code))]
+pub(crate) fn describe(ep: &EndpointOptions) -> String {
+    let scheme = match ep.scheme {
+        crate::options::Scheme::Https => "https",
+        _ => "http",
+    };
+    match &ep.address {
+        ListenAddress::Ip(a) => format!("{scheme}://{a}"),
+        ListenAddress::Localhost(p) => format!("{scheme}://localhost:{p}"),
+        ListenAddress::Any(p) => format!("{scheme}://*:{p}"),
+        ListenAddress::Unix(path) => format!("{scheme}://unix:{}", path.display()),
+    }
 }
 
 /// `after_unix` is what follows `unix:`: an absolute path, optionally followed by `:/` or
@@ -320,11 +357,24 @@ mod tests {
     }
 
     #[test]
-    fn https_is_not_available() {
-        let e = err("https://localhost:5001");
-        assert!(e.contains("HTTPS is not available"), "{e}");
-        assert!(e.contains("http://"), "{e}");
-        assert!(e.contains("'https://localhost:5001'"), "{e}");
+    fn https_urls_default_to_port_443() {
+        use crate::options::Scheme;
+        let e = parse_url("https://localhost:5001").unwrap();
+        assert_eq!(e.scheme, Scheme::Https);
+        assert_eq!(e.address, ListenAddress::Localhost(5001));
+        let e = parse_url("HTTPS://*").unwrap();
+        assert_eq!((e.scheme, e.address), (Scheme::Https, ListenAddress::Any(443)));
+        let e = parse_url("https://[::1]").unwrap();
+        assert_eq!(e.address, ListenAddress::Ip("[::1]:443".parse().unwrap()));
+        let e = parse_url("https://127.0.0.1:8443/").unwrap();
+        assert_eq!(e.address, ListenAddress::Ip("127.0.0.1:8443".parse().unwrap()));
+        assert_eq!(describe(&e), "https://127.0.0.1:8443");
+        let e = parse_url("https://unix:/run/x.sock").unwrap();
+        assert_eq!(e.scheme, Scheme::Https);
+        // Errors name the URL as given.
+        let msg = err("https://[::1");
+        assert!(msg.contains("'https://[::1'"), "{msg}");
+        assert!(err("ftp://x").contains("use http:// or https://"));
     }
 
     #[test]

@@ -8,7 +8,6 @@
 //! [`PARTIAL_WAIT`] at a time until the header timeout or data rate cuts it off.
 
 use std::io;
-use std::net::Shutdown;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -52,6 +51,11 @@ const FOREVER: Duration = Duration::from_secs(365 * 24 * 3600);
 #[derive(Debug)]
 pub(crate) struct EndpointCtx {
     pub(crate) name: Arc<str>,
+    /// The TLS setup of an HTTPS endpoint.
+    #[cfg(feature = "tls")]
+    pub(crate) tls: Option<Arc<crate::tls::endpoint::TlsEndpoint>>,
+    /// The URL the endpoint listens on (`https://127.0.0.1:5001`).
+    pub(crate) url: String,
     pub(crate) synchronous_io: bool,
     pub(crate) connection_logging: bool,
 }
@@ -68,6 +72,8 @@ pub(crate) enum Phase {
     /// A response is being written (buffered mode): waits for the client to read,
     /// under MinResponseDataRate.
     Writing,
+    /// The TLS handshake is running: waits under the endpoint's HandshakeTimeout.
+    Handshake,
     /// An error response was sent; discarding input until the client closes.
     Lingering,
 }
@@ -235,6 +241,8 @@ pub(crate) struct Conn {
     /// The per-connection request control, advanced to a new generation per request.
     control: RequestControl,
     out: Option<Outgoing>,
+    /// During the handshake: whether it waits for the socket to take our bytes.
+    handshake_wants_write: bool,
 }
 
 impl Conn {
@@ -265,6 +273,7 @@ impl Conn {
             cap: shared.options.limits.read_buffer_cap(),
             control: RequestControl::default(),
             out: None,
+            handshake_wants_write: false,
         })
     }
 
@@ -321,16 +330,149 @@ impl Conn {
                 None
             }
             Phase::Lingering => None,
+            Phase::Handshake => {
+                log::info!(
+                    "Connection id \"{}\" TLS handshake timed out; closing",
+                    self.id()
+                );
+                shared
+                    .counters
+                    .handshake_timeouts
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                None
+            }
         }
+    }
+
+    /// Starts the connection in the TLS handshake, which must finish within `timeout`.
+    #[cfg(feature = "tls")]
+    pub(crate) fn begin_handshake(&mut self, timeout: Duration) {
+        self.phase = Phase::Handshake;
+        self.deadline = Instant::now() + timeout;
+    }
+
+    /// Runs the TLS handshake as far as the client's bytes allow.
+    #[cfg(feature = "tls")]
+    fn step_handshake(&mut self, shared: &Shared) -> Step {
+        use crate::io::tls::Handshake;
+        let Some(tls) = self.endpoint.tls.clone() else {
+            return Step::Close;
+        };
+        loop {
+            let crate::io::Transport::Tls(t) = &mut self.io.stream else {
+                return Step::Close;
+            };
+            let r = t.handshake(&|acc: &rustls::server::Accepted| {
+                let name = acc.client_hello().server_name().map(str::to_string);
+                let cfg = tls.select(name.as_deref());
+                if cfg.is_none() {
+                    log::info!(
+                        "Connection id \"{}\" refused: no certificate is configured for server \
+                         name {name:?}",
+                        self.info.id()
+                    );
+                }
+                cfg
+            });
+            match r {
+                Ok(Handshake::Done) => return self.handshake_done(&tls, shared),
+                Ok(want) => {
+                    let write = want == Handshake::WantWrite;
+                    let now = Instant::now();
+                    let deadline = self.deadline;
+                    let ready = if now < deadline {
+                        self.io.wait(write, (now + PARTIAL_WAIT).min(deadline))
+                    } else {
+                        Ok(crate::io::deadline::Ready::TimedOut)
+                    };
+                    match ready {
+                        Ok(crate::io::deadline::Ready::Yes) => continue,
+                        Ok(_) => {
+                            self.handshake_wants_write = write;
+                            // Past the deadline the poller expires it at once.
+                            return Step::Park;
+                        }
+                        Err(_) => return Step::Close,
+                    }
+                }
+                Err(e) => {
+                    log::debug!(
+                        "Connection id \"{}\" TLS handshake failed: {e}",
+                        self.id()
+                    );
+                    shared
+                        .counters
+                        .handshake_failures
+                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    return Step::Close;
+                }
+            }
+        }
+    }
+
+    /// Records what the handshake negotiated, lets the endpoint's filter refuse it, and
+    /// moves on to the first request.
+    #[cfg(feature = "tls")]
+    fn handshake_done(&mut self, tls: &crate::tls::endpoint::TlsEndpoint, shared: &Shared) -> Step {
+        use crate::tls::{TlsInfo, TlsVersion};
+        let crate::io::Transport::Tls(t) = &self.io.stream else {
+            return Step::Close;
+        };
+        let Some(c) = t.connection() else {
+            return Step::Close;
+        };
+        let info = TlsInfo {
+            version: if c.protocol_version() == Some(rustls::ProtocolVersion::TLSv1_3) {
+                TlsVersion::Tls13
+            } else {
+                TlsVersion::Tls12
+            },
+            cipher_suite: c
+                .negotiated_cipher_suite()
+                .map(|s| format!("{:?}", s.suite()))
+                .unwrap_or_default(),
+            alpn: c
+                .alpn_protocol()
+                .map(|p| String::from_utf8_lossy(p).into_owned()),
+            server_name: c.server_name().map(str::to_string),
+            client_certificates: c
+                .peer_certificates()
+                .map(|v| v.iter().map(|c| c.clone().into_owned()).collect())
+                .unwrap_or_default(),
+        };
+        log::debug!(
+            "Connection id \"{}\" TLS handshake completed: {} {} ALPN {:?} SNI {:?} client \
+             certificate {}",
+            self.id(),
+            info.version,
+            info.cipher_suite,
+            info.alpn,
+            info.server_name,
+            !info.client_certificates.is_empty()
+        );
+        if let Some(filter) = &tls.filter {
+            if let Err(reason) = filter(&info, &self.info) {
+                log::info!(
+                    "Connection id \"{}\" refused by the TLS filter: {reason}",
+                    self.id()
+                );
+                self.io.stream.shutdown_write();
+                return Step::Close;
+            }
+        }
+        self.info.set_tls(info);
+        self.phase = Phase::Idle;
+        self.deadline = Instant::now() + shared.options.limits.keep_alive_timeout;
+        Step::Continue
     }
 
     /// Whether the poller should wait for the socket to become writable (not readable).
     pub(crate) fn wants_write(&self) -> bool {
-        self.phase == Phase::Writing
+        self.phase == Phase::Writing || (self.phase == Phase::Handshake && self.handshake_wants_write)
     }
 
     fn begin_linger(&mut self) {
-        let _ = self.io.stream.shutdown(Shutdown::Write);
+        self.io.stream.shutdown_write();
         self.phase = Phase::Lingering;
         self.pending = None;
         self.body = None;
@@ -340,7 +482,7 @@ impl Conn {
 
     /// Whether an idle connection with nothing buffered (safe to close at shutdown).
     pub(crate) fn is_idle(&self) -> bool {
-        self.phase == Phase::Idle && self.buf.is_empty()
+        (self.phase == Phase::Idle || self.phase == Phase::Handshake) && self.buf.is_empty()
     }
 
     fn head_limits(shared: &Shared) -> HeadLimits {
@@ -1045,10 +1187,16 @@ impl Conn {
             return Step::Close;
         };
         loop {
+            let mut flush_only = false;
             if out.staged >= self.wbuf.len() {
                 let body_left = matches!(&out.body, OutBody::Bytes(d, p) if *p < d.len());
                 if !body_left {
-                    if out.source_done || matches!(out.body, OutBody::None | OutBody::Bytes(..)) {
+                    let source_done = out.source_done
+                        || matches!(out.body, OutBody::None | OutBody::Bytes(..));
+                    if source_done && self.io.pending_output() {
+                        // Everything is written, but TLS records wait above the socket.
+                        flush_only = true;
+                    } else if source_done {
                         self.wbuf.clear();
                         return if out.keep_alive {
                             if may_park {
@@ -1061,11 +1209,12 @@ impl Conn {
                         } else {
                             Step::Linger
                         };
+                    } else {
+                        if self.stage_next(&mut out).is_err() {
+                            return Step::Close;
+                        }
+                        continue;
                     }
-                    if self.stage_next(&mut out).is_err() {
-                        return Step::Close;
-                    }
-                    continue;
                 }
             }
             let second: &[u8] = match &out.body {
@@ -1074,7 +1223,12 @@ impl Conn {
             };
             let first = &self.wbuf[out.staged.min(self.wbuf.len())..];
             let first_len = first.len();
-            match self.io.try_write_pair(first, second) {
+            let r = if flush_only {
+                self.io.try_flush().map(|done| done.then_some(0))
+            } else {
+                self.io.try_write_pair(first, second)
+            };
+            match r {
                 Ok(Some(n)) => {
                     out.timer.add_bytes(n);
                     let a = n.min(first_len);
@@ -1247,6 +1401,10 @@ pub(crate) fn drive(mut conn: Box<Conn>, shared: &Shared) -> Next {
             Phase::Body => conn.step_body(shared),
             Phase::Writing => conn.step_write(shared, true),
             Phase::Lingering => return Next::Park(conn),
+            #[cfg(feature = "tls")]
+            Phase::Handshake => conn.step_handshake(shared),
+            #[cfg(not(feature = "tls"))]
+            Phase::Handshake => Step::Close,
         };
         match step {
             Step::Continue => continue,
@@ -1431,7 +1589,7 @@ fn serve_streaming(conn: Box<Conn>, pending: Box<Pending>, shared: &Shared) -> O
             conn.next_request(shared);
             return Some(conn);
         }
-        let _ = conn.io.stream.shutdown(Shutdown::Write);
+        conn.io.stream.shutdown_write();
         conn.begin_linger();
         shared.park(conn);
         return None;

@@ -252,7 +252,37 @@ impl DeadlineIo {
                 Err(e) => return Err(e.into()),
             }
         }
+        while self.stream.pending_output() {
+            if self.try_flush()? {
+                break;
+            }
+            let start = Instant::now();
+            let until = match rate.allowance_unconfirmed(self.send_buffer_size()) {
+                Some(a) => start + a,
+                None => start + Duration::from_secs(3600 * 24 * 365),
+            };
+            let ready = self.wait(true, until)?;
+            rate.add_wait(start.elapsed());
+            if ready == Ready::TimedOut {
+                return Err(IoFail::TimedOut);
+            }
+        }
         Ok(())
+    }
+
+    /// Whether bytes written are still buffered above the socket (in TLS).
+    pub(crate) fn pending_output(&self) -> bool {
+        self.stream.pending_output()
+    }
+
+    /// Pushes out bytes buffered above the socket without waiting: `Ok(true)` when all
+    /// went out, `Ok(false)` when the socket is full.
+    pub(crate) fn try_flush(&mut self) -> Result<bool, IoFail> {
+        match self.stream.flush_output() {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(false),
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// One non-blocking write of `first` then `second` (vectored when both are

@@ -1,4 +1,5 @@
-//! A connected socket: TCP or Unix, always in non-blocking mode while the server owns it.
+//! A connected socket: TCP or Unix, possibly with TLS on top; always in non-blocking mode
+//! while the server owns it.
 
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, TcpStream};
@@ -8,17 +9,58 @@ use std::sync::Arc;
 
 /// A connected stream socket. The socket is shared (`Arc`) with the server's registry of
 /// open connections, which shuts sockets down when the shutdown timeout runs out.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub(crate) enum Transport {
     Tcp(Arc<TcpStream>),
     Unix(Arc<UnixStream>),
+    #[cfg(feature = "tls")]
+    Tls(Box<super::tls::TlsStream>),
 }
 
 impl Transport {
+    /// Another handle on the underlying socket (for the registry of open connections).
+    pub(crate) fn socket(&self) -> Transport {
+        match self {
+            Transport::Tcp(s) => Transport::Tcp(s.clone()),
+            Transport::Unix(s) => Transport::Unix(s.clone()),
+            #[cfg(feature = "tls")]
+            Transport::Tls(t) => t.sock.socket(),
+        }
+    }
+
+    /// Whether encrypted bytes wait in the TLS layer to be written.
+    pub(crate) fn pending_output(&self) -> bool {
+        match self {
+            #[cfg(feature = "tls")]
+            Transport::Tls(t) => t.pending_output(),
+            _ => false,
+        }
+    }
+
+    /// Writes what the TLS layer buffered; `WouldBlock` when the socket is full.
+    pub(crate) fn flush_output(&mut self) -> io::Result<()> {
+        match self {
+            #[cfg(feature = "tls")]
+            Transport::Tls(t) => t.flush_output(),
+            _ => Ok(()),
+        }
+    }
+
+    /// Ends the sending side: a TLS close_notify first, then a TCP FIN.
+    pub(crate) fn shutdown_write(&mut self) {
+        #[cfg(feature = "tls")]
+        if let Transport::Tls(t) = self {
+            t.close_notify();
+        }
+        let _ = self.shutdown(Shutdown::Write);
+    }
+
     pub(crate) fn set_nonblocking(&self, on: bool) -> io::Result<()> {
         match self {
             Transport::Tcp(s) => s.set_nonblocking(on),
             Transport::Unix(s) => s.set_nonblocking(on),
+            #[cfg(feature = "tls")]
+            Transport::Tls(t) => t.sock.set_nonblocking(on),
         }
     }
 
@@ -26,6 +68,8 @@ impl Transport {
         match self {
             Transport::Tcp(s) => s.shutdown(how),
             Transport::Unix(s) => s.shutdown(how),
+            #[cfg(feature = "tls")]
+            Transport::Tls(t) => t.sock.shutdown(how),
         }
     }
 
@@ -33,6 +77,8 @@ impl Transport {
         match self {
             Transport::Tcp(s) => s.set_read_timeout(t),
             Transport::Unix(s) => s.set_read_timeout(t),
+            #[cfg(feature = "tls")]
+            Transport::Tls(s) => s.sock.set_read_timeout(t),
         }
     }
 
@@ -40,6 +86,8 @@ impl Transport {
         match self {
             Transport::Tcp(s) => s.set_write_timeout(t),
             Transport::Unix(s) => s.set_write_timeout(t),
+            #[cfg(feature = "tls")]
+            Transport::Tls(s) => s.sock.set_write_timeout(t),
         }
     }
 }
@@ -49,6 +97,8 @@ impl Read for Transport {
         match self {
             Transport::Tcp(s) => (&**s).read(buf),
             Transport::Unix(s) => (&**s).read(buf),
+            #[cfg(feature = "tls")]
+            Transport::Tls(t) => t.read(buf),
         }
     }
 }
@@ -58,6 +108,8 @@ impl Write for Transport {
         match self {
             Transport::Tcp(s) => (&**s).write(buf),
             Transport::Unix(s) => (&**s).write(buf),
+            #[cfg(feature = "tls")]
+            Transport::Tls(t) => t.write(buf),
         }
     }
 
@@ -65,11 +117,13 @@ impl Write for Transport {
         match self {
             Transport::Tcp(s) => (&**s).write_vectored(bufs),
             Transport::Unix(s) => (&**s).write_vectored(bufs),
+            #[cfg(feature = "tls")]
+            Transport::Tls(t) => t.write_vectored(bufs),
         }
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        Ok(())
+        self.flush_output()
     }
 }
 
@@ -78,6 +132,8 @@ impl AsFd for Transport {
         match self {
             Transport::Tcp(s) => s.as_fd(),
             Transport::Unix(s) => s.as_fd(),
+            #[cfg(feature = "tls")]
+            Transport::Tls(t) => t.sock.as_fd(),
         }
     }
 }

@@ -96,11 +96,12 @@ impl Server {
     }
 
     /// Serves on the calling thread until SIGINT or SIGTERM, then shuts down gracefully
-    /// within [`ServerOptions::shutdown_timeout`].
+    /// within [`ServerOptions::shutdown_timeout`]. SIGHUP reloads the certificates of HTTPS
+    /// endpoints from their files.
     pub fn run(self) -> Result<(), Error> {
-        use signal_hook::consts::{SIGINT, SIGTERM};
+        use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
         let timeout = self.options.shutdown_timeout;
-        let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM])
+        let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP])
             .map_err(|e| Error::io("cannot install signal handlers", e))?;
         let handle = self.start()?;
         let h2 = handle.clone();
@@ -108,9 +109,20 @@ impl Server {
         std::thread::Builder::new()
             .name("falconet-signals".into())
             .spawn(move || {
-                if let Some(sig) = signals.forever().next() {
+                for sig in signals.forever() {
+                    if sig == SIGHUP {
+                        #[cfg(feature = "tls")]
+                        {
+                            let n = h2.reload_certificates();
+                            log::info!("Received SIGHUP; reloaded {n} certificate(s)");
+                        }
+                        #[cfg(not(feature = "tls"))]
+                        log::info!("Received SIGHUP; nothing to reload");
+                        continue;
+                    }
                     log::info!("Received signal {sig}; shutting down");
                     h2.shutdown(timeout);
+                    break;
                 }
             })
             .map_err(|e| Error::io("cannot start the signal thread", e))?;
@@ -131,11 +143,7 @@ impl Server {
             log::warn!("{w}");
         }
         for ep in &endpoints {
-            if ep.scheme == crate::options::Scheme::Https {
-                return Err(Error::config(
-                    "HTTPS endpoints are not supported by this build yet; use http://",
-                ));
-            }
+            check_scheme(ep)?;
         }
         options.allowed_hosts.retain(|h| !h.trim().is_empty());
         if options.allowed_hosts.iter().any(|h| h.trim() == "*") {
@@ -143,18 +151,42 @@ impl Server {
         }
         // Bind everything first: a bind failure stops startup before any thread starts.
         let mut bound: Vec<(Listener, Arc<EndpointCtx>)> = Vec::new();
+        #[cfg(feature = "tls")]
+        let mut cert_slots = Vec::new();
         for ep in &endpoints {
             let ctx_name: Arc<str> = match &ep.name {
                 Some(n) => Arc::from(n.as_str()),
                 None => Arc::from(""),
             };
+            let https = ep.scheme == crate::options::Scheme::Https;
+            // TLS setup first: a certificate error is reported before anything is bound.
+            #[cfg(feature = "tls")]
+            let tls = if https {
+                let label = match &ep.name {
+                    Some(n) => n.clone(),
+                    None => crate::config::urls::describe(ep),
+                };
+                let t = crate::tls::endpoint::TlsEndpoint::build(ep, &label, &options)?;
+                cert_slots.extend(t.slots.iter().cloned());
+                Some(Arc::new(t))
+            } else {
+                None
+            };
             for l in listener::bind(ep, options.listen_backlog)? {
+                let url = if https {
+                    l.url().replacen("http://", "https://", 1)
+                } else {
+                    l.url()
+                };
                 let name = if ctx_name.is_empty() {
-                    Arc::from(l.url().as_str())
+                    Arc::from(url.as_str())
                 } else {
                     ctx_name.clone()
                 };
                 let ctx = Arc::new(EndpointCtx {
+                    #[cfg(feature = "tls")]
+                    tls: tls.clone(),
+                    url,
                     name,
                     synchronous_io: ep
                         .allow_synchronous_io
@@ -164,11 +196,11 @@ impl Server {
                 bound.push((l, ctx));
             }
         }
-        for (l, _) in &bound {
-            log::info!("Now listening on: {}", l.url());
+        for (_, ctx) in &bound {
+            log::info!("Now listening on: {}", ctx.url);
         }
         let addresses: Vec<Address> = bound.iter().map(|(l, _)| l.address()).collect();
-        let urls: Vec<String> = bound.iter().map(|(l, _)| l.url()).collect();
+        let urls: Vec<String> = bound.iter().map(|(_, ctx)| ctx.url.clone()).collect();
 
         let io_err = |what: &str, e: std::io::Error| Error::io(format!("cannot {what}: {e}"), e);
         let (pool_tx, pool_rx) = crossbeam_channel::bounded::<Box<Conn>>(options.queue_capacity);
@@ -212,6 +244,16 @@ impl Server {
                 .map_err(|e| io_err("start the poller thread", e))?;
             threads.push(t);
         }
+        #[cfg(feature = "tls")]
+        if !cert_slots.is_empty() {
+            let sh = shared.clone();
+            let slots = cert_slots.clone();
+            let t = std::thread::Builder::new()
+                .name("falconet-certs".into())
+                .spawn(move || crate::tls::reload::watch(slots, &sh.stop))
+                .map_err(|e| io_err("start the certificate watcher", e))?;
+            threads.push(t);
+        }
         for (l, ctx) in bound {
             let sh = shared.clone();
             let tx = pool_tx.clone();
@@ -226,6 +268,8 @@ impl Server {
                 shared,
                 addresses,
                 urls,
+                #[cfg(feature = "tls")]
+                cert_slots,
                 threads: Mutex::new(Some((threads, worker_threads))),
                 queue_tx: Mutex::new(Some(pool_tx)),
                 done: Mutex::new(false),
@@ -233,6 +277,30 @@ impl Server {
             }),
         })
     }
+}
+
+/// An `https` endpoint needs TLS support; an `http` one must carry no HTTPS settings.
+fn check_scheme(ep: &crate::options::EndpointOptions) -> Result<(), Error> {
+    let https = ep.scheme == crate::options::Scheme::Https;
+    #[cfg(feature = "tls")]
+    if !https && ep.https.has_settings() {
+        let name = match &ep.name {
+            Some(n) => format!("'{n}'"),
+            None => crate::config::urls::describe(ep),
+        };
+        return Err(Error::config(format!(
+            "The endpoint {name} is http but has HTTPS settings (certificate, SNI, TLS versions \
+             or client certificates); use an https:// URL or remove them"
+        )));
+    }
+    #[cfg(not(feature = "tls"))]
+    if https {
+        return Err(Error::config(
+            "HTTPS endpoints need falconet's `tls` feature, which this build leaves out; use \
+             http:// or rebuild with --features tls",
+        ));
+    }
+    Ok(())
 }
 
 fn worker_loop(rx: Receiver<Box<Conn>>, shared: Arc<Shared>) {
@@ -322,12 +390,25 @@ fn accept_loop(l: Listener, ep: Arc<EndpointCtx>, shared: Arc<Shared>, tx: Sende
                     );
                     guard.track(id, &stream);
                     let info = ConnectionInfo::new(id, local, remote, ep.name.clone());
+                    #[cfg(feature = "tls")]
+                    let stream = match &ep.tls {
+                        Some(_) => crate::io::Transport::Tls(Box::new(
+                            crate::io::tls::TlsStream::new(stream),
+                        )),
+                        None => stream,
+                    };
                     let io = DeadlineIo::new(
                         stream,
                         shared.abort.clone(),
                         ep.connection_logging.then_some(id),
                     );
+                    #[allow(unused_mut)]
                     let mut conn = Conn::new(io, info, ep.clone(), guard, &shared);
+                    // The handshake runs on a worker, never here.
+                    #[cfg(feature = "tls")]
+                    if let Some(t) = &ep.tls {
+                        conn.begin_handshake(t.handshake_timeout);
+                    }
                     // Back-pressure: when every worker is busy and the queue is full, stop
                     // accepting; new connections wait in the kernel's listen backlog.
                     loop {
@@ -394,6 +475,8 @@ struct HandleInner {
     shared: Arc<Shared>,
     addresses: Vec<Address>,
     urls: Vec<String>,
+    #[cfg(feature = "tls")]
+    cert_slots: Vec<Arc<crate::tls::reload::CertSlot>>,
     #[allow(clippy::type_complexity)]
     threads: Mutex<Option<(Vec<JoinHandle<()>>, Vec<JoinHandle<()>>)>>,
     /// Keeps the pool's queue open until shutdown has drained the connections: workers
@@ -514,6 +597,18 @@ impl ServerHandle {
         self.inner.done_cv.notify_all();
         log::info!("Shutdown complete in {:?}", start.elapsed());
         clean
+    }
+
+    /// Reloads every certificate loaded from files (the binary does on SIGHUP): new
+    /// handshakes use the new certificates, open connections keep theirs. A file that
+    /// fails to load is logged and its old certificate stays. Returns how many reloaded.
+    #[cfg(feature = "tls")]
+    pub fn reload_certificates(&self) -> usize {
+        self.inner
+            .cert_slots
+            .iter()
+            .filter(|s| s.refresh(true) == crate::tls::reload::Refreshed::Reloaded)
+            .count()
     }
 
     /// Blocks until the server has shut down.

@@ -15,6 +15,10 @@ pub(crate) struct Counters {
     pub(crate) connections_refused: AtomicU64,
     pub(crate) upgraded_open: AtomicU64,
     pub(crate) requests_total: AtomicU64,
+    /// TLS handshakes that did not finish within HandshakeTimeout.
+    pub(crate) handshake_timeouts: AtomicU64,
+    /// TLS handshakes that failed (protocol errors, refused names or certificates).
+    pub(crate) handshake_failures: AtomicU64,
     /// The sockets of open (not upgraded) connections, to abort them at shutdown.
     open: Mutex<HashMap<u64, Transport>>,
 }
@@ -73,7 +77,7 @@ impl ConnGuard {
     /// Registers the connection's socket so that shutdown can abort it.
     pub(crate) fn track(&mut self, id: u64, transport: &Transport) {
         if let Ok(mut open) = self.counters.open.lock() {
-            open.insert(id, transport.clone());
+            open.insert(id, transport.socket());
             self.id = Some(id);
         }
     }

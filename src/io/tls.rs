@@ -1,0 +1,273 @@
+//! TLS over a non-blocking socket: rustls's sans-I/O connection driven with the same
+//! non-blocking `read`/`write` calls as a plain socket, so [`super::DeadlineIo`]'s waits,
+//! deadlines and data rates apply unchanged.
+//!
+//! Invariants the drivers rely on:
+//! - `read` returns `WouldBlock` only when no decrypted byte is buffered and the socket
+//!   has nothing more to read, so parking on socket readability never strands data.
+//! - `write` accepts plaintext only after earlier TLS records went out, so at most one
+//!   write's worth of ciphertext is buffered; [`TlsStream::pending_output`] says whether any
+//!   is, and [`TlsStream::flush_output`] pushes it out (drivers do before they park or
+//!   consider a response written).
+
+use std::io::{self, Read, Write};
+use std::sync::Arc;
+
+use rustls::server::{Accepted, Acceptor};
+use rustls::{ServerConfig, ServerConnection};
+
+use super::Transport;
+
+/// The most plaintext taken in one `write`: a few full TLS records.
+const MAX_PLAINTEXT_PER_WRITE: usize = 64 * 1024;
+
+/// A fatal `unrecognized_name` alert (TLS 1.2 record framing, which TLS 1.3 clients also
+/// accept before the handshake), sent when no SNI entry matches.
+const ALERT_UNRECOGNIZED_NAME: [u8; 7] = [0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 112];
+
+enum State {
+    /// Reading the ClientHello.
+    Hello(Box<Acceptor>),
+    /// Handshaking or established.
+    Conn(Box<ServerConnection>),
+    /// The handshake failed.
+    Failed,
+}
+
+/// Progress of a handshake step.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Handshake {
+    Done,
+    /// Waiting for the client's bytes.
+    WantRead,
+    /// Waiting for the socket to take ours.
+    WantWrite,
+}
+
+/// A server-side TLS stream.
+pub(crate) struct TlsStream {
+    pub(crate) sock: Transport,
+    state: State,
+}
+
+impl std::fmt::Debug for TlsStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let s = match &self.state {
+            State::Hello(_) => "hello",
+            State::Conn(c) if c.is_handshaking() => "handshaking",
+            State::Conn(_) => "established",
+            State::Failed => "failed",
+        };
+        f.debug_struct("TlsStream")
+            .field("sock", &self.sock)
+            .field("state", &s)
+            .finish()
+    }
+}
+
+fn tls_error(e: rustls::Error) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, e)
+}
+
+impl TlsStream {
+    pub(crate) fn new(sock: Transport) -> TlsStream {
+        TlsStream {
+            sock,
+            state: State::Hello(Box::default()),
+        }
+    }
+
+    /// The established (or handshaking) connection.
+    pub(crate) fn connection(&self) -> Option<&ServerConnection> {
+        match &self.state {
+            State::Conn(c) => Some(c),
+            _ => None,
+        }
+    }
+
+    /// Advances the handshake as far as the socket allows without blocking. `select`
+    /// picks the config from the ClientHello (`None` refuses the client).
+    pub(crate) fn handshake(
+        &mut self,
+        select: &dyn Fn(&Accepted) -> Option<Arc<ServerConfig>>,
+    ) -> io::Result<Handshake> {
+        loop {
+            match &mut self.state {
+                State::Failed => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        "TLS handshake failed",
+                    ))
+                }
+                State::Hello(acc) => {
+                    match acc.read_tls(&mut self.sock) {
+                        Ok(0) => {
+                            self.state = State::Failed;
+                            return Err(io::Error::new(
+                                io::ErrorKind::UnexpectedEof,
+                                "client closed the connection during the TLS handshake",
+                            ));
+                        }
+                        Ok(_) => {}
+                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                            return Ok(Handshake::WantRead)
+                        }
+                        Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                        Err(e) => return Err(e),
+                    }
+                    match acc.accept() {
+                        Ok(None) => continue,
+                        Ok(Some(accepted)) => {
+                            let Some(cfg) = select(&accepted) else {
+                                let _ = self.sock.write(&ALERT_UNRECOGNIZED_NAME);
+                                self.state = State::Failed;
+                                return Err(io::Error::new(
+                                    io::ErrorKind::InvalidData,
+                                    "no certificate for the requested server name",
+                                ));
+                            };
+                            match accepted.into_connection(cfg) {
+                                Ok(c) => self.state = State::Conn(Box::new(c)),
+                                Err((e, mut alert)) => {
+                                    let _ = alert.write_all(&mut self.sock);
+                                    self.state = State::Failed;
+                                    return Err(tls_error(e));
+                                }
+                            }
+                        }
+                        Err((e, mut alert)) => {
+                            let _ = alert.write_all(&mut self.sock);
+                            self.state = State::Failed;
+                            return Err(tls_error(e));
+                        }
+                    }
+                }
+                State::Conn(c) => {
+                    if c.wants_write() {
+                        match c.write_tls(&mut self.sock) {
+                            Ok(_) => continue,
+                            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                                return Ok(Handshake::WantWrite)
+                            }
+                            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                            Err(e) => return Err(e),
+                        }
+                    }
+                    if !c.is_handshaking() {
+                        return Ok(Handshake::Done);
+                    }
+                    match c.read_tls(&mut self.sock) {
+                        Ok(0) => {
+                            return Err(io::Error::new(
+                                io::ErrorKind::UnexpectedEof,
+                                "client closed the connection during the TLS handshake",
+                            ))
+                        }
+                        Ok(_) => {}
+                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                            return Ok(Handshake::WantRead)
+                        }
+                        Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                        Err(e) => return Err(e),
+                    }
+                    if let Err(e) = c.process_new_packets() {
+                        // Tell the client why (the alert rustls queued), best effort.
+                        let _ = c.write_tls(&mut self.sock);
+                        return Err(tls_error(e));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Whether encrypted bytes wait to be written.
+    pub(crate) fn pending_output(&self) -> bool {
+        matches!(&self.state, State::Conn(c) if c.wants_write())
+    }
+
+    /// Writes buffered TLS records; `WouldBlock` when the socket is full.
+    pub(crate) fn flush_output(&mut self) -> io::Result<()> {
+        let State::Conn(c) = &mut self.state else {
+            return Ok(());
+        };
+        while c.wants_write() {
+            match c.write_tls(&mut self.sock) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
+    /// Queues a close_notify alert and tries to send it.
+    pub(crate) fn close_notify(&mut self) {
+        if let State::Conn(c) = &mut self.state {
+            c.send_close_notify();
+            let _ = self.flush_output();
+        }
+    }
+}
+
+impl Read for TlsStream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let State::Conn(c) = &mut self.state else {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "TLS handshake not complete",
+            ));
+        };
+        loop {
+            match c.reader().read(buf) {
+                Ok(n) => return Ok(n),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                // The peer closed without close_notify: a truncation, but for HTTP/1.1
+                // framing decides whether anything was lost; report end of stream.
+                Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(0),
+                Err(e) => return Err(e),
+            }
+            // Key updates and alerts rustls owes the peer; the socket being full is not
+            // a reason to stop reading.
+            while c.wants_write() {
+                match c.write_tls(&mut self.sock) {
+                    Ok(_) => {}
+                    Err(_) => break,
+                }
+            }
+            match c.read_tls(&mut self.sock) {
+                Ok(0) => return Ok(0),
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            }
+            if let Err(e) = c.process_new_packets() {
+                let _ = c.write_tls(&mut self.sock);
+                return Err(tls_error(e));
+            }
+        }
+    }
+}
+
+impl Write for TlsStream {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.flush_output()?;
+        let State::Conn(c) = &mut self.state else {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "TLS handshake not complete",
+            ));
+        };
+        let n = c
+            .writer()
+            .write(&buf[..buf.len().min(MAX_PLAINTEXT_PER_WRITE)])?;
+        match self.flush_output() {
+            Err(e) if e.kind() != io::ErrorKind::WouldBlock => Err(e),
+            _ => Ok(n),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.flush_output()
+    }
+}
