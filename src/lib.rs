@@ -33,6 +33,7 @@ mod limits;
 mod options;
 mod request;
 mod server;
+pub mod status;
 #[cfg(feature = "tls")]
 pub mod tls;
 mod upgrade;
@@ -46,6 +47,7 @@ pub use limits::{Limits, MinDataRate};
 pub use options::{EndpointOptions, ListenAddress, Protocols, Scheme, ServerOptions};
 pub use request::{Address, ConnectionInfo, Prepare, RequestControl, RequestExt};
 pub use server::{Server, ServerHandle};
+pub use status::{ServerStats, StatusOptions};
 pub use upgrade::{Upgrade, UpgradeError, Upgraded};
 
 /// Re-export of the `http` crate, whose types make up the request and response API.

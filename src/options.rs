@@ -153,6 +153,8 @@ pub struct ServerOptions {
     /// How long [`crate::ServerHandle::shutdown`] waits by default for in-flight requests
     /// (used by the binary on SIGINT/SIGTERM). Default: 30 s (ASP.NET Core's ShutdownTimeout).
     pub shutdown_timeout: Duration,
+    /// The status endpoint (counters as JSON or Prometheus text). Default: off.
+    pub status: crate::status::StatusOptions,
     /// The certificate of HTTPS endpoints that have none of their own (the config file's
     /// `Kestrel:Certificates:Default`). Default: `None` (then the development certificate,
     /// if `falconet dev-certs` created one).
@@ -183,6 +185,7 @@ impl Default for ServerOptions {
             allow_bare_lf: false,
             request_body_drain_timeout: Duration::from_secs(5),
             shutdown_timeout: Duration::from_secs(30),
+            status: Default::default(),
             #[cfg(feature = "tls")]
             default_certificate: None,
             #[cfg(feature = "tls")]

@@ -52,11 +52,12 @@ impl Ca {
     }
 
     fn leaf(&self, names: &[&str], eku: ExtendedKeyUsagePurpose) -> Leaf {
-        let mut p =
-            CertificateParams::new(names.iter().map(|s| s.to_string()).collect::<Vec<_>>())
-                .unwrap();
-        p.distinguished_name
-            .push(DnType::CommonName, names.first().copied().unwrap_or("client"));
+        let mut p = CertificateParams::new(names.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+            .unwrap();
+        p.distinguished_name.push(
+            DnType::CommonName,
+            names.first().copied().unwrap_or("client"),
+        );
         p.extended_key_usages = vec![eku];
         let key = KeyPair::generate().unwrap();
         let cert = p.signed_by(&key, &self.issuer).unwrap();
@@ -192,9 +193,9 @@ fn start(options: ServerOptions) -> TestServer {
 }
 
 fn start_with_cert(leaf: &Leaf) -> TestServer {
-    start(options_with(https_endpoint(HttpsOptions::with_certificate(
-        leaf.certificate(),
-    ))))
+    start(options_with(https_endpoint(
+        HttpsOptions::with_certificate(leaf.certificate()),
+    )))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -210,7 +211,10 @@ fn https_request_with_an_independent_client() {
         .build();
     let url = format!("https://127.0.0.1:{}/", server.addr.port());
     let body = agent.get(&url).call().unwrap().into_string().unwrap();
-    assert!(body.starts_with("tls version=TLSv1.3 alpn=http/1.1"), "{body}");
+    assert!(
+        body.starts_with("tls version=TLSv1.3 alpn=http/1.1"),
+        "{body}"
+    );
     // POST with a body, and keep-alive reuse by the same agent.
     let resp = agent.post(&url).send_string("hello over tls").unwrap();
     assert_eq!(resp.status(), 200);
@@ -291,15 +295,24 @@ fn sni_routes_names_to_certificates() {
         peer_leaf(&s)
     };
     assert_eq!(leaf_for("a.example.org"), a.der, "exact name");
-    assert_eq!(leaf_for("A.Example.Org"), a.der, "names are case-insensitive");
+    assert_eq!(
+        leaf_for("A.Example.Org"),
+        a.der,
+        "names are case-insensitive"
+    );
     assert_eq!(leaf_for("b.example.org"), wild.der, "wildcard");
-    assert_eq!(leaf_for("x.deep.example.org"), deep.der, "longest wildcard wins");
+    assert_eq!(
+        leaf_for("x.deep.example.org"),
+        deep.der,
+        "longest wildcard wins"
+    );
     // No entry matches and there is no "*": the handshake is refused.
     assert!(connect(server.addr, "other.test", cfg.clone()).is_err());
-    assert!(
-        support::logged(&["no certificate is configured for server name"], Duration::from_secs(5))
-            .is_some()
-    );
+    assert!(support::logged(
+        &["no certificate is configured for server name"],
+        Duration::from_secs(5)
+    )
+    .is_some());
 
     // "*" catches the rest, including clients that send no server name (an IP address).
     https
@@ -352,12 +365,22 @@ fn certificate_selector_picks_per_server_name() {
     }));
     let server = start(options_with(https_endpoint(https)));
     let cfg = default_client(&ca);
-    assert_eq!(peer_leaf(&connect(server.addr, "one.test", cfg.clone()).unwrap()), one_der);
-    assert_eq!(peer_leaf(&connect(server.addr, "two.test", cfg.clone()).unwrap()), two_der);
+    assert_eq!(
+        peer_leaf(&connect(server.addr, "one.test", cfg.clone()).unwrap()),
+        one_der
+    );
+    assert_eq!(
+        peer_leaf(&connect(server.addr, "two.test", cfg.clone()).unwrap()),
+        two_der
+    );
     assert!(connect(server.addr, "three.test", cfg).is_err());
 }
 
-fn client_cert_server(ca: &Ca, client_ca: &Ca, mode: ClientCertificateMode) -> (TestServer, TempDir) {
+fn client_cert_server(
+    ca: &Ca,
+    client_ca: &Ca,
+    mode: ClientCertificateMode,
+) -> (TestServer, TempDir) {
     let dir = TempDir::new("tls-client-ca");
     let ca_file = dir.path().join("clients.pem");
     std::fs::write(&ca_file, client_ca.pem()).unwrap();
@@ -382,7 +405,8 @@ fn required_client_certificates() {
     let ca = Ca::new("server ca");
     let clients = Ca::new("client ca");
     let stranger = Ca::new("other ca");
-    let (server, _dir) = client_cert_server(&ca, &clients, ClientCertificateMode::RequireCertificate);
+    let (server, _dir) =
+        client_cert_server(&ca, &clients, ClientCertificateMode::RequireCertificate);
     let good = clients.client("alice");
     let body = request_with(
         server.addr,
@@ -404,7 +428,10 @@ fn required_client_certificates() {
         client_config(&ca, &[&rustls::version::TLS12], Some(&good), &["http/1.1"]),
     )
     .unwrap();
-    assert!(body.contains("TLSv1.2") && body.contains("client_certs=1"), "{body}");
+    assert!(
+        body.contains("TLSv1.2") && body.contains("client_certs=1"),
+        "{body}"
+    );
 }
 
 #[test]
@@ -440,7 +467,9 @@ fn client_certificates_validated_in_code() {
     let mut https = HttpsOptions::with_certificate(ca.server(&["localhost"]).certificate());
     https.client_certificate_mode = Some(ClientCertificateMode::RequireCertificate);
     https.client_certificate_validation =
-        Some(Arc::new(move |chain: &[CertificateDer<'static>]| chain[0] == allowed));
+        Some(Arc::new(move |chain: &[CertificateDer<'static>]| {
+            chain[0] == allowed
+        }));
     let server = start(options_with(https_endpoint(https)));
     let ok = request_with(
         server.addr,
@@ -478,7 +507,8 @@ fn stalled_handshake_neither_blocks_accepts_nor_holds_the_worker() {
     let mut stalled: Vec<TcpStream> = (0..5)
         .map(|_| {
             let mut s = TcpStream::connect(server.addr).unwrap();
-            s.write_all(&[0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00]).unwrap();
+            s.write_all(&[0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00])
+                .unwrap();
             s
         })
         .collect();
@@ -504,7 +534,8 @@ fn plaintext_http_on_an_https_endpoint_is_closed() {
     let ca = Ca::new("test ca");
     let server = start_with_cert(&ca.server(&["localhost"]));
     let mut s = server.connect();
-    s.write_all(b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n").unwrap();
+    s.write_all(b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        .unwrap();
     assert!(support::closed_within(&mut s, Duration::from_secs(5)));
     // And the server goes on serving TLS clients.
     assert!(request_with(server.addr, default_client(&ca)).is_ok());
@@ -514,20 +545,29 @@ fn plaintext_http_on_an_https_endpoint_is_closed() {
 fn tls_filter_sees_the_handshake_and_can_refuse() {
     let ca = Ca::new("test ca");
     let mut https = HttpsOptions::with_certificate(ca.server(&["*.test"]).certificate());
-    https.on_authenticate = Some(Arc::new(|info: &falconet::tls::TlsInfo, _c: &falconet::ConnectionInfo| {
-        if info.server_name.as_deref() == Some("blocked.test") {
-            Err("blocked name".to_string())
-        } else {
-            Ok(())
-        }
-    }));
+    https.on_authenticate = Some(Arc::new(
+        |info: &falconet::tls::TlsInfo, _c: &falconet::ConnectionInfo| {
+            if info.server_name.as_deref() == Some("blocked.test") {
+                Err("blocked name".to_string())
+            } else {
+                Ok(())
+            }
+        },
+    ));
     let server = start(options_with(https_endpoint(https)));
     let cfg = default_client(&ca);
     let mut ok = connect(server.addr, "fine.test", cfg.clone()).unwrap();
     assert_eq!(get(&mut ok, "/").unwrap().status, 200);
     let mut blocked = connect(server.addr, "blocked.test", cfg).unwrap();
-    assert!(get(&mut blocked, "/").is_none(), "the filter closes the connection");
-    assert!(support::logged(&["refused by the TLS filter", "blocked name"], Duration::from_secs(5)).is_some());
+    assert!(
+        get(&mut blocked, "/").is_none(),
+        "the filter closes the connection"
+    );
+    assert!(support::logged(
+        &["refused by the TLS filter", "blocked name"],
+        Duration::from_secs(5)
+    )
+    .is_some());
 }
 
 #[test]
@@ -542,7 +582,11 @@ fn connection_logging_shows_decrypted_bytes() {
     let req = "GET /logged-path-4711 HTTP/1.1\r\nHost: localhost\r\n\r\n";
     s.write_all(req.as_bytes()).unwrap();
     assert!(support::read_response_from(&mut s, false).is_some());
-    assert!(support::logged(&["read", "GET /logged-path-4711 HTTP/1.1"], Duration::from_secs(5)).is_some());
+    assert!(support::logged(
+        &["read", "GET /logged-path-4711 HTTP/1.1"],
+        Duration::from_secs(5)
+    )
+    .is_some());
 }
 
 #[test]
@@ -567,7 +611,11 @@ fn large_responses_and_bodies_cross_tls_intact() {
     s.write_all(req.as_bytes()).unwrap();
     let r = support::read_response_from(&mut s, false).unwrap();
     assert_eq!(r.body.len(), n);
-    assert!(r.body.iter().enumerate().all(|(i, b)| *b == (i % 251) as u8));
+    assert!(r
+        .body
+        .iter()
+        .enumerate()
+        .all(|(i, b)| *b == (i % 251) as u8));
     // A 1 MiB upload echoed back, on the same connection.
     let up: Vec<u8> = (0..1024 * 1024).map(|i| (i % 7) as u8).collect();
     let head = format!(
@@ -606,7 +654,10 @@ fn certificate_files_rotate_without_restart() {
         if peer_leaf(&s) == second.der {
             break;
         }
-        assert!(Instant::now() < deadline, "the new certificate was not picked up");
+        assert!(
+            Instant::now() < deadline,
+            "the new certificate was not picked up"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
     assert!(support::logged(&["Reloaded the certificate"], Duration::from_secs(2)).is_some());
@@ -615,7 +666,11 @@ fn certificate_files_rotate_without_restart() {
 
     // A broken file is logged and the current certificate stays in use.
     std::fs::write(&src.path, "not a certificate").unwrap();
-    assert!(support::logged(&["the previous certificate stays in use"], Duration::from_secs(10)).is_some());
+    assert!(support::logged(
+        &["the previous certificate stays in use"],
+        Duration::from_secs(10)
+    )
+    .is_some());
     let mut s = connect(server.addr, "localhost", cfg.clone()).unwrap();
     assert_eq!(peer_leaf(&s), second.der);
     assert_eq!(get(&mut s, "/").unwrap().status, 200);
@@ -650,7 +705,10 @@ fn startup_errors_name_the_endpoint_and_the_file() {
     let err = falconet::Server::new(options_with(e), describe)
         .start()
         .unwrap_err();
-    assert!(err.to_string().contains("is http but has HTTPS settings"), "{err}");
+    assert!(
+        err.to_string().contains("is http but has HTTPS settings"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -722,7 +780,10 @@ fn config_errors_for_https_keys() {
         r#"{"Kestrel":{"Endpoints":{"Web":{"Url":"http://127.0.0.1:0","Certificate":{"Path":"x.pem"}}}}}"#,
     )
     .unwrap_err();
-    assert!(e.to_string().contains("is http but has HTTPS settings"), "{e}");
+    assert!(
+        e.to_string().contains("is http but has HTTPS settings"),
+        "{e}"
+    );
     let e = falconet::config::apply_json(
         &mut options,
         r#"{"Kestrel":{"Endpoints":{"Web":{"Url":"https://127.0.0.1:0","SslProtocols":["Tls11"]}}}}"#,
@@ -740,7 +801,11 @@ fn config_errors_for_https_keys() {
         r#"{"Kestrel":{"Endpoints":{"Web":{"Url":"https://127.0.0.1:0","Certificate":{"Subject":"CN=x","Store":"My"}}}}}"#,
     )
     .unwrap_err();
-    assert!(e.to_string().contains("certificate stores are not supported"), "{e}");
+    assert!(
+        e.to_string()
+            .contains("certificate stores are not supported"),
+        "{e}"
+    );
 }
 
 #[test]

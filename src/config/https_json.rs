@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use serde_json::{Map, Value};
 
 use super::json::{bad, duration, object, protocols, string, unknown};
-use crate::tls::{ClientCertificateMode, CertificateSource, HttpsOptions, SniOptions, TlsVersion};
+use crate::tls::{CertificateSource, ClientCertificateMode, HttpsOptions, SniOptions, TlsVersion};
 use crate::Error;
 
 type Object = Map<String, Value>;

@@ -324,7 +324,9 @@ fn endpoint_defaults(
         match key.to_ascii_lowercase().as_str() {
             "protocols" => protocols_value = protocols(v, &format!("{P}:Protocols"), w)?,
             #[cfg(feature = "tls")]
-            "sslprotocols" | "clientcertificatemode" | "clientcertificateca"
+            "sslprotocols"
+            | "clientcertificatemode"
+            | "clientcertificateca"
             | "handshaketimeout" => {
                 super::https_json::endpoint_key(&mut options.https_defaults, key, v, P, w)?;
             }
@@ -518,6 +520,42 @@ fn apply_falconet(
                 if let Some(d) = duration(v, &path("ShutdownTimeout"))? {
                     options.shutdown_timeout = d;
                 }
+            }
+            "status" => {
+                if let Some(m) = object(v, &path("Status"))? {
+                    apply_status(&mut options.status, m, w)?;
+                }
+            }
+            _ => w.push(unknown(P, key)),
+        }
+    }
+    Ok(())
+}
+
+/// `Falconet:Status`: `Path` (e.g. "/status"; empty or absent: off) and `Endpoint` (the
+/// endpoint name or URL it is served on; absent: every endpoint).
+fn apply_status(
+    status: &mut crate::status::StatusOptions,
+    map: &Object,
+    w: &mut Vec<String>,
+) -> Result<(), Error> {
+    const P: &str = "Falconet:Status";
+    check_duplicates(map, P)?;
+    for (key, v) in map {
+        match key.to_ascii_lowercase().as_str() {
+            "path" => {
+                let p = format!("{P}:Path");
+                status.path = match string(v, &p)?.map(str::trim) {
+                    None | Some("") => None,
+                    Some(s) if s.starts_with('/') => Some(s.to_string()),
+                    Some(_) => return Err(bad(v, &p, "expected a path starting with '/'")),
+                };
+            }
+            "endpoint" => {
+                status.endpoint = string(v, &format!("{P}:Endpoint"))?
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_string)
             }
             _ => w.push(unknown(P, key)),
         }
@@ -823,7 +861,11 @@ fn split_days(s: &str) -> (Option<&str>, &str) {
 
 /// Kestrel's `HttpProtocols`: `Http1`, `Http2`, `Http1AndHttp2`, `Http3`,
 /// `Http1AndHttp2AndHttp3`, comma-separated combinations or the enum's numbers.
-pub(super) fn protocols(v: &Value, path: &str, w: &mut Vec<String>) -> Result<Option<Protocols>, Error> {
+pub(super) fn protocols(
+    v: &Value,
+    path: &str,
+    w: &mut Vec<String>,
+) -> Result<Option<Protocols>, Error> {
     const EXPECTED: &str = "expected Http1, Http2 or Http1AndHttp2";
     let text = match v {
         Value::Null => return Ok(None),

@@ -89,10 +89,10 @@
 //!   the options are left unchanged.
 
 mod args;
-#[cfg(feature = "json-config")]
-pub(crate) mod json;
 #[cfg(all(feature = "json-config", feature = "tls"))]
 mod https_json;
+#[cfg(feature = "json-config")]
+pub(crate) mod json;
 pub(crate) mod urls;
 
 #[cfg(feature = "json-config")]

@@ -112,7 +112,9 @@ fn has_explicit_port(rest: &str) -> bool {
     let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
     let authority = &rest[..end];
     match authority.strip_prefix('[') {
-        Some(b) => b.split_once(']').is_some_and(|(_, after)| after.starts_with(':')),
+        Some(b) => b
+            .split_once(']')
+            .is_some_and(|(_, after)| after.starts_with(':')),
         None => authority.contains(':'),
     }
 }
@@ -363,11 +365,17 @@ mod tests {
         assert_eq!(e.scheme, Scheme::Https);
         assert_eq!(e.address, ListenAddress::Localhost(5001));
         let e = parse_url("HTTPS://*").unwrap();
-        assert_eq!((e.scheme, e.address), (Scheme::Https, ListenAddress::Any(443)));
+        assert_eq!(
+            (e.scheme, e.address),
+            (Scheme::Https, ListenAddress::Any(443))
+        );
         let e = parse_url("https://[::1]").unwrap();
         assert_eq!(e.address, ListenAddress::Ip("[::1]:443".parse().unwrap()));
         let e = parse_url("https://127.0.0.1:8443/").unwrap();
-        assert_eq!(e.address, ListenAddress::Ip("127.0.0.1:8443".parse().unwrap()));
+        assert_eq!(
+            e.address,
+            ListenAddress::Ip("127.0.0.1:8443".parse().unwrap())
+        );
         assert_eq!(describe(&e), "https://127.0.0.1:8443");
         let e = parse_url("https://unix:/run/x.sock").unwrap();
         assert_eq!(e.scheme, Scheme::Https);

@@ -51,6 +51,8 @@ const FOREVER: Duration = Duration::from_secs(365 * 24 * 3600);
 #[derive(Debug)]
 pub(crate) struct EndpointCtx {
     pub(crate) name: Arc<str>,
+    /// Connections open and accepted on this endpoint.
+    pub(crate) counters: Arc<crate::server::stats::EndpointCounters>,
     /// The TLS setup of an HTTPS endpoint.
     #[cfg(feature = "tls")]
     pub(crate) tls: Option<Arc<crate::tls::endpoint::TlsEndpoint>>,
@@ -290,6 +292,11 @@ impl Conn {
                     "Connection id \"{}\" keep-alive timeout; closing",
                     self.id()
                 );
+                shared
+                    .counters
+                    .timeouts
+                    .keep_alive
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 None
             }
             Phase::Head | Phase::Body => {
@@ -304,6 +311,8 @@ impl Conn {
                     e.reason(),
                     e.status()
                 );
+                shared.counters.count_error(e);
+                shared.counters.response(e.status());
                 self.wbuf.clear();
                 encode_error(
                     &mut self.wbuf,
@@ -326,7 +335,7 @@ impl Conn {
                 Some(self)
             }
             Phase::Writing => {
-                self.log_slow_reader();
+                self.log_slow_reader(shared);
                 None
             }
             Phase::Lingering => None,
@@ -337,7 +346,8 @@ impl Conn {
                 );
                 shared
                     .counters
-                    .handshake_timeouts
+                    .timeouts
+                    .handshake
                     .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 None
             }
@@ -396,10 +406,7 @@ impl Conn {
                     }
                 }
                 Err(e) => {
-                    log::debug!(
-                        "Connection id \"{}\" TLS handshake failed: {e}",
-                        self.id()
-                    );
+                    log::debug!("Connection id \"{}\" TLS handshake failed: {e}", self.id());
                     shared
                         .counters
                         .handshake_failures
@@ -468,7 +475,8 @@ impl Conn {
 
     /// Whether the poller should wait for the socket to become writable (not readable).
     pub(crate) fn wants_write(&self) -> bool {
-        self.phase == Phase::Writing || (self.phase == Phase::Handshake && self.handshake_wants_write)
+        self.phase == Phase::Writing
+            || (self.phase == Phase::Handshake && self.handshake_wants_write)
     }
 
     fn begin_linger(&mut self) {
@@ -496,6 +504,7 @@ impl Conn {
     }
 
     fn fail(&mut self, e: RequestError, shared: &Shared) -> Step {
+        shared.counters.count_error(e);
         match e {
             RequestError::HeadersTimeout
             | RequestError::BodyTimeout
@@ -602,10 +611,7 @@ impl Conn {
     fn start_request(&mut self, head: RequestHead, shared: &Shared) -> Step {
         self.head_deadline = None;
         self.response_started = false;
-        shared
-            .counters
-            .requests_total
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        shared.counters.request(head.version);
         let allowed = &shared.options.allowed_hosts;
         if !allowed.is_empty() {
             match &head.host {
@@ -916,6 +922,7 @@ impl Conn {
         if self.response_started {
             return Step::Close;
         }
+        shared.counters.response(status);
         self.wbuf.clear();
         encode_error(
             &mut self.wbuf,
@@ -951,6 +958,7 @@ impl Conn {
                 );
                 return self.simple_error(500, shared);
             }
+            shared.counters.response(parts.status.as_u16());
             self.wbuf.clear();
             encode_head(
                 &mut self.wbuf,
@@ -1008,6 +1016,7 @@ impl Conn {
         } else {
             None
         };
+        shared.counters.response(parts.status.as_u16());
         self.wbuf.clear();
         encode_head(
             &mut self.wbuf,
@@ -1029,7 +1038,9 @@ impl Conn {
                 Kind::Bytes { data, pos } => OutBody::Bytes(data, pos),
                 Kind::Reader { reader, .. } => OutBody::Reader(reader),
                 // The request body of this very connection echoed back (synchronous I/O).
-                Kind::Incoming(_) => return self.echo_request_body(framing, keep_alive, timer),
+                Kind::Incoming(_) => {
+                    return self.echo_request_body(framing, keep_alive, timer, shared)
+                }
                 Kind::Empty | Kind::Writer(_) | Kind::Upgrade(_) => OutBody::None,
             }
         };
@@ -1062,6 +1073,7 @@ impl Conn {
         framing: OutFraming,
         keep_alive: bool,
         mut timer: RateTimer,
+        shared: &Shared,
     ) -> Step {
         let head = std::mem::take(&mut self.wbuf);
         let r = self.io.write_all(&head, &mut timer);
@@ -1083,13 +1095,13 @@ impl Conn {
             };
             written += n as u64;
             if let Err(e) = self.write_framed(&scratch[..n], framing, &mut timer) {
-                self.log_write_failure(&e);
+                self.log_write_failure(&e, shared);
                 return Step::Close;
             }
         }
         if framing == OutFraming::Chunked {
             if let Err(e) = self.io.write_all(b"0\r\n\r\n", &mut timer) {
-                self.log_write_failure(&e);
+                self.log_write_failure(&e, shared);
                 return Step::Close;
             }
         }
@@ -1099,9 +1111,9 @@ impl Conn {
         Step::Continue
     }
 
-    fn log_write_failure(&self, e: &IoFail) {
+    fn log_write_failure(&self, e: &IoFail, shared: &Shared) {
         match e {
-            IoFail::TimedOut => self.log_slow_reader(),
+            IoFail::TimedOut => self.log_slow_reader(shared),
             other => log::debug!(
                 "Connection id \"{}\" response write failed: {other:?}",
                 self.id()
@@ -1109,7 +1121,12 @@ impl Conn {
         }
     }
 
-    fn log_slow_reader(&self) {
+    fn log_slow_reader(&self, shared: &Shared) {
+        shared
+            .counters
+            .timeouts
+            .response_rate
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         log::info!(
             "Connection id \"{}\" closed: the client read the response slower than MinResponseDataRate",
             self.id()
@@ -1191,8 +1208,8 @@ impl Conn {
             if out.staged >= self.wbuf.len() {
                 let body_left = matches!(&out.body, OutBody::Bytes(d, p) if *p < d.len());
                 if !body_left {
-                    let source_done = out.source_done
-                        || matches!(out.body, OutBody::None | OutBody::Bytes(..));
+                    let source_done =
+                        out.source_done || matches!(out.body, OutBody::None | OutBody::Bytes(..));
                     if source_done && self.io.pending_output() {
                         // Everything is written, but TLS records wait above the socket.
                         flush_only = true;
@@ -1241,7 +1258,7 @@ impl Conn {
                     let queued = self.io.send_buffer_size();
                     let allowance = out.timer.allowance_unconfirmed(queued).unwrap_or(FOREVER);
                     if allowance.is_zero() {
-                        self.log_slow_reader();
+                        self.log_slow_reader(shared);
                         return Step::Close;
                     }
                     let start = Instant::now();
@@ -1257,7 +1274,7 @@ impl Conn {
                         Ok(_) => {
                             let left = out.timer.allowance_unconfirmed(queued).unwrap_or(FOREVER);
                             if left.is_zero() || !may_park {
-                                self.log_slow_reader();
+                                self.log_slow_reader(shared);
                                 return Step::Close;
                             }
                             let now = Instant::now();
@@ -1270,7 +1287,7 @@ impl Conn {
                     }
                 }
                 Err(e) => {
-                    self.log_write_failure(&e);
+                    self.log_write_failure(&e, shared);
                     return Step::Close;
                 }
             }
@@ -1534,6 +1551,7 @@ fn serve_streaming(conn: Box<Conn>, pending: Box<Pending>, shared: &Shared) -> O
             } else {
                 OutFraming::Close
             };
+            shared.counters.response(parts.status.as_u16());
             encode_head(
                 &mut conn.wbuf,
                 parts.status,

@@ -135,8 +135,17 @@ impl Server {
     pub fn start(self) -> Result<ServerHandle, Error> {
         let Server {
             mut options,
-            handler,
+            mut handler,
         } = self;
+        let started = Instant::now();
+        let stats_source = Arc::new(std::sync::OnceLock::new());
+        if options.status.path.is_some() {
+            handler = Box::new(crate::status::StatusHandler {
+                inner: handler,
+                options: options.status.clone(),
+                source: stats_source.clone(),
+            });
+        }
         options.validate()?;
         let (endpoints, warnings) = crate::config::resolve_endpoints(&options)?;
         for w in warnings {
@@ -184,6 +193,7 @@ impl Server {
                     ctx_name.clone()
                 };
                 let ctx = Arc::new(EndpointCtx {
+                    counters: Default::default(),
                     #[cfg(feature = "tls")]
                     tls: tls.clone(),
                     url,
@@ -209,10 +219,21 @@ impl Server {
         let stop = poller::new_event().map_err(|e| io_err("create an eventfd", e))?;
         let workers = options.workers;
         let stack = options.worker_stack_size;
+        let counters = Arc::new(Counters::default());
+        let _ = stats_source.set(crate::status::StatsSource {
+            counters: counters.clone(),
+            endpoints: bound
+                .iter()
+                .map(|(_, c)| (c.name.to_string(), c.counters.clone()))
+                .collect(),
+            workers,
+            queue: pool_rx.clone(),
+            started,
+        });
         let shared = Arc::new(Shared {
             options,
             handler,
-            counters: Arc::new(Counters::default()),
+            counters,
             shutting_down: AtomicBool::new(false),
             aborting: AtomicBool::new(false),
             poller_exit: AtomicBool::new(false),
@@ -268,6 +289,7 @@ impl Server {
                 shared,
                 addresses,
                 urls,
+                stats: stats_source,
                 #[cfg(feature = "tls")]
                 cert_slots,
                 threads: Mutex::new(Some((threads, worker_threads))),
@@ -305,7 +327,9 @@ fn check_scheme(ep: &crate::options::EndpointOptions) -> Result<(), Error> {
 
 fn worker_loop(rx: Receiver<Box<Conn>>, shared: Arc<Shared>) {
     let run = |conn: Box<Conn>| {
+        shared.counters.workers_busy.fetch_add(1, Ordering::Relaxed);
         let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drive(conn, &shared)));
+        shared.counters.workers_busy.fetch_sub(1, Ordering::Relaxed);
         match r {
             Ok(Next::Park(c)) => shared.park(c),
             Ok(Next::Close) => {}
@@ -389,6 +413,7 @@ fn accept_loop(l: Listener, ep: Arc<EndpointCtx>, shared: Arc<Shared>, tx: Sende
                         ep.name
                     );
                     guard.track(id, &stream);
+                    guard.on_endpoint(&ep.counters);
                     let info = ConnectionInfo::new(id, local, remote, ep.name.clone());
                     #[cfg(feature = "tls")]
                     let stream = match &ep.tls {
@@ -475,6 +500,7 @@ struct HandleInner {
     shared: Arc<Shared>,
     addresses: Vec<Address>,
     urls: Vec<String>,
+    stats: Arc<std::sync::OnceLock<crate::status::StatsSource>>,
     #[cfg(feature = "tls")]
     cert_slots: Vec<Arc<crate::tls::reload::CertSlot>>,
     #[allow(clippy::type_complexity)]
@@ -609,6 +635,15 @@ impl ServerHandle {
             .iter()
             .filter(|s| s.refresh(true) == crate::tls::reload::Refreshed::Reloaded)
             .count()
+    }
+
+    /// A snapshot of the server's counters: connections, requests, responses, refusals,
+    /// timeouts and the worker pool (what the status endpoint serves).
+    pub fn stats(&self) -> crate::status::ServerStats {
+        match self.inner.stats.get() {
+            Some(s) => s.snapshot(),
+            None => unreachable!("set before the handle exists"),
+        }
     }
 
     /// Blocks until the server has shut down.

@@ -1,4 +1,7 @@
-//! Counters the server keeps (connections, upgrades), shared by all threads.
+//! Counters the server keeps, shared by all threads: connections (server-wide and per
+//! endpoint), requests by protocol, responses by status class, refusals by limit,
+//! timeouts by kind, and the worker pool's state. [`crate::ServerHandle::stats`] takes a
+//! snapshot; the status endpoint serves it as JSON or Prometheus text.
 
 use std::collections::HashMap;
 use std::net::Shutdown;
@@ -7,16 +10,52 @@ use std::sync::{Arc, Mutex};
 
 use crate::io::Transport;
 
+/// Counters of one endpoint.
+#[derive(Debug, Default)]
+pub(crate) struct EndpointCounters {
+    pub(crate) open: AtomicU64,
+    pub(crate) total: AtomicU64,
+}
+
+/// Why a request or connection was refused: one counter per limit.
+#[derive(Debug, Default)]
+pub(crate) struct Refusals {
+    pub(crate) max_concurrent_connections: AtomicU64,
+    pub(crate) max_concurrent_upgraded_connections: AtomicU64,
+    pub(crate) max_request_body_size: AtomicU64,
+    pub(crate) max_request_line_size: AtomicU64,
+    pub(crate) max_request_headers_total_size: AtomicU64,
+    pub(crate) max_request_header_count: AtomicU64,
+}
+
+/// Connections ended by a timeout, one counter per kind.
+#[derive(Debug, Default)]
+pub(crate) struct Timeouts {
+    pub(crate) request_headers: AtomicU64,
+    pub(crate) keep_alive: AtomicU64,
+    pub(crate) request_body_rate: AtomicU64,
+    pub(crate) response_rate: AtomicU64,
+    pub(crate) handshake: AtomicU64,
+}
+
 /// Server-wide counters.
 #[derive(Debug, Default)]
 pub(crate) struct Counters {
+    /// Requests by HTTP version: 1.0, 1.1, 2.
+    pub(crate) requests_http10: AtomicU64,
+    pub(crate) requests_http11: AtomicU64,
+    pub(crate) requests_http2: AtomicU64,
+    /// Responses by status class, 1xx to 5xx.
+    pub(crate) responses: [AtomicU64; 5],
+    pub(crate) refused: Refusals,
+    pub(crate) timeouts: Timeouts,
+    /// Workers running a connection or handler right now.
+    pub(crate) workers_busy: AtomicU64,
     pub(crate) connections_open: AtomicU64,
     pub(crate) connections_total: AtomicU64,
     pub(crate) connections_refused: AtomicU64,
     pub(crate) upgraded_open: AtomicU64,
     pub(crate) requests_total: AtomicU64,
-    /// TLS handshakes that did not finish within HandshakeTimeout.
-    pub(crate) handshake_timeouts: AtomicU64,
     /// TLS handshakes that failed (protocol errors, refused names or certificates).
     pub(crate) handshake_failures: AtomicU64,
     /// The sockets of open (not upgraded) connections, to abort them at shutdown.
@@ -24,6 +63,39 @@ pub(crate) struct Counters {
 }
 
 impl Counters {
+    /// Counts a response with this status code.
+    pub(crate) fn response(&self, status: u16) {
+        if (100..600).contains(&status) {
+            self.responses[(status / 100 - 1) as usize].fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Counts a request refused for a limit or a timeout, by kind.
+    pub(crate) fn count_error(&self, e: crate::http1::error::RequestError) {
+        use crate::http1::error::RequestError as E;
+        let c = match e {
+            E::HeadersTimeout => &self.timeouts.request_headers,
+            E::BodyTimeout => &self.timeouts.request_body_rate,
+            E::BodyTooLarge => &self.refused.max_request_body_size,
+            E::RequestLineTooLong => &self.refused.max_request_line_size,
+            E::HeadersTooLarge => &self.refused.max_request_headers_total_size,
+            E::TooManyHeaders => &self.refused.max_request_header_count,
+            _ => return,
+        };
+        c.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts a request of this HTTP version.
+    pub(crate) fn request(&self, version: http::Version) {
+        self.requests_total.fetch_add(1, Ordering::Relaxed);
+        let c = match version {
+            http::Version::HTTP_10 | http::Version::HTTP_09 => &self.requests_http10,
+            http::Version::HTTP_2 => &self.requests_http2,
+            _ => &self.requests_http11,
+        };
+        c.fetch_add(1, Ordering::Relaxed);
+    }
+
     /// Shuts down the socket of every open connection: blocked reads and writes fail at
     /// once and clients see the connection close (the shutdown timeout ran out).
     pub(crate) fn abort_all(&self) {
@@ -55,6 +127,7 @@ impl Counters {
 pub(crate) struct ConnGuard {
     counters: Arc<Counters>,
     id: Option<u64>,
+    endpoint: Option<Arc<EndpointCounters>>,
 }
 
 impl ConnGuard {
@@ -65,15 +138,27 @@ impl ConnGuard {
             Some(ConnGuard {
                 counters: counters.clone(),
                 id: None,
+                endpoint: None,
             })
         } else {
             counters.connections_refused.fetch_add(1, Ordering::Relaxed);
+            counters
+                .refused
+                .max_concurrent_connections
+                .fetch_add(1, Ordering::Relaxed);
             None
         }
     }
 }
 
 impl ConnGuard {
+    /// Counts the connection on its endpoint too.
+    pub(crate) fn on_endpoint(&mut self, ep: &Arc<EndpointCounters>) {
+        ep.open.fetch_add(1, Ordering::AcqRel);
+        ep.total.fetch_add(1, Ordering::Relaxed);
+        self.endpoint = Some(ep.clone());
+    }
+
     /// Registers the connection's socket so that shutdown can abort it.
     pub(crate) fn track(&mut self, id: u64, transport: &Transport) {
         if let Ok(mut open) = self.counters.open.lock() {
@@ -90,6 +175,9 @@ impl Drop for ConnGuard {
                 open.remove(&id);
             }
         }
+        if let Some(ep) = &self.endpoint {
+            ep.open.fetch_sub(1, Ordering::AcqRel);
+        }
         self.counters
             .connections_open
             .fetch_sub(1, Ordering::AcqRel);
@@ -104,7 +192,14 @@ pub(crate) struct UpgradeGuard {
 
 impl UpgradeGuard {
     pub(crate) fn try_new(counters: &Arc<Counters>, limit: Option<u64>) -> Option<Self> {
-        Counters::try_take(&counters.upgraded_open, limit).then(|| UpgradeGuard {
+        let taken = Counters::try_take(&counters.upgraded_open, limit);
+        if !taken {
+            counters
+                .refused
+                .max_concurrent_upgraded_connections
+                .fetch_add(1, Ordering::Relaxed);
+        }
+        taken.then(|| UpgradeGuard {
             counters: counters.clone(),
         })
     }

@@ -20,8 +20,8 @@ use rustls_pki_types::{CertificateDer, UnixTime};
 
 use super::reload::CertSlot;
 use super::{
-    certs, ClientCertificateMode, ClientCertificateValidator, HttpsOptions, TlsFilter,
-    TlsVersion, DEFAULT_HANDSHAKE_TIMEOUT,
+    certs, ClientCertificateMode, ClientCertificateValidator, HttpsOptions, TlsFilter, TlsVersion,
+    DEFAULT_HANDSHAKE_TIMEOUT,
 };
 use crate::options::{EndpointOptions, Protocols, ServerOptions};
 use crate::Error;
@@ -255,7 +255,10 @@ impl Builder<'_> {
         let builder = ServerConfig::builder_with_provider(self.provider.clone())
             .with_protocol_versions(&versions(&base.versions))
             .map_err(|e| {
-                Error::config(format!("The endpoint '{}': TLS setup failed: {e}", self.name))
+                Error::config(format!(
+                    "The endpoint '{}': TLS setup failed: {e}",
+                    self.name
+                ))
             })?;
         let builder = match self.verifier(base.mode, path)? {
             Some(v) => builder.with_client_cert_verifier(v),
@@ -334,9 +337,10 @@ impl TlsEndpoint {
                 Some(Arc::new(Resolver::Selector(SelectorResolver(sel.clone()))))
             } else if let Some(c) = &https.server_certificate {
                 Some(Arc::new(Resolver::Fixed(c.key.clone())))
-            } else if let Some(src) = https.certificate.as_ref().or(server
-                .default_certificate
-                .as_ref())
+            } else if let Some(src) = https
+                .certificate
+                .as_ref()
+                .or(server.default_certificate.as_ref())
             {
                 Some(Arc::new(Resolver::Slot(b.slot(src)?)))
             } else {
@@ -414,9 +418,7 @@ impl TlsEndpoint {
                     ep_tls.exact.insert(key, cfg);
                 }
             }
-            ep_tls
-                .wildcards
-                .sort_by(|a, b| b.0.len().cmp(&a.0.len()));
+            ep_tls.wildcards.sort_by(|a, b| b.0.len().cmp(&a.0.len()));
         }
         ep_tls.slots = b.slots;
         Ok(ep_tls)

@@ -63,8 +63,7 @@ pub type CertificateSelector = Arc<dyn Fn(Option<&str>) -> Option<Certificate> +
 /// Validates a client's certificate chain (leaf first) in code (Kestrel's
 /// `ClientCertificateValidation`). It runs after the CA bundle's check when one is
 /// configured, and instead of it otherwise. `true` accepts the certificate.
-pub type ClientCertificateValidator =
-    Arc<dyn Fn(&[CertificateDer<'static>]) -> bool + Send + Sync>;
+pub type ClientCertificateValidator = Arc<dyn Fn(&[CertificateDer<'static>]) -> bool + Send + Sync>;
 
 /// Runs after every successful handshake, before any request is read (Kestrel's
 /// `OnAuthenticate` / TLS connection filter). `Err(reason)` closes the connection and logs
