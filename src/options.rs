@@ -67,6 +67,11 @@ pub struct EndpointOptions {
     pub allow_synchronous_io: Option<bool>,
     /// Permission bits for a Unix socket file, e.g. `0o660`. Default: `None` (umask).
     pub unix_socket_mode: Option<u32>,
+    /// Set `SO_REUSEPORT` on the endpoint's TCP sockets so that several processes can
+    /// listen on one port; the kernel load-balances new connections between them. Every
+    /// socket on the port must set it, and belong to the same user. No effect on Unix
+    /// sockets. Default: `false`.
+    pub reuse_port: bool,
 }
 
 impl EndpointOptions {
@@ -80,6 +85,7 @@ impl EndpointOptions {
             connection_logging: false,
             allow_synchronous_io: None,
             unix_socket_mode: None,
+            reuse_port: false,
         }
     }
 

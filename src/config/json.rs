@@ -353,6 +353,7 @@ fn apply_endpoint(
     let mut connection_logging = None;
     let mut allow_synchronous_io = None;
     let mut unix_socket_mode = None;
+    let mut reuse_port = None;
     let mut has_certificate = false;
     for (key, v) in map {
         match key.to_ascii_lowercase().as_str() {
@@ -365,6 +366,7 @@ fn apply_endpoint(
                 allow_synchronous_io = boolean(v, &format!("{p}:AllowSynchronousIO"))?;
             }
             "unixsocketmode" => unix_socket_mode = file_mode(v, &format!("{p}:UnixSocketMode"))?,
+            "reuseport" => reuse_port = boolean(v, &format!("{p}:ReusePort"))?,
             "certificate" => has_certificate = !is_empty_value(v),
             "sni" => no_effect(
                 v,
@@ -439,6 +441,14 @@ fn apply_endpoint(
             w.push(format!(
                 "Configuration key '{p}:UnixSocketMode' has no effect: the endpoint is not a Unix \
                  socket"
+            ));
+        }
+    }
+    if let Some(b) = reuse_port {
+        endpoint.reuse_port = b;
+        if b && matches!(endpoint.address, ListenAddress::Unix(_)) {
+            w.push(format!(
+                "Configuration key '{p}:ReusePort' has no effect: the endpoint is a Unix socket"
             ));
         }
     }
@@ -1705,6 +1715,44 @@ mod tests {
             w[0].contains("UnixSocketMode") && w[0].contains("not a Unix"),
             "{w:?}"
         );
+    }
+
+    #[test]
+    fn reuse_port() {
+        let reuse = |url: &str, v: &str| {
+            let mut o = ServerOptions::default();
+            let json = format!(
+                r#"{{"Kestrel":{{"Endpoints":{{"E":{{"Url":"{url}","ReusePort":{v}}}}}}}}}"#
+            );
+            apply_json(&mut o, &json)
+                .map(|w| (o.endpoints[0].reuse_port, w))
+                .map_err(|e| e.to_string())
+        };
+        assert_eq!(reuse("http://*:80", "true"), Ok((true, vec![])));
+        assert_eq!(
+            reuse("http://127.0.0.1:80", r#""True""#),
+            Ok((true, vec![]))
+        );
+        assert_eq!(reuse("http://localhost:80", "false"), Ok((false, vec![])));
+        assert_eq!(reuse("http://*:80", "null"), Ok((false, vec![])));
+        for bad in ["1", r#""yes""#, "{}"] {
+            let e = reuse("http://*:80", bad).unwrap_err();
+            assert!(
+                e.contains("for Kestrel:Endpoints:E:ReusePort: "),
+                "{bad}: {e}"
+            );
+        }
+        let (on, w) = reuse("http://unix:/s.sock", "true").unwrap();
+        assert!(on);
+        assert!(
+            w.len() == 1 && w[0].contains("ReusePort") && w[0].contains("Unix socket"),
+            "{w:?}"
+        );
+        // The key is not unknown: no warning for it.
+        let (o, w) =
+            apply(r#"{"Kestrel":{"Endpoints":{"E":{"Url":"http://*:1","reuseport":true}}}}"#);
+        assert!(w.is_empty(), "{w:?}");
+        assert!(o.endpoints[0].reuse_port);
     }
 
     #[test]

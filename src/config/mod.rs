@@ -47,8 +47,9 @@
 //! - `Kestrel:Endpoints:<name>` → one [`EndpointOptions`] named `<name>`: `Url` (required,
 //!   same rules as `--urls`), `Protocols` (`Http1`, `Http2`, `Http1AndHttp2`;
 //!   `Http1AndHttp2AndHttp3` is read as `Http1AndHttp2` with a warning, `Http3` alone is an
-//!   error), and falconet's `ConnectionLogging`, `AllowSynchronousIO` and `UnixSocketMode`
-//!   (octal digits, `"0660"`). `Certificate` on an `http` endpoint is an error, as in Kestrel;
+//!   error), and falconet's `ConnectionLogging`, `AllowSynchronousIO`, `UnixSocketMode`
+//!   (octal digits, `"0660"`) and `ReusePort` (`SO_REUSEPORT`: several processes on one
+//!   port, the kernel load-balances; [`EndpointOptions::reuse_port`]). `Certificate` on an `http` endpoint is an error, as in Kestrel;
 //!   `Sni`, `SslProtocols` and `ClientCertificateMode` are ignored with a warning until HTTPS
 //!   support lands.
 //! - `Kestrel:EndpointDefaults:Protocols` → endpoints of the same file's `Kestrel:Endpoints`

@@ -100,7 +100,12 @@ fn url_of(addr: &SocketAddr) -> String {
 }
 
 /// Binds one TCP socket. `v6only` matters for IPv6 addresses only.
-fn bind_tcp(addr: SocketAddr, v6only: bool, backlog: u32) -> io::Result<Listener> {
+fn bind_tcp(
+    addr: SocketAddr,
+    v6only: bool,
+    reuse_port: bool,
+    backlog: u32,
+) -> io::Result<Listener> {
     let domain = if addr.is_ipv6() {
         Domain::IPV6
     } else {
@@ -110,6 +115,11 @@ fn bind_tcp(addr: SocketAddr, v6only: bool, backlog: u32) -> io::Result<Listener
     // Lets a restarted server bind while old connections sit in TIME_WAIT; on Linux it
     // never allows two listeners on one port.
     socket.set_reuse_address(true)?;
+    if reuse_port {
+        // Several sockets (of this or other processes of the same user) on one port, each
+        // with SO_REUSEPORT; the kernel spreads new connections across them.
+        socket.set_reuse_port(true)?;
+    }
     if addr.is_ipv6() {
         socket.set_only_v6(v6only)?;
     }
@@ -166,17 +176,19 @@ fn bind_unix(path: &Path, mode: Option<u32>, backlog: u32) -> Result<Listener, E
 
 /// Binds every socket of one endpoint, following Kestrel's rules for each address kind.
 pub(crate) fn bind(ep: &EndpointOptions, backlog: u32) -> Result<Vec<Listener>, Error> {
+    let reuse = ep.reuse_port;
     match &ep.address {
         ListenAddress::Ip(addr) => {
             // An explicit IPv6 address is IPv6 only, as in Kestrel.
-            let l = bind_tcp(*addr, true, backlog).map_err(|e| bind_error(&url_of(addr), e))?;
+            let l =
+                bind_tcp(*addr, true, reuse, backlog).map_err(|e| bind_error(&url_of(addr), e))?;
             Ok(vec![l])
         }
         ListenAddress::Localhost(port) => {
             let v4 = SocketAddr::from((Ipv4Addr::LOCALHOST, *port));
             let mut out = Vec::new();
             let mut errors = Vec::new();
-            match bind_tcp(v4, true, backlog) {
+            match bind_tcp(v4, true, reuse, backlog) {
                 Ok(l) => out.push(l),
                 Err(e) => errors.push(bind_error(&format!("http://localhost:{port}"), e)),
             }
@@ -186,7 +198,7 @@ pub(crate) fn bind(ep: &EndpointOptions, backlog: u32) -> Result<Vec<Listener>, 
                 _ => *port,
             };
             let v6 = SocketAddr::from((Ipv6Addr::LOCALHOST, port6));
-            match bind_tcp(v6, true, backlog) {
+            match bind_tcp(v6, true, reuse, backlog) {
                 Ok(l) => out.push(l),
                 Err(e) => errors.push(bind_error(&url_of(&v6), e)),
             }
@@ -202,7 +214,7 @@ pub(crate) fn bind(ep: &EndpointOptions, backlog: u32) -> Result<Vec<Listener>, 
         }
         ListenAddress::Any(port) => {
             let any6 = SocketAddr::from((Ipv6Addr::UNSPECIFIED, *port));
-            match bind_tcp(any6, false, backlog) {
+            match bind_tcp(any6, false, reuse, backlog) {
                 Ok(l) => Ok(vec![l]),
                 Err(e) if e.kind() == io::ErrorKind::AddrInUse => {
                     Err(bind_error(&url_of(&any6), e))
@@ -210,8 +222,8 @@ pub(crate) fn bind(ep: &EndpointOptions, backlog: u32) -> Result<Vec<Listener>, 
                 Err(e6) => {
                     log::debug!("IPv6 unavailable ({e6}); binding 0.0.0.0:{port} instead");
                     let any4 = SocketAddr::from((Ipv4Addr::UNSPECIFIED, *port));
-                    let l =
-                        bind_tcp(any4, true, backlog).map_err(|e| bind_error(&url_of(&any4), e))?;
+                    let l = bind_tcp(any4, true, reuse, backlog)
+                        .map_err(|e| bind_error(&url_of(&any4), e))?;
                     Ok(vec![l])
                 }
             }
