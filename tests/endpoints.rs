@@ -496,7 +496,7 @@ fn a_bind_failure_in_a_later_endpoint_releases_the_earlier_ones() {
 }
 
 // ---------------------------------------------------------------------------------------
-// SO_REUSEPORT (EndpointOptions::reuse_port).
+// SO_REUSEPORT (EndpointOptions::reuse_port) and systemd endpoints from code.
 
 /// Answers with `tag`.
 fn tagged(tag: &'static str) -> impl Fn(Request) -> Response + Send + Sync + 'static {
@@ -576,4 +576,31 @@ fn without_reuse_port_the_second_server_fails_to_bind() {
     assert!(e.is_bind(), "{e}");
     assert!(e.to_string().contains("address already in use"), "{e}");
     a.shutdown(Duration::from_secs(2));
+}
+
+/// In a test process no sockets come from systemd: a systemd endpoint is a startup error
+/// that says so (and nothing else is left listening).
+#[test]
+fn systemd_endpoint_without_sockets_is_a_startup_error() {
+    let _ = env_logger::builder().is_test(true).try_init();
+    for ep in [
+        EndpointOptions::systemd(None),
+        EndpointOptions::systemd(Some("web")),
+    ] {
+        let e = Server::new(
+            opts(vec![
+                EndpointOptions::ip("127.0.0.1:0".parse().unwrap()),
+                ep,
+            ]),
+            hello,
+        )
+        .start()
+        .unwrap_err();
+        assert!(e.is_config(), "{e}");
+        assert!(
+            e.to_string()
+                .contains("no sockets were passed by systemd (LISTEN_FDS unset)"),
+            "{e}"
+        );
+    }
 }

@@ -437,7 +437,12 @@ fn apply_endpoint(
     }
     if let Some(mode) = unix_socket_mode {
         endpoint.unix_socket_mode = Some(mode);
-        if !matches!(endpoint.address, ListenAddress::Unix(_)) {
+        if matches!(endpoint.address, ListenAddress::Systemd(_)) {
+            w.push(format!(
+                "Configuration key '{p}:UnixSocketMode' has no effect: systemd creates the \
+                 endpoint's socket (set SocketMode= in the socket unit)"
+            ));
+        } else if !matches!(endpoint.address, ListenAddress::Unix(_)) {
             w.push(format!(
                 "Configuration key '{p}:UnixSocketMode' has no effect: the endpoint is not a Unix \
                  socket"
@@ -446,10 +451,17 @@ fn apply_endpoint(
     }
     if let Some(b) = reuse_port {
         endpoint.reuse_port = b;
-        if b && matches!(endpoint.address, ListenAddress::Unix(_)) {
-            w.push(format!(
-                "Configuration key '{p}:ReusePort' has no effect: the endpoint is a Unix socket"
-            ));
+        if b {
+            match endpoint.address {
+                ListenAddress::Unix(_) => w.push(format!(
+                    "Configuration key '{p}:ReusePort' has no effect: the endpoint is a Unix socket"
+                )),
+                ListenAddress::Systemd(_) => w.push(format!(
+                    "Configuration key '{p}:ReusePort' has no effect: systemd creates the \
+                     endpoint's socket (set ReusePort= in the socket unit)"
+                )),
+                _ => {}
+            }
         }
     }
     if has_certificate && endpoint.scheme == Scheme::Http {
@@ -1748,11 +1760,35 @@ mod tests {
             w.len() == 1 && w[0].contains("ReusePort") && w[0].contains("Unix socket"),
             "{w:?}"
         );
+        let (_, w) = reuse("http://systemd:web", "true").unwrap();
+        assert!(
+            w.len() == 1 && w[0].contains("ReusePort=") && w[0].contains("socket unit"),
+            "{w:?}"
+        );
         // The key is not unknown: no warning for it.
         let (o, w) =
             apply(r#"{"Kestrel":{"Endpoints":{"E":{"Url":"http://*:1","reuseport":true}}}}"#);
         assert!(w.is_empty(), "{w:?}");
         assert!(o.endpoints[0].reuse_port);
+    }
+
+    #[test]
+    fn systemd_endpoints() {
+        let (o, w) = apply(
+            r#"{"Kestrel":{"Endpoints":{
+                "All":{"Url":"http://systemd"},
+                "Web":{"Url":"http://systemd:web", "UnixSocketMode":"0660"}
+            }}}"#,
+        );
+        assert_eq!(o.endpoints[0].address, ListenAddress::Systemd(None));
+        assert_eq!(
+            o.endpoints[1].address,
+            ListenAddress::Systemd(Some("web".into()))
+        );
+        assert!(
+            w.len() == 1 && w[0].contains("UnixSocketMode") && w[0].contains("SocketMode="),
+            "{w:?}"
+        );
     }
 
     #[test]

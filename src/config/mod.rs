@@ -63,7 +63,8 @@
 //! URLs (`http://localhost:5000`, `http://*:80`, `http://[::1]:0`, `http://unix:/run/app.sock`)
 //! follow Kestrel: `localhost` binds 127.0.0.1 and ::1, `*`, `+`, `0.0.0.0` and host names
 //! bind all interfaces, IP literals bind that address, the port defaults to 80, and the path
-//! must be empty or `/`. `https://` is refused until TLS support lands.
+//! must be empty or `/`. `https://` is refused until TLS support lands. `http://systemd` and
+//! `http://systemd:NAME` listen on sockets passed by systemd socket activation.
 //!
 //! Rules, following .NET configuration:
 //!

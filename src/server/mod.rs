@@ -14,6 +14,8 @@
 pub(crate) mod listener;
 pub(crate) mod poller;
 pub(crate) mod stats;
+#[allow(unsafe_code)]
+pub(crate) mod systemd;
 
 use std::os::fd::OwnedFd;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -142,13 +144,14 @@ impl Server {
             options.allowed_hosts.clear();
         }
         // Bind everything first: a bind failure stops startup before any thread starts.
+        let mut inherited = listener::Inherited::new(&endpoints)?;
         let mut bound: Vec<(Listener, Arc<EndpointCtx>)> = Vec::new();
         for ep in &endpoints {
             let ctx_name: Arc<str> = match &ep.name {
                 Some(n) => Arc::from(n.as_str()),
                 None => Arc::from(""),
             };
-            for l in listener::bind(ep, options.listen_backlog)? {
+            for l in listener::bind(ep, options.listen_backlog, &mut inherited)? {
                 let name = if ctx_name.is_empty() {
                     Arc::from(l.url().as_str())
                 } else {
@@ -164,6 +167,7 @@ impl Server {
                 bound.push((l, ctx));
             }
         }
+        inherited.finish();
         for (l, _) in &bound {
             log::info!("Now listening on: {}", l.url());
         }
