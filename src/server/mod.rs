@@ -99,12 +99,22 @@ impl Server {
 
     /// Serves on the calling thread until SIGINT or SIGTERM, then shuts down gracefully
     /// within [`ServerOptions::shutdown_timeout`].
+    ///
+    /// Under systemd (`NOTIFY_SOCKET` set, `Type=notify`) it reports `READY=1` once every
+    /// endpoint is listening and `STOPPING=1` when shutdown begins
+    /// ([`notify_systemd`](crate::notify_systemd)); without `NOTIFY_SOCKET` nothing is sent.
     pub fn run(self) -> Result<(), Error> {
         use signal_hook::consts::{SIGINT, SIGTERM};
         let timeout = self.options.shutdown_timeout;
         let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM])
             .map_err(|e| Error::io("cannot install signal handlers", e))?;
         let handle = self.start()?;
+        // Before the signal thread starts, so that STOPPING=1 (sent there) cannot overtake
+        // READY=1; a signal that arrives meanwhile waits in `signals`.
+        notify_systemd(&format!(
+            "READY=1\nSTATUS=Listening on {}",
+            handle.urls().join(" ")
+        ));
         let h2 = handle.clone();
         let signals_handle = signals.handle();
         std::thread::Builder::new()
@@ -112,6 +122,7 @@ impl Server {
             .spawn(move || {
                 if let Some(sig) = signals.forever().next() {
                     log::info!("Received signal {sig}; shutting down");
+                    notify_systemd("STOPPING=1");
                     h2.shutdown(timeout);
                 }
             })
@@ -236,6 +247,16 @@ impl Server {
                 done_cv: Condvar::new(),
             }),
         })
+    }
+}
+
+/// Sends `state` to systemd if it asked for notifications; a failure is logged, never
+/// fatal (the service manager then times the start out and says why).
+fn notify_systemd(state: &str) {
+    match systemd::notify(state) {
+        Ok(true) => log::debug!("Notified systemd: {}", state.replace('\n', "; ")),
+        Ok(false) => {}
+        Err(e) => log::warn!("Cannot notify systemd ({state:?}): {e}"),
     }
 }
 
