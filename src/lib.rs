@@ -15,7 +15,9 @@
 //! println!("listening on {:?}", handle.urls());
 //! handle.shutdown(std::time::Duration::from_secs(5));
 //! ```
-#![forbid(unsafe_code)]
+// The one exception is `server::systemd`, which adopts the file descriptors systemd
+// passes (each `unsafe` block there says why it is sound).
+#![deny(unsafe_code)]
 #![warn(missing_docs)]
 
 mod body;
@@ -46,6 +48,7 @@ pub use handler::{Handler, Request, Response};
 pub use limits::{Limits, MinDataRate};
 pub use options::{EndpointOptions, ListenAddress, Protocols, Scheme, ServerOptions};
 pub use request::{Address, ConnectionInfo, Prepare, RequestControl, RequestExt};
+pub use server::systemd::notify as notify_systemd;
 pub use server::{Server, ServerHandle};
 pub use status::{ServerStats, StatusOptions};
 pub use upgrade::{Upgrade, UpgradeError, Upgraded};

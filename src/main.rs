@@ -4,7 +4,9 @@ use std::process::ExitCode;
 
 use falconet::config::CommandLine;
 use falconet::http::header::CONTENT_TYPE;
-use falconet::{Body, Request, RequestExt, Response, Server};
+use falconet::{
+    Body, EndpointOptions, ListenAddress, Request, RequestExt, Response, Server, ServerOptions,
+};
 
 const HELP: &str = "\
 falconet — a small HTTP server for embedded Linux
@@ -16,7 +18,11 @@ USAGE:
 OPTIONS:
     --urls URLS      ';'-separated URLs to listen on, e.g.
                      'http://localhost:5000;http://unix:/run/falconet.sock'
-                     (also FALCONET_URLS; default http://localhost:5000)
+                     (also FALCONET_URLS; default http://localhost:5000, or
+                     http://systemd when systemd passes sockets);
+                     'http://systemd' listens on every socket passed by systemd
+                     socket activation, 'http://systemd:NAME' on those of
+                     FileDescriptorName=NAME
     --config FILE    JSON configuration in ASP.NET Core's appsettings.json schema
     --root DIR       serve the files under DIR (GET/HEAD, index.html for directories,
                      ETag/Last-Modified, ranges, precompressed .br/.gz siblings;
@@ -32,7 +38,12 @@ localhost; with it, the default URLs are http://localhost:5000;https://localhost
 SIGHUP reloads certificates (they are also reloaded when their files change).
 
 Logging goes to stderr at info level; RUST_LOG overrides (e.g. RUST_LOG=debug).
-SIGINT and SIGTERM shut down gracefully.";
+SIGINT and SIGTERM shut down gracefully.
+
+Under systemd: started by a socket unit (LISTEN_FDS set for this process) with no
+URLs or endpoints configured, falconet listens on the sockets systemd passed
+(http://systemd). With Type=notify (NOTIFY_SOCKET set) it reports READY=1 once
+listening and STOPPING=1 when shutting down.";
 
 const PAGE: &str = "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>falconet</title></head>\n<body><h1>falconet</h1><p>It works. This is falconet's built-in page.</p></body></html>\n";
 
@@ -63,9 +74,7 @@ fn main() -> ExitCode {
     }
     let result = match &cl.root {
         Some(root) => serve_files(&cl, root),
-        None => cl
-            .options()
-            .and_then(|options| Server::new(options, builtin_page).run()),
+        None => options(&cl).and_then(|options| Server::new(options, builtin_page).run()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -86,8 +95,7 @@ fn serve_files(cl: &CommandLine, root: &std::path::Path) -> Result<(), falconet:
         }
     };
     log::info!("serving files from {}", files.root().display());
-    cl.options()
-        .and_then(|options| Server::new(options, files).run())
+    options(cl).and_then(|options| Server::new(options, files).run())
 }
 
 #[cfg(not(feature = "static-files"))]
@@ -97,6 +105,38 @@ fn serve_files(_cl: &CommandLine, root: &std::path::Path) -> Result<(), falconet
         root.display()
     );
     std::process::exit(2);
+}
+
+/// The options from the command line, config file and environment; with none of them
+/// naming an endpoint and sockets passed by systemd for this process, `http://systemd`.
+fn options(cl: &CommandLine) -> Result<ServerOptions, falconet::Error> {
+    let mut options = cl.options()?;
+    let activated = std::env::var_os("LISTEN_FDS").is_some()
+        && std::env::var("LISTEN_PID").is_ok_and(|p| p.trim() == std::process::id().to_string());
+    if activated {
+        if options.endpoints.is_empty() && options.urls.is_empty() {
+            log::info!("Started by systemd socket activation: listening on the sockets it passed");
+            options.urls = vec!["http://systemd".to_string()];
+        } else {
+            let systemd_endpoint =
+                |e: &EndpointOptions| matches!(e.address, ListenAddress::Systemd(_));
+            let uses = if options.endpoints.is_empty() {
+                options
+                    .urls
+                    .iter()
+                    .any(|u| EndpointOptions::from_url(u).is_ok_and(|e| systemd_endpoint(&e)))
+            } else {
+                options.endpoints.iter().any(systemd_endpoint)
+            };
+            if !uses {
+                log::warn!(
+                    "systemd passed sockets (LISTEN_FDS) but no configured endpoint uses them; \
+                     add http://systemd to the URLs to listen on them"
+                );
+            }
+        }
+    }
+    Ok(options)
 }
 
 fn builtin_page(req: Request) -> Response {

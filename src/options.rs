@@ -34,6 +34,16 @@ pub enum ListenAddress {
     Any(u16),
     /// A Unix domain socket at an absolute path.
     Unix(PathBuf),
+    /// Sockets passed by systemd socket activation (`LISTEN_FDS`, `LISTEN_FDNAMES`):
+    /// `None` takes every passed socket that no endpoint claims by name; `Some(name)` the
+    /// sockets whose `FileDescriptorName=` is `name`. TCP and Unix stream sockets, already
+    /// listening (`Accept=no`). URLs: `http://systemd`, `http://systemd:NAME`.
+    ///
+    /// The sockets are taken once per process, by the first server started with such an
+    /// endpoint (which then removes `LISTEN_PID`, `LISTEN_FDS` and `LISTEN_FDNAMES` from the
+    /// environment and marks the sockets close-on-exec). Without sockets from systemd the
+    /// endpoint is a startup error.
+    Systemd(Option<String>),
 }
 
 /// URL scheme of an endpoint.
@@ -71,6 +81,12 @@ pub struct EndpointOptions {
     /// with any of them set is a startup error. Default: none set.
     #[cfg(feature = "tls")]
     pub https: crate::tls::HttpsOptions,
+    /// Set `SO_REUSEPORT` on the endpoint's TCP sockets so that several processes can
+    /// listen on one port; the kernel load-balances new connections between them. Every
+    /// socket on the port must set it, and belong to the same user. No effect on Unix
+    /// sockets and on sockets passed by systemd (the socket unit's `ReusePort=` decides).
+    /// Default: `false`.
+    pub reuse_port: bool,
 }
 
 impl EndpointOptions {
@@ -86,6 +102,7 @@ impl EndpointOptions {
             unix_socket_mode: None,
             #[cfg(feature = "tls")]
             https: Default::default(),
+            reuse_port: false,
         }
     }
 
@@ -108,8 +125,14 @@ impl EndpointOptions {
         Self::new(ListenAddress::Unix(path.into()))
     }
 
-    /// Parses a URL such as `http://localhost:5000`, `http://*:80`, `http://[::1]:0` or
-    /// `http://unix:/run/app.sock`.
+    /// An endpoint on sockets passed by systemd socket activation: all those not claimed
+    /// by a named endpoint (`None`), or those with `FileDescriptorName=name`.
+    pub fn systemd(name: Option<&str>) -> Self {
+        Self::new(ListenAddress::Systemd(name.map(String::from)))
+    }
+
+    /// Parses a URL such as `http://localhost:5000`, `http://*:80`, `http://[::1]:0`,
+    /// `http://unix:/run/app.sock`, `http://systemd` or `http://systemd:NAME`.
     pub fn from_url(url: &str) -> Result<Self, crate::Error> {
         crate::config::urls::parse_url(url)
     }

@@ -498,3 +498,113 @@ fn a_bind_failure_in_a_later_endpoint_releases_the_earlier_ones() {
         "the Unix endpoint must not listen after a failed start"
     );
 }
+
+// ---------------------------------------------------------------------------------------
+// SO_REUSEPORT (EndpointOptions::reuse_port) and systemd endpoints from code.
+
+/// Answers with `tag`.
+fn tagged(tag: &'static str) -> impl Fn(Request) -> Response + Send + Sync + 'static {
+    move |_req: Request| Response::new(Body::from(tag))
+}
+
+fn reuse_port_endpoint(addr: SocketAddr) -> EndpointOptions {
+    let mut ep = EndpointOptions::ip(addr);
+    ep.reuse_port = true;
+    ep
+}
+
+#[test]
+fn reuse_port_lets_two_servers_share_a_port() {
+    let _ = env_logger::builder().is_test(true).try_init();
+    let a = Server::new(
+        opts(vec![reuse_port_endpoint("127.0.0.1:0".parse().unwrap())]),
+        tagged("A"),
+    )
+    .start()
+    .expect("the first server starts");
+    let addr = a.local_addr().unwrap();
+    let b = Server::new(opts(vec![reuse_port_endpoint(addr)]), tagged("B"))
+        .start()
+        .expect("the second server starts on the same port with reuse_port");
+    assert_eq!(b.local_addr(), Some(addr));
+    // The kernel spreads connections over both listeners; every one is answered.
+    let mut seen = std::collections::BTreeSet::new();
+    for _ in 0..40 {
+        let r = get_at(addr, "/");
+        assert_eq!(r.status, 200, "{}", r.head);
+        seen.insert(r.body_str());
+    }
+    assert!(
+        seen.iter().all(|t| t == "A" || t == "B"),
+        "unexpected answers: {seen:?}"
+    );
+    // Once the first is gone the second takes every connection: it really listens.
+    assert!(a.shutdown(Duration::from_secs(2)));
+    for _ in 0..5 {
+        let r = get_at(addr, "/");
+        assert_eq!(r.status, 200, "{}", r.head);
+        assert_eq!(r.body_str(), "B");
+    }
+    b.shutdown(Duration::from_secs(2));
+}
+
+#[test]
+fn without_reuse_port_the_second_server_fails_to_bind() {
+    let _ = env_logger::builder().is_test(true).try_init();
+    let a = Server::new(
+        opts(vec![reuse_port_endpoint("127.0.0.1:0".parse().unwrap())]),
+        tagged("A"),
+    )
+    .start()
+    .expect("the first server starts");
+    let addr = a.local_addr().unwrap();
+    // Every socket on the port must ask for SO_REUSEPORT: the first did, this one does not.
+    let e = Server::new(opts(vec![EndpointOptions::ip(addr)]), tagged("B"))
+        .start()
+        .unwrap_err();
+    assert!(e.is_bind(), "{e}");
+    assert_eq!(
+        e.to_string(),
+        format!("Failed to bind to address http://{addr}: address already in use.")
+    );
+    a.shutdown(Duration::from_secs(2));
+
+    // Neither asks: the default.
+    let a = start_handle(opts(vec![EndpointOptions::ip(
+        "127.0.0.1:0".parse().unwrap(),
+    )]));
+    let addr = a.local_addr().unwrap();
+    let e = Server::new(opts(vec![EndpointOptions::ip(addr)]), hello)
+        .start()
+        .unwrap_err();
+    assert!(e.is_bind(), "{e}");
+    assert!(e.to_string().contains("address already in use"), "{e}");
+    a.shutdown(Duration::from_secs(2));
+}
+
+/// In a test process no sockets come from systemd: a systemd endpoint is a startup error
+/// that says so (and nothing else is left listening).
+#[test]
+fn systemd_endpoint_without_sockets_is_a_startup_error() {
+    let _ = env_logger::builder().is_test(true).try_init();
+    for ep in [
+        EndpointOptions::systemd(None),
+        EndpointOptions::systemd(Some("web")),
+    ] {
+        let e = Server::new(
+            opts(vec![
+                EndpointOptions::ip("127.0.0.1:0".parse().unwrap()),
+                ep,
+            ]),
+            hello,
+        )
+        .start()
+        .unwrap_err();
+        assert!(e.is_config(), "{e}");
+        assert!(
+            e.to_string()
+                .contains("no sockets were passed by systemd (LISTEN_FDS unset)"),
+            "{e}"
+        );
+    }
+}

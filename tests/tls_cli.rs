@@ -86,8 +86,7 @@ impl Pki {
         eku: ExtendedKeyUsagePurpose,
     ) {
         let mut p =
-            CertificateParams::new(sans.iter().map(|s| s.to_string()).collect::<Vec<_>>())
-                .unwrap();
+            CertificateParams::new(sans.iter().map(|s| s.to_string()).collect::<Vec<_>>()).unwrap();
         p.distinguished_name.push(DnType::CommonName, name);
         p.extended_key_usages = vec![eku];
         let key = KeyPair::generate().unwrap();
@@ -176,7 +175,11 @@ fn s_client(addr: SocketAddr, args: &[&str]) -> String {
 
 fn write_config(pki: &Pki, json: &str) -> PathBuf {
     let p = pki.path("appsettings.json");
-    std::fs::write(&p, json.replace("$DIR", &pki.dir.path().display().to_string())).unwrap();
+    std::fs::write(
+        &p,
+        json.replace("$DIR", &pki.dir.path().display().to_string()),
+    )
+    .unwrap();
     p
 }
 
@@ -186,11 +189,36 @@ fn curl_and_openssl_against_the_binary() {
     let ca = pki.ca("ca");
     let clients = pki.ca("clients");
     let other = pki.ca("other");
-    pki.leaf(&ca, "localhost", &["localhost"], ExtendedKeyUsagePurpose::ServerAuth);
-    pki.leaf(&ca, "a.example.org", &["a.example.org"], ExtendedKeyUsagePurpose::ServerAuth);
-    pki.leaf(&ca, "wild", &["*.example.org"], ExtendedKeyUsagePurpose::ServerAuth);
-    pki.leaf(&clients, "alice", &["alice"], ExtendedKeyUsagePurpose::ClientAuth);
-    pki.leaf(&other, "mallory", &["mallory"], ExtendedKeyUsagePurpose::ClientAuth);
+    pki.leaf(
+        &ca,
+        "localhost",
+        &["localhost"],
+        ExtendedKeyUsagePurpose::ServerAuth,
+    );
+    pki.leaf(
+        &ca,
+        "a.example.org",
+        &["a.example.org"],
+        ExtendedKeyUsagePurpose::ServerAuth,
+    );
+    pki.leaf(
+        &ca,
+        "wild",
+        &["*.example.org"],
+        ExtendedKeyUsagePurpose::ServerAuth,
+    );
+    pki.leaf(
+        &clients,
+        "alice",
+        &["alice"],
+        ExtendedKeyUsagePurpose::ClientAuth,
+    );
+    pki.leaf(
+        &other,
+        "mallory",
+        &["mallory"],
+        ExtendedKeyUsagePurpose::ClientAuth,
+    );
     let config = write_config(
         &pki,
         r#"{
@@ -232,10 +260,16 @@ fn curl_and_openssl_against_the_binary() {
     // SNI routes to the exact name (TLS 1.3 only there) and the wildcard (TLS 1.2 only).
     ok_body(&curl(web, "a.example.org", &ca_pem, &["--tlsv1.3"]));
     let refused = curl(web, "a.example.org", &ca_pem, &["--tls-max", "1.2"]);
-    assert!(!refused.status.success(), "TLS 1.2 must be refused for a.example.org");
+    assert!(
+        !refused.status.success(),
+        "TLS 1.2 must be refused for a.example.org"
+    );
     ok_body(&curl(web, "b.example.org", &ca_pem, &["--tls-max", "1.2"]));
     let refused = curl(web, "b.example.org", &ca_pem, &["--tlsv1.3"]);
-    assert!(!refused.status.success(), "TLS 1.3 must be refused for *.example.org");
+    assert!(
+        !refused.status.success(),
+        "TLS 1.3 must be refused for *.example.org"
+    );
     // A name with no SNI entry (and no "*") is refused.
     let refused = curl(web, "nothing.test", &ca_pem, &["-k"]);
     assert!(!refused.status.success());
@@ -243,16 +277,28 @@ fn curl_and_openssl_against_the_binary() {
     // openssl s_client: SNI, ALPN and protocol version as the server negotiated them.
     let out = s_client(
         web,
-        &["-servername", "a.example.org", "-alpn", "http/1.1", "-tls1_3"],
+        &[
+            "-servername",
+            "a.example.org",
+            "-alpn",
+            "http/1.1",
+            "-tls1_3",
+        ],
     );
     assert!(out.contains("ALPN protocol: http/1.1"), "{out}");
     assert!(out.contains("TLSv1.3"), "{out}");
-    assert!(out.contains("CN = a.example.org") || out.contains("CN=a.example.org"), "{out}");
+    assert!(
+        out.contains("CN = a.example.org") || out.contains("CN=a.example.org"),
+        "{out}"
+    );
     let out = s_client(web, &["-servername", "b.example.org", "-tls1_2"]);
     assert!(out.contains("TLSv1.2"), "{out}");
     assert!(out.contains("example.org"), "{out}");
     let out = s_client(web, &["-servername", "b.example.org", "-tls1_3"]);
-    assert!(!out.contains("ALPN protocol") && !out.contains("Cipher is TLS_AES"), "{out}");
+    assert!(
+        !out.contains("ALPN protocol") && !out.contains("Cipher is TLS_AES"),
+        "{out}"
+    );
 
     // Client certificates: required, from the configured CA.
     let alice = ["--cert", "alice.crt", "--key", "alice.key"];
@@ -284,7 +330,10 @@ fn curl_and_openssl_against_the_binary() {
             &pki.path("alice.key").display().to_string(),
         ],
     );
-    assert!(out.contains("Acceptable client certificate CA names"), "{out}");
+    assert!(
+        out.contains("Acceptable client certificate CA names"),
+        "{out}"
+    );
     assert!(out.contains("clients"), "{out}");
 }
 
@@ -292,7 +341,12 @@ fn curl_and_openssl_against_the_binary() {
 fn sighup_reloads_certificates() {
     let pki = Pki::new("tls-hup");
     let ca = pki.ca("ca");
-    pki.leaf(&ca, "first", &["localhost"], ExtendedKeyUsagePurpose::ServerAuth);
+    pki.leaf(
+        &ca,
+        "first",
+        &["localhost"],
+        ExtendedKeyUsagePurpose::ServerAuth,
+    );
     let config = write_config(
         &pki,
         r#"{"Kestrel": {"Endpoints": {"Web": {"Url": "https://127.0.0.1:0",
@@ -314,7 +368,12 @@ fn sighup_reloads_certificates() {
     assert!(subject(addrs[0]).contains("first"), "{}", subject(addrs[0]));
     ok_body(&curl(addrs[0], "localhost", &ca_pem, &[]));
     // New files; SIGHUP makes the reload immediate (the watcher would also see it).
-    pki.leaf(&ca, "second", &["localhost"], ExtendedKeyUsagePurpose::ServerAuth);
+    pki.leaf(
+        &ca,
+        "second",
+        &["localhost"],
+        ExtendedKeyUsagePurpose::ServerAuth,
+    );
     std::fs::copy(pki.path("second.key"), pki.path("site.key")).unwrap();
     std::fs::copy(pki.path("second.crt"), pki.path("site.crt")).unwrap();
     let pid = rustix::process::Pid::from_raw(server.child.id() as i32).unwrap();
@@ -335,17 +394,26 @@ fn dev_certs_command_and_default_certificate() {
     let data = TempDir::new("dev-certs");
     let dev = |args: &[&str]| {
         let mut c = falconet();
-        c.arg("dev-certs").args(args).env("XDG_DATA_HOME", data.path());
+        c.arg("dev-certs")
+            .args(args)
+            .env("XDG_DATA_HOME", data.path());
         run(c, b"")
     };
-    assert_eq!(dev(&["--check"]).status.code(), Some(1), "no certificate yet");
+    assert_eq!(
+        dev(&["--check"]).status.code(),
+        Some(1),
+        "no certificate yet"
+    );
     let o = dev(&[]);
     let out = String::from_utf8_lossy(&o.stdout).to_string() + &String::from_utf8_lossy(&o.stderr);
     assert!(o.status.success(), "{out}");
     assert!(out.contains("curl --cacert"), "trust instructions: {out}");
     let dir = data.path().join("falconet").join("dev-certs");
     let crt = dir.join("localhost.crt");
-    assert!(crt.is_file() && dir.join("localhost.key").is_file(), "{out}");
+    assert!(
+        crt.is_file() && dir.join("localhost.key").is_file(),
+        "{out}"
+    );
     assert_eq!(dev(&["--check"]).status.code(), Some(0));
 
     // An https endpoint with no certificate configured uses the development certificate.
@@ -355,9 +423,18 @@ fn dev_certs_command_and_default_certificate() {
     c_env.env("XDG_DATA_HOME", data.path());
     let mut child = ChildServer::spawn(c_env);
     let line = child
-        .wait_for_line("Now listening on: https://127.0.0.1:", Duration::from_secs(30))
+        .wait_for_line(
+            "Now listening on: https://127.0.0.1:",
+            Duration::from_secs(30),
+        )
         .unwrap_or_else(|| panic!("not started: {}", child.stderr()));
-    let addr: SocketAddr = line.split("https://").nth(1).unwrap().trim().parse().unwrap();
+    let addr: SocketAddr = line
+        .split("https://")
+        .nth(1)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
     ok_body(&curl(addr, "localhost", &crt, &[]));
     drop(child);
 

@@ -370,6 +370,7 @@ fn apply_endpoint(
     let mut connection_logging = None;
     let mut allow_synchronous_io = None;
     let mut unix_socket_mode = None;
+    let mut reuse_port = None;
     let mut has_certificate = false;
     #[cfg(feature = "tls")]
     let mut https = crate::tls::HttpsOptions::default();
@@ -392,6 +393,7 @@ fn apply_endpoint(
                 allow_synchronous_io = boolean(v, &format!("{p}:AllowSynchronousIO"))?;
             }
             "unixsocketmode" => unix_socket_mode = file_mode(v, &format!("{p}:UnixSocketMode"))?,
+            "reuseport" => reuse_port = boolean(v, &format!("{p}:ReusePort"))?,
             "certificate" | "sni" | "sslprotocols" | "clientcertificatemode" => {
                 has_certificate |= !is_empty_value(v)
             }
@@ -446,11 +448,31 @@ fn apply_endpoint(
     }
     if let Some(mode) = unix_socket_mode {
         endpoint.unix_socket_mode = Some(mode);
-        if !matches!(endpoint.address, ListenAddress::Unix(_)) {
+        if matches!(endpoint.address, ListenAddress::Systemd(_)) {
+            w.push(format!(
+                "Configuration key '{p}:UnixSocketMode' has no effect: systemd creates the \
+                 endpoint's socket (set SocketMode= in the socket unit)"
+            ));
+        } else if !matches!(endpoint.address, ListenAddress::Unix(_)) {
             w.push(format!(
                 "Configuration key '{p}:UnixSocketMode' has no effect: the endpoint is not a Unix \
                  socket"
             ));
+        }
+    }
+    if let Some(b) = reuse_port {
+        endpoint.reuse_port = b;
+        if b {
+            match endpoint.address {
+                ListenAddress::Unix(_) => w.push(format!(
+                    "Configuration key '{p}:ReusePort' has no effect: the endpoint is a Unix socket"
+                )),
+                ListenAddress::Systemd(_) => w.push(format!(
+                    "Configuration key '{p}:ReusePort' has no effect: systemd creates the \
+                     endpoint's socket (set ReusePort= in the socket unit)"
+                )),
+                _ => {}
+            }
         }
     }
     if has_certificate && endpoint.scheme == Scheme::Http {
@@ -1740,6 +1762,68 @@ mod tests {
             apply(r#"{"Kestrel":{"Endpoints":{"T":{"Url":"http://*:1","UnixSocketMode":"600"}}}}"#);
         assert!(
             w[0].contains("UnixSocketMode") && w[0].contains("not a Unix"),
+            "{w:?}"
+        );
+    }
+
+    #[test]
+    fn reuse_port() {
+        let reuse = |url: &str, v: &str| {
+            let mut o = ServerOptions::default();
+            let json = format!(
+                r#"{{"Kestrel":{{"Endpoints":{{"E":{{"Url":"{url}","ReusePort":{v}}}}}}}}}"#
+            );
+            apply_json(&mut o, &json)
+                .map(|w| (o.endpoints[0].reuse_port, w))
+                .map_err(|e| e.to_string())
+        };
+        assert_eq!(reuse("http://*:80", "true"), Ok((true, vec![])));
+        assert_eq!(
+            reuse("http://127.0.0.1:80", r#""True""#),
+            Ok((true, vec![]))
+        );
+        assert_eq!(reuse("http://localhost:80", "false"), Ok((false, vec![])));
+        assert_eq!(reuse("http://*:80", "null"), Ok((false, vec![])));
+        for bad in ["1", r#""yes""#, "{}"] {
+            let e = reuse("http://*:80", bad).unwrap_err();
+            assert!(
+                e.contains("for Kestrel:Endpoints:E:ReusePort: "),
+                "{bad}: {e}"
+            );
+        }
+        let (on, w) = reuse("http://unix:/s.sock", "true").unwrap();
+        assert!(on);
+        assert!(
+            w.len() == 1 && w[0].contains("ReusePort") && w[0].contains("Unix socket"),
+            "{w:?}"
+        );
+        let (_, w) = reuse("http://systemd:web", "true").unwrap();
+        assert!(
+            w.len() == 1 && w[0].contains("ReusePort=") && w[0].contains("socket unit"),
+            "{w:?}"
+        );
+        // The key is not unknown: no warning for it.
+        let (o, w) =
+            apply(r#"{"Kestrel":{"Endpoints":{"E":{"Url":"http://*:1","reuseport":true}}}}"#);
+        assert!(w.is_empty(), "{w:?}");
+        assert!(o.endpoints[0].reuse_port);
+    }
+
+    #[test]
+    fn systemd_endpoints() {
+        let (o, w) = apply(
+            r#"{"Kestrel":{"Endpoints":{
+                "All":{"Url":"http://systemd"},
+                "Web":{"Url":"http://systemd:web", "UnixSocketMode":"0660"}
+            }}}"#,
+        );
+        assert_eq!(o.endpoints[0].address, ListenAddress::Systemd(None));
+        assert_eq!(
+            o.endpoints[1].address,
+            ListenAddress::Systemd(Some("web".into()))
+        );
+        assert!(
+            w.len() == 1 && w[0].contains("UnixSocketMode") && w[0].contains("SocketMode="),
             "{w:?}"
         );
     }

@@ -47,8 +47,9 @@
 //! - `Kestrel:Endpoints:<name>` → one [`EndpointOptions`] named `<name>`: `Url` (required,
 //!   same rules as `--urls`), `Protocols` (`Http1`, `Http2`, `Http1AndHttp2`;
 //!   `Http1AndHttp2AndHttp3` is read as `Http1AndHttp2` with a warning, `Http3` alone is an
-//!   error), and falconet's `ConnectionLogging`, `AllowSynchronousIO` and `UnixSocketMode`
-//!   (octal digits, `"0660"`). `Certificate` on an `http` endpoint is an error, as in Kestrel;
+//!   error), and falconet's `ConnectionLogging`, `AllowSynchronousIO`, `UnixSocketMode`
+//!   (octal digits, `"0660"`) and `ReusePort` (`SO_REUSEPORT`: several processes on one
+//!   port, the kernel load-balances; [`EndpointOptions::reuse_port`]). `Certificate` on an `http` endpoint is an error, as in Kestrel;
 //!   `Sni`, `SslProtocols` and `ClientCertificateMode` are ignored with a warning until HTTPS
 //!   support lands.
 //! - `Kestrel:EndpointDefaults:Protocols` → endpoints of the same file's `Kestrel:Endpoints`
@@ -62,7 +63,8 @@
 //! URLs (`http://localhost:5000`, `http://*:80`, `http://[::1]:0`, `http://unix:/run/app.sock`)
 //! follow Kestrel: `localhost` binds 127.0.0.1 and ::1, `*`, `+`, `0.0.0.0` and host names
 //! bind all interfaces, IP literals bind that address, the port defaults to 80, and the path
-//! must be empty or `/`. `https://` is refused until TLS support lands.
+//! must be empty or `/`. `https://` is refused until TLS support lands. `http://systemd` and
+//! `http://systemd:NAME` listen on sockets passed by systemd socket activation.
 //!
 //! Rules, following .NET configuration:
 //!

@@ -7,6 +7,11 @@
 //! - IPv4 and bracketed IPv6 literals → [`ListenAddress::Ip`] (`http://[::]:80` is an explicit
 //!   IPv6 address, not "any");
 //! - `http://unix:/abs/path.sock` → [`ListenAddress::Unix`];
+//! - `http://systemd` → [`ListenAddress::Systemd`]`(None)` (every socket passed by systemd
+//!   socket activation that no named endpoint claims), `http://systemd:NAME` →
+//!   `Systemd(Some(NAME))` (the sockets of `FileDescriptorName=NAME`; NAME is printable
+//!   ASCII without `:`, `/`, `?`, `#`, at most 255 bytes). The host name `systemd` is
+//!   reserved for this: `http://systemd:80` names a socket, it is not port 80;
 //! - the port defaults to 80; port 0 picks a free port;
 //! - the path part must be empty or `/` (path bases are not supported, as in Kestrel).
 //!
@@ -65,6 +70,16 @@ pub(crate) fn parse_url(url: &str) -> Result<EndpointOptions, Error> {
     if let Some(prefix) = rest.get(..5) {
         if prefix.eq_ignore_ascii_case("unix:") {
             return parse_unix(url, &rest[5..]);
+        }
+    }
+
+    // Sockets passed by systemd: http://systemd[:NAME][/]
+    if let Some(prefix) = rest.get(..7) {
+        let after = &rest[7..];
+        if prefix.eq_ignore_ascii_case("systemd")
+            && (after.is_empty() || after.starts_with([':', '/', '?', '#']))
+        {
+            return parse_systemd(url, after);
         }
     }
 
@@ -131,6 +146,8 @@ pub(crate) fn describe(ep: &EndpointOptions) -> String {
         ListenAddress::Localhost(p) => format!("{scheme}://localhost:{p}"),
         ListenAddress::Any(p) => format!("{scheme}://*:{p}"),
         ListenAddress::Unix(path) => format!("{scheme}://unix:{}", path.display()),
+        ListenAddress::Systemd(None) => format!("{scheme}://systemd"),
+        ListenAddress::Systemd(Some(n)) => format!("{scheme}://systemd:{n}"),
     }
 }
 
@@ -161,6 +178,44 @@ fn parse_unix(url: &str, after_unix: &str) -> Result<EndpointOptions, Error> {
     }
     Ok(EndpointOptions::new(ListenAddress::Unix(PathBuf::from(
         path,
+    ))))
+}
+
+/// `after` is what follows `systemd`: nothing or `/` (every socket), or `:NAME` with an
+/// optional `/`.
+fn parse_systemd(url: &str, after: &str) -> Result<EndpointOptions, Error> {
+    let Some(name) = after.strip_prefix(':') else {
+        if after.is_empty() || after == "/" {
+            return Ok(EndpointOptions::new(ListenAddress::Systemd(None)));
+        }
+        return Err(invalid(
+            url,
+            &format!("a path base ('{after}') is not supported; the path must be empty or '/'"),
+        ));
+    };
+    let name = name.strip_suffix('/').unwrap_or(name);
+    if name.is_empty() {
+        return Err(invalid(
+            url,
+            "the socket name is missing after 'systemd:', e.g. 'http://systemd:http' \
+             (FileDescriptorName= of the socket unit); 'http://systemd' takes every socket",
+        ));
+    }
+    let valid = name.len() <= 255
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_graphic() && !matches!(b, b':' | b'/' | b'?' | b'#'));
+    if !valid {
+        return Err(invalid(
+            url,
+            &format!(
+                "'{name}' is not a valid systemd socket name (FileDescriptorName=): printable \
+                 ASCII without ':', '/', '?' or '#', at most 255 characters"
+            ),
+        ));
+    }
+    Ok(EndpointOptions::new(ListenAddress::Systemd(Some(
+        name.to_string(),
     ))))
 }
 
@@ -386,6 +441,51 @@ mod tests {
     }
 
     #[test]
+    fn systemd_sockets() {
+        assert_eq!(addr("http://systemd"), ListenAddress::Systemd(None));
+        assert_eq!(addr("HTTP://SystemD/"), ListenAddress::Systemd(None));
+        assert_eq!(
+            addr("http://systemd:http"),
+            ListenAddress::Systemd(Some("http".into()))
+        );
+        // The name is case-sensitive, as systemd's; a trailing '/' is allowed.
+        assert_eq!(
+            addr("http://systemd:Web-1.sock/"),
+            ListenAddress::Systemd(Some("Web-1.sock".into()))
+        );
+        // A number after 'systemd:' is a name, not a port.
+        assert_eq!(
+            addr("http://systemd:80"),
+            ListenAddress::Systemd(Some("80".into()))
+        );
+        // Other hosts that merely start with "systemd" stay host names.
+        assert_eq!(addr("http://systemd.local:80"), ListenAddress::Any(80));
+        assert_eq!(addr("http://systemd-host"), ListenAddress::Any(80));
+        assert!(err("http://systemd:").contains("socket name is missing"));
+        assert!(err("http://systemd:/").contains("socket name is missing"));
+        assert!(err("http://systemd/api").contains("path base"));
+        assert!(err("http://systemd?x").contains("path base"));
+        for bad in [
+            "http://systemd:a:b",
+            "http://systemd:a/b",
+            "http://systemd:a b",
+            "http://systemd:é",
+            "http://systemd:a?b",
+        ] {
+            let e = err(bad);
+            assert!(e.contains("not a valid systemd socket name"), "{bad}: {e}");
+            assert!(e.starts_with(&format!("Invalid url: '{bad}'")), "{e}");
+        }
+        let long = format!("http://systemd:{}", "n".repeat(255));
+        assert_eq!(addr(&long), ListenAddress::Systemd(Some("n".repeat(255))));
+        let e = err(&format!("http://systemd:{}", "n".repeat(256)));
+        assert!(e.contains("at most 255"), "{e}");
+        let e = parse_url("http://systemd:web").unwrap();
+        assert_eq!(e, EndpointOptions::systemd(Some("web")));
+        assert!(!e.reuse_port);
+    }
+
+    #[test]
     fn other_errors_name_the_url() {
         for bad in [
             "",
@@ -406,6 +506,8 @@ mod tests {
             "http://é:80",
             "http://éé:80",
             "http://uni:80é",
+            "http://systemd:",
+            "http://systemdé",
         ] {
             let e = err(bad);
             assert!(e.starts_with(&format!("Invalid url: '{bad}'")), "{e}");
@@ -422,6 +524,7 @@ mod tests {
             "http://unix:/tmp/a.sock:/",
             "HTTPS://localhost:5001",
             "http://éx.org:80/é",
+            "http://systemd:nameé/",
         ] {
             for (i, _) in url.char_indices() {
                 let _ = parse_url(&url[..i]);

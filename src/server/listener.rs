@@ -1,5 +1,6 @@
 //! Binding endpoints (socket2): TCP over IPv4/IPv6, dual-stack `[::]`, `localhost` as two
-//! sockets, and Unix domain sockets with stale-file cleanup.
+//! sockets, Unix domain sockets with stale-file cleanup, `SO_REUSEPORT`, and the sockets
+//! passed by systemd socket activation ([`Inherited`]).
 
 use std::io;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener};
@@ -10,6 +11,7 @@ use std::path::{Path, PathBuf};
 
 use socket2::{Domain, SockAddr, Socket, Type};
 
+use super::systemd::{self, InheritedListener, InheritedSocket};
 use crate::io::Transport;
 use crate::options::{EndpointOptions, ListenAddress};
 use crate::request::Address;
@@ -19,7 +21,10 @@ use crate::Error;
 #[derive(Debug)]
 pub(crate) enum Listener {
     Tcp(TcpListener, SocketAddr),
-    Unix(UnixListener, PathBuf),
+    /// A Unix socket, its path (`@name` for an abstract one), and whether the socket file
+    /// is ours to remove at shutdown (not when systemd created it: it owns the file and
+    /// passes the same socket to the next start).
+    Unix(UnixListener, PathBuf, bool),
 }
 
 impl Listener {
@@ -27,7 +32,7 @@ impl Listener {
     pub(crate) fn address(&self) -> Address {
         match self {
             Listener::Tcp(_, a) => Address::Ip(*a),
-            Listener::Unix(_, p) => Address::Unix(Some(p.clone())),
+            Listener::Unix(_, p, _) => Address::Unix(Some(p.clone())),
         }
     }
 
@@ -35,7 +40,7 @@ impl Listener {
     pub(crate) fn url(&self) -> String {
         match self {
             Listener::Tcp(_, a) => format!("http://{a}"),
-            Listener::Unix(_, p) => format!("http://unix:{}", p.display()),
+            Listener::Unix(_, p, _) => format!("http://unix:{}", p.display()),
         }
     }
 
@@ -57,7 +62,7 @@ impl Listener {
                     Address::Ip(local),
                 ))
             }
-            Listener::Unix(l, path) => {
+            Listener::Unix(l, path, _) => {
                 let (s, _) = l.accept()?;
                 s.set_nonblocking(true)?;
                 Ok((
@@ -69,9 +74,10 @@ impl Listener {
         }
     }
 
-    /// Removes the socket file of a Unix listener (on graceful shutdown).
+    /// Removes the socket file of a Unix listener this server created (on graceful
+    /// shutdown).
     pub(crate) fn cleanup(&self) {
-        if let Listener::Unix(_, p) = self {
+        if let Listener::Unix(_, p, true) = self {
             let _ = std::fs::remove_file(p);
         }
     }
@@ -81,7 +87,7 @@ impl AsFd for Listener {
     fn as_fd(&self) -> BorrowedFd<'_> {
         match self {
             Listener::Tcp(l, _) => l.as_fd(),
-            Listener::Unix(l, _) => l.as_fd(),
+            Listener::Unix(l, _, _) => l.as_fd(),
         }
     }
 }
@@ -100,7 +106,12 @@ fn url_of(addr: &SocketAddr) -> String {
 }
 
 /// Binds one TCP socket. `v6only` matters for IPv6 addresses only.
-fn bind_tcp(addr: SocketAddr, v6only: bool, backlog: u32) -> io::Result<Listener> {
+fn bind_tcp(
+    addr: SocketAddr,
+    v6only: bool,
+    reuse_port: bool,
+    backlog: u32,
+) -> io::Result<Listener> {
     let domain = if addr.is_ipv6() {
         Domain::IPV6
     } else {
@@ -110,6 +121,11 @@ fn bind_tcp(addr: SocketAddr, v6only: bool, backlog: u32) -> io::Result<Listener
     // Lets a restarted server bind while old connections sit in TIME_WAIT; on Linux it
     // never allows two listeners on one port.
     socket.set_reuse_address(true)?;
+    if reuse_port {
+        // Several sockets (of this or other processes of the same user) on one port, each
+        // with SO_REUSEPORT; the kernel spreads new connections across them.
+        socket.set_reuse_port(true)?;
+    }
     if addr.is_ipv6() {
         socket.set_only_v6(v6only)?;
     }
@@ -161,22 +177,29 @@ fn bind_unix(path: &Path, mode: Option<u32>, backlog: u32) -> Result<Listener, E
     socket
         .set_nonblocking(true)
         .map_err(|e| bind_error(&url, e))?;
-    Ok(Listener::Unix(socket.into(), path.to_path_buf()))
+    Ok(Listener::Unix(socket.into(), path.to_path_buf(), true))
 }
 
-/// Binds every socket of one endpoint, following Kestrel's rules for each address kind.
-pub(crate) fn bind(ep: &EndpointOptions, backlog: u32) -> Result<Vec<Listener>, Error> {
+/// Binds every socket of one endpoint, following Kestrel's rules for each address kind;
+/// a [`ListenAddress::Systemd`] endpoint takes its sockets from `inherited`.
+pub(crate) fn bind(
+    ep: &EndpointOptions,
+    backlog: u32,
+    inherited: &mut Inherited,
+) -> Result<Vec<Listener>, Error> {
+    let reuse = ep.reuse_port;
     match &ep.address {
         ListenAddress::Ip(addr) => {
             // An explicit IPv6 address is IPv6 only, as in Kestrel.
-            let l = bind_tcp(*addr, true, backlog).map_err(|e| bind_error(&url_of(addr), e))?;
+            let l =
+                bind_tcp(*addr, true, reuse, backlog).map_err(|e| bind_error(&url_of(addr), e))?;
             Ok(vec![l])
         }
         ListenAddress::Localhost(port) => {
             let v4 = SocketAddr::from((Ipv4Addr::LOCALHOST, *port));
             let mut out = Vec::new();
             let mut errors = Vec::new();
-            match bind_tcp(v4, true, backlog) {
+            match bind_tcp(v4, true, reuse, backlog) {
                 Ok(l) => out.push(l),
                 Err(e) => errors.push(bind_error(&format!("http://localhost:{port}"), e)),
             }
@@ -186,7 +209,7 @@ pub(crate) fn bind(ep: &EndpointOptions, backlog: u32) -> Result<Vec<Listener>, 
                 _ => *port,
             };
             let v6 = SocketAddr::from((Ipv6Addr::LOCALHOST, port6));
-            match bind_tcp(v6, true, backlog) {
+            match bind_tcp(v6, true, reuse, backlog) {
                 Ok(l) => out.push(l),
                 Err(e) => errors.push(bind_error(&url_of(&v6), e)),
             }
@@ -202,7 +225,7 @@ pub(crate) fn bind(ep: &EndpointOptions, backlog: u32) -> Result<Vec<Listener>, 
         }
         ListenAddress::Any(port) => {
             let any6 = SocketAddr::from((Ipv6Addr::UNSPECIFIED, *port));
-            match bind_tcp(any6, false, backlog) {
+            match bind_tcp(any6, false, reuse, backlog) {
                 Ok(l) => Ok(vec![l]),
                 Err(e) if e.kind() == io::ErrorKind::AddrInUse => {
                     Err(bind_error(&url_of(&any6), e))
@@ -210,12 +233,144 @@ pub(crate) fn bind(ep: &EndpointOptions, backlog: u32) -> Result<Vec<Listener>, 
                 Err(e6) => {
                     log::debug!("IPv6 unavailable ({e6}); binding 0.0.0.0:{port} instead");
                     let any4 = SocketAddr::from((Ipv4Addr::UNSPECIFIED, *port));
-                    let l =
-                        bind_tcp(any4, true, backlog).map_err(|e| bind_error(&url_of(&any4), e))?;
+                    let l = bind_tcp(any4, true, reuse, backlog)
+                        .map_err(|e| bind_error(&url_of(&any4), e))?;
                     Ok(vec![l])
                 }
             }
         }
         ListenAddress::Unix(path) => Ok(vec![bind_unix(path, ep.unix_socket_mode, backlog)?]),
+        ListenAddress::Systemd(name) => inherited.claim(name.as_deref()),
     }
+}
+
+/// The sockets passed by systemd, handed out to the endpoints that ask for them:
+/// `http://systemd:NAME` takes the sockets named NAME, `http://systemd` every socket whose
+/// name no endpoint asks for.
+#[derive(Debug, Default)]
+pub(crate) struct Inherited {
+    /// Not yet claimed.
+    sockets: Vec<InheritedSocket>,
+    /// Every name, in order, for messages.
+    names: Vec<String>,
+    /// Names that `http://systemd:NAME` endpoints ask for.
+    claimed_by_name: Vec<String>,
+}
+
+impl Inherited {
+    /// Takes the sockets passed by systemd if any endpoint asks for them, and only then:
+    /// a program that does not use socket activation leaves `LISTEN_FDS` alone.
+    pub(crate) fn new(endpoints: &[EndpointOptions]) -> Result<Inherited, Error> {
+        let mut claimed_by_name = Vec::new();
+        let mut any = false;
+        for ep in endpoints {
+            if let ListenAddress::Systemd(name) = &ep.address {
+                any = true;
+                claimed_by_name.extend(name.clone());
+            }
+        }
+        if !any {
+            return Ok(Inherited::default());
+        }
+        let sockets = systemd::take_listen_fds().map_err(|e| {
+            Error::bind(format!("Cannot use the sockets passed by systemd: {e}"), e)
+        })?;
+        Ok(Inherited {
+            names: sockets.iter().map(|s| s.name.clone()).collect(),
+            sockets,
+            claimed_by_name,
+        })
+    }
+
+    /// The listeners of endpoint `http://systemd` (`name` = `None`) or
+    /// `http://systemd:NAME`.
+    fn claim(&mut self, name: Option<&str>) -> Result<Vec<Listener>, Error> {
+        let url = match name {
+            Some(n) => format!("http://systemd:{n}"),
+            None => "http://systemd".to_string(),
+        };
+        if self.names.is_empty() {
+            return Err(Error::config(format!(
+                "Cannot listen on {url}: no sockets were passed by systemd (LISTEN_FDS unset);                  start falconet from a systemd socket unit (ListenStream=, see                  cross/falconet.socket) or use another URL. The sockets are handed to the                  first server of a process only."
+            )));
+        }
+        let wanted = |s: &InheritedSocket| match name {
+            Some(n) => s.name == n,
+            None => !self.claimed_by_name.contains(&s.name),
+        };
+        let (mine, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut self.sockets)
+            .into_iter()
+            .partition(wanted);
+        self.sockets = rest;
+        if mine.is_empty() {
+            let names = self
+                .names
+                .iter()
+                .map(|n| format!("'{n}'"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            return Err(Error::config(match name {
+                Some(n) if self.names.iter().any(|x| x == n) => format!(
+                    "Cannot listen on {url}: the sockets named '{n}' passed by systemd are \
+                     taken by another endpoint"
+                ),
+                Some(n) => format!(
+                    "Cannot listen on {url}: systemd passed no socket named '{n}' \
+                     (FileDescriptorName= in the socket unit); the names passed are {names}"
+                ),
+                None => format!(
+                    "Cannot listen on {url}: every socket passed by systemd ({names}) is \
+                     taken by an endpoint that names it"
+                ),
+            }));
+        }
+        mine.into_iter().map(adopt).collect()
+    }
+
+    /// Warns about sockets passed by systemd that no endpoint took; they are closed (the
+    /// socket unit keeps its own copy).
+    pub(crate) fn finish(self) {
+        for s in self.sockets {
+            log::warn!(
+                "systemd passed a socket named '{}' (file descriptor {}) that no endpoint \
+                 uses; listen on it with http://systemd:{} or http://systemd",
+                s.name,
+                s.fd,
+                s.name
+            );
+        }
+    }
+}
+
+/// Turns a socket passed by systemd into a non-blocking listener with its real address.
+/// Its backlog and options are those the socket unit set.
+fn adopt(s: InheritedSocket) -> Result<Listener, Error> {
+    let what = format!("file descriptor {} ('{}') passed by systemd", s.fd, s.name);
+    let err = |e: io::Error| Error::bind(format!("Cannot listen on the {what}: {e}"), e);
+    let listener = match s.listener {
+        InheritedListener::Tcp(l) => {
+            l.set_nonblocking(true).map_err(err)?;
+            let addr = l.local_addr().map_err(err)?;
+            Listener::Tcp(l, addr)
+        }
+        InheritedListener::Unix(l) => {
+            use std::os::linux::net::SocketAddrExt;
+            l.set_nonblocking(true).map_err(err)?;
+            let addr = l.local_addr().map_err(err)?;
+            let path = if let Some(p) = addr.as_pathname() {
+                p.to_path_buf()
+            } else if let Some(name) = addr.as_abstract_name() {
+                PathBuf::from(format!("@{}", String::from_utf8_lossy(name)))
+            } else {
+                return Err(err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "the Unix socket has no address",
+                )));
+            };
+            // systemd owns the socket file: never removed at shutdown.
+            Listener::Unix(l, path, false)
+        }
+    };
+    log::info!("Using the {what}: {}", listener.url());
+    Ok(listener)
 }

@@ -14,6 +14,8 @@
 pub(crate) mod listener;
 pub(crate) mod poller;
 pub(crate) mod stats;
+#[allow(unsafe_code)]
+pub(crate) mod systemd;
 
 use std::os::fd::OwnedFd;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -98,12 +100,22 @@ impl Server {
     /// Serves on the calling thread until SIGINT or SIGTERM, then shuts down gracefully
     /// within [`ServerOptions::shutdown_timeout`]. SIGHUP reloads the certificates of HTTPS
     /// endpoints from their files.
+    ///
+    /// Under systemd (`NOTIFY_SOCKET` set, `Type=notify`) it reports `READY=1` once every
+    /// endpoint is listening and `STOPPING=1` when shutdown begins
+    /// ([`notify_systemd`](crate::notify_systemd)); without `NOTIFY_SOCKET` nothing is sent.
     pub fn run(self) -> Result<(), Error> {
         use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
         let timeout = self.options.shutdown_timeout;
         let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP])
             .map_err(|e| Error::io("cannot install signal handlers", e))?;
         let handle = self.start()?;
+        // Before the signal thread starts, so that STOPPING=1 (sent there) cannot overtake
+        // READY=1; a signal that arrives meanwhile waits in `signals`.
+        notify_systemd(&format!(
+            "READY=1\nSTATUS=Listening on {}",
+            handle.urls().join(" ")
+        ));
         let h2 = handle.clone();
         let signals_handle = signals.handle();
         std::thread::Builder::new()
@@ -121,6 +133,7 @@ impl Server {
                         continue;
                     }
                     log::info!("Received signal {sig}; shutting down");
+                    notify_systemd("STOPPING=1");
                     h2.shutdown(timeout);
                     break;
                 }
@@ -159,6 +172,7 @@ impl Server {
             options.allowed_hosts.clear();
         }
         // Bind everything first: a bind failure stops startup before any thread starts.
+        let mut inherited = listener::Inherited::new(&endpoints)?;
         let mut bound: Vec<(Listener, Arc<EndpointCtx>)> = Vec::new();
         #[cfg(feature = "tls")]
         let mut cert_slots = Vec::new();
@@ -181,7 +195,7 @@ impl Server {
             } else {
                 None
             };
-            for l in listener::bind(ep, options.listen_backlog)? {
+            for l in listener::bind(ep, options.listen_backlog, &mut inherited)? {
                 let url = if https {
                     l.url().replacen("http://", "https://", 1)
                 } else {
@@ -206,6 +220,7 @@ impl Server {
                 bound.push((l, ctx));
             }
         }
+        inherited.finish();
         for (_, ctx) in &bound {
             log::info!("Now listening on: {}", ctx.url);
         }
@@ -323,6 +338,16 @@ fn check_scheme(ep: &crate::options::EndpointOptions) -> Result<(), Error> {
         ));
     }
     Ok(())
+}
+
+/// Sends `state` to systemd if it asked for notifications; a failure is logged, never
+/// fatal (the service manager then times the start out and says why).
+fn notify_systemd(state: &str) {
+    match systemd::notify(state) {
+        Ok(true) => log::debug!("Notified systemd: {}", state.replace('\n', "; ")),
+        Ok(false) => {}
+        Err(e) => log::warn!("Cannot notify systemd ({state:?}): {e}"),
+    }
 }
 
 fn worker_loop(rx: Receiver<Box<Conn>>, shared: Arc<Shared>) {
