@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::forwarded::ForwardedHeadersOptions;
 use crate::limits::Limits;
 
 /// Which HTTP versions an endpoint speaks (Kestrel's `HttpProtocols`).
@@ -138,6 +139,10 @@ pub struct ServerOptions {
     /// How long [`crate::ServerHandle::shutdown`] waits by default for in-flight requests
     /// (used by the binary on SIGINT/SIGTERM). Default: 30 s (ASP.NET Core's ShutdownTimeout).
     pub shutdown_timeout: Duration,
+    /// Trusted-proxy `X-Forwarded-For` / `X-Forwarded-Proto` handling (ASP.NET Core's
+    /// ForwardedHeadersOptions). Default: off (see [`ForwardedHeadersOptions`] for the
+    /// defaults of each field).
+    pub forwarded_headers: ForwardedHeadersOptions,
 }
 
 impl Default for ServerOptions {
@@ -159,6 +164,7 @@ impl Default for ServerOptions {
             allow_bare_lf: false,
             request_body_drain_timeout: Duration::from_secs(5),
             shutdown_timeout: Duration::from_secs(30),
+            forwarded_headers: ForwardedHeadersOptions::default(),
         }
     }
 }
@@ -181,6 +187,9 @@ impl ServerOptions {
                 self.worker_stack_size
             )));
         }
+        self.forwarded_headers
+            .validate()
+            .map_err(crate::Error::config)?;
         if self.listen_backlog == 0 {
             return Err(crate::Error::config(
                 "Falconet.ListenBacklog must be at least 1",
