@@ -176,7 +176,7 @@ fn in_network(ip: IpAddr, (net, prefix): (IpAddr, u8)) -> bool {
 
 /// Parses `10.0.0.0/8` or `2001:db8::/32` (a bare address means a single host: /32 or
 /// /128). `None` if malformed or the prefix is too long for the family.
-#[allow(dead_code)] // The config parser uses it (next commit).
+#[cfg_attr(not(feature = "json-config"), allow(dead_code))]
 pub(crate) fn parse_network(s: &str) -> Option<(IpAddr, u8)> {
     let s = s.trim();
     let (addr, prefix) = match s.split_once('/') {
