@@ -1,44 +1,9 @@
 //! Trusted-proxy forwarded headers: ASP.NET Core's `ForwardedHeadersMiddleware` for
-//! `X-Forwarded-For` and `X-Forwarded-Proto`, off by default.
+//! `X-Forwarded-For` and `X-Forwarded-Proto`, off by default. What is applied, and when, is
+//! documented on [`ForwardedHeadersOptions`]; [`apply`] does it for one request.
 //!
-//! When falconet runs behind a reverse proxy (nginx, HAProxy, a load balancer), the
-//! connection's peer is the proxy, not the client. The proxy says who the client was in
-//! `X-Forwarded-For` (appending the address it saw to whatever the client sent) and which
-//! scheme it was reached by in `X-Forwarded-Proto`. Those headers are only believable when
-//! they come from a proxy we trust: anyone else can write them. So, per request and before
-//! the handler sees it:
-//!
-//! 1. The immediate peer must be trusted: an IP address in
-//!    [`known_proxies`](ForwardedHeadersOptions::known_proxies) or
-//!    [`known_networks`](ForwardedHeadersOptions::known_networks) (an IPv4-mapped IPv6
-//!    address counts as its IPv4 address), or a Unix-socket peer when
-//!    [`trust_unix_socket`](ForwardedHeadersOptions::trust_unix_socket) is set.
-//! 2. The headers' comma-separated entries are walked from the right (the entry the
-//!    trusted proxy appended last) for at most
-//!    [`forward_limit`](ForwardedHeadersOptions::forward_limit) entries. The n-th
-//!    `X-Forwarded-For` entry and the n-th `X-Forwarded-Proto` entry (both counted from the
-//!    right) form one set, as in ASP.NET. After a set is applied its address is the "peer"
-//!    for the next set, which is applied only if that address is trusted too.
-//! 3. A malformed entry (not an IP address with an optional port, not a URI scheme) stops
-//!    the walk at its set, logged at debug level; the sets to its right stay applied, as in
-//!    ASP.NET. A header value that is not visible ASCII stops everything: no change.
-//! 4. What was applied becomes the request's [`client_addr`](crate::RequestExt::client_addr)
-//!    (with the entry's port, or port 0 when it gave none) and
-//!    [`scheme`](crate::RequestExt::scheme). As ASP.NET does, the originals are kept in
-//!    `X-Original-For` (the peer's `ip:port`; not added for a Unix-socket peer, which has no
-//!    IP address) and `X-Original-Proto`, and the applied entries are removed from
-//!    `X-Forwarded-For` / `X-Forwarded-Proto` (the header is removed when none are left).
-//!
-//! Differences from ASP.NET, deliberate: the immediate peer is checked even when only
-//! `X-Forwarded-Proto` is enabled (ASP.NET checks known proxies only while walking
-//! `X-Forwarded-For`, so with proto alone any peer could set the scheme); a malformed
-//! `X-Forwarded-Proto` entry stops the walk like a malformed address (ASP.NET skips it);
-//! forwarded schemes are lowercased; `X-Original-For` is only added when an address from
-//! `X-Forwarded-For` was applied. `X-Forwarded-Host`, `X-Forwarded-Prefix`, custom header
-//! names and `RequireHeaderSymmetry` are not supported.
-//!
-//! The functions here are sans-I/O (headers and addresses in, headers and a result out),
-//! unit-tested with literals below.
+//! Sans-I/O (headers and addresses in, headers and a result out), unit-tested with literals
+//! below.
 
 use std::borrow::Cow;
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
@@ -55,6 +20,43 @@ const X_ORIGINAL_PROTO: HeaderName = HeaderName::from_static("x-original-proto")
 /// Which forwarded headers to apply and which peers to believe them from (ASP.NET Core's
 /// `ForwardedHeadersOptions`). Configured in code as [`crate::ServerOptions::forwarded_headers`]
 /// or in the `Falconet:ForwardedHeaders` section of the configuration file.
+///
+/// When falconet runs behind a reverse proxy (nginx, HAProxy, a load balancer), the
+/// connection's peer is the proxy, not the client. The proxy says who the client was in
+/// `X-Forwarded-For` (appending the address it saw to whatever the client sent) and which
+/// scheme it was reached by in `X-Forwarded-Proto`. Those headers are only believable when
+/// they come from a proxy we trust: anyone else can write them. So, per request and before
+/// the handler (and [`crate::Handler::prepare`]) sees it:
+///
+/// 1. The immediate peer must be trusted: an IP address in
+///    [`known_proxies`](Self::known_proxies) or [`known_networks`](Self::known_networks) (an
+///    IPv4-mapped IPv6 address counts as its IPv4 address), or a Unix-socket peer when
+///    [`trust_unix_socket`](Self::trust_unix_socket) is set.
+/// 2. The headers' comma-separated entries (over all lines of a header) are walked from the
+///    right, the entry the trusted proxy appended last, for at most
+///    [`forward_limit`](Self::forward_limit) entries. The n-th `X-Forwarded-For` entry and
+///    the n-th `X-Forwarded-Proto` entry (both counted from the right) form one set, as in
+///    ASP.NET. After a set is applied its address is the "peer" for the next set, which is
+///    applied only if that address is trusted too.
+/// 3. A malformed entry (not an IP address with an optional port, not a URI scheme) stops
+///    the walk at its set, logged at debug level; the sets to its right stay applied, as in
+///    ASP.NET. A header value that is not visible ASCII stops everything: no change.
+/// 4. What was applied becomes the request's [`client_addr`](crate::RequestExt::client_addr)
+///    (with the entry's port, or port 0 when it gave none) and
+///    [`scheme`](crate::RequestExt::scheme); the connection's
+///    [`remote_addr`](crate::ConnectionInfo::remote_addr) stays the proxy's. As ASP.NET
+///    does, the originals are kept in `X-Original-For` (the peer's `ip:port`; not added for
+///    a Unix-socket peer, which has no IP address) and `X-Original-Proto`, and the applied
+///    entries are removed from `X-Forwarded-For` / `X-Forwarded-Proto` (the header is
+///    removed when none are left).
+///
+/// Differences from ASP.NET, deliberate: the immediate peer is checked even when only
+/// `X-Forwarded-Proto` is enabled (ASP.NET checks known proxies only while walking
+/// `X-Forwarded-For`, so with proto alone any peer could set the scheme); a malformed
+/// `X-Forwarded-Proto` entry stops the walk like a malformed address (ASP.NET skips it);
+/// forwarded schemes are lowercased; `X-Original-For` is only added when an address from
+/// `X-Forwarded-For` was applied. `X-Forwarded-Host`, `X-Forwarded-Prefix`, custom header
+/// names and `RequireHeaderSymmetry` are not supported.
 ///
 /// The default applies nothing. To run behind nginx on the same machine (over a Unix socket
 /// or loopback TCP), enabling the headers is enough:
@@ -206,7 +208,7 @@ pub(crate) struct Forwarded {
 
 /// Applies the forwarded headers of one request that arrived from `remote` on a connection
 /// of scheme `connection_scheme` (`"http"`, or `"https"` on TLS): rewrites `headers` as
-/// described in the [module documentation](self) and returns what changed, or `None` when
+/// described on [`ForwardedHeadersOptions`] and returns what changed, or `None` when
 /// forwarding is disabled, the peer is not trusted, or nothing applied (then `headers` are
 /// untouched).
 pub(crate) fn apply(
