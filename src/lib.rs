@@ -26,6 +26,7 @@ mod date;
 mod error;
 #[cfg(feature = "static-files")]
 pub mod files;
+mod forwarded;
 mod handler;
 mod http1;
 #[cfg(feature = "http2")]
@@ -44,6 +45,7 @@ pub use body::Body;
 pub use error::Error;
 #[cfg(feature = "static-files")]
 pub use files::{StaticFiles, StaticFilesOptions};
+pub use forwarded::ForwardedHeadersOptions;
 pub use handler::{Handler, Request, Response};
 pub use limits::{Limits, MinDataRate};
 pub use options::{EndpointOptions, ListenAddress, Protocols, Scheme, ServerOptions};

@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::forwarded::ForwardedHeadersOptions;
 use crate::limits::Limits;
 
 /// Which HTTP versions an endpoint speaks (Kestrel's `HttpProtocols`).
@@ -187,6 +188,10 @@ pub struct ServerOptions {
     /// `ConfigureHttpsDefaults` and the config file's `EndpointDefaults`). Default: none set.
     #[cfg(feature = "tls")]
     pub https_defaults: crate::tls::HttpsOptions,
+    /// Trusted-proxy `X-Forwarded-For` / `X-Forwarded-Proto` handling (ASP.NET Core's
+    /// ForwardedHeadersOptions). Default: off (see [`ForwardedHeadersOptions`] for the
+    /// defaults of each field).
+    pub forwarded_headers: ForwardedHeadersOptions,
 }
 
 impl Default for ServerOptions {
@@ -213,6 +218,7 @@ impl Default for ServerOptions {
             default_certificate: None,
             #[cfg(feature = "tls")]
             https_defaults: Default::default(),
+            forwarded_headers: ForwardedHeadersOptions::default(),
         }
     }
 }
@@ -235,6 +241,9 @@ impl ServerOptions {
                 self.worker_stack_size
             )));
         }
+        self.forwarded_headers
+            .validate()
+            .map_err(crate::Error::config)?;
         if self.listen_backlog == 0 {
             return Err(crate::Error::config(
                 "Falconet.ListenBacklog must be at least 1",

@@ -193,6 +193,41 @@ pub trait RequestExt {
     /// MaxConcurrentUpgradedConnections. Answer with status 101 and
     /// [`Upgrade::into_body`] as the body to receive the raw connection.
     fn upgrade(&self) -> Result<Upgrade, UpgradeError>;
+    /// The client's address: the one a trusted proxy gave in `X-Forwarded-For` when
+    /// [`ServerOptions::forwarded_headers`](crate::ServerOptions::forwarded_headers) applied
+    /// it (port 0 when the proxy gave none), else the connection's
+    /// [`remote_addr`](ConnectionInfo::remote_addr).
+    fn client_addr(&self) -> &Address;
+    /// The scheme the client used, lowercase: the one a trusted proxy gave in
+    /// `X-Forwarded-Proto` when [`ServerOptions::forwarded_headers`](crate::ServerOptions::forwarded_headers)
+    /// applied it, else the connection's (`"https"` over TLS, else `"http"`).
+    fn scheme(&self) -> &str;
+}
+
+/// [`RequestExt::client_addr`] over a request's extensions.
+fn client_addr_in(ext: &http::Extensions) -> &Address {
+    match ext
+        .get::<crate::forwarded::Forwarded>()
+        .and_then(|f| f.client.as_ref())
+    {
+        Some(a) => a,
+        None => ext
+            .get::<RequestContext>()
+            .map(|c| &c.info)
+            .unwrap_or_else(|| ConnectionInfo::unknown())
+            .remote_addr(),
+    }
+}
+
+/// [`RequestExt::scheme`] over a request's extensions.
+fn scheme_in(ext: &http::Extensions) -> &str {
+    let own = match ext.get::<RequestContext>() {
+        Some(c) if c.info.is_tls() => "https",
+        _ => "http",
+    };
+    ext.get::<crate::forwarded::Forwarded>()
+        .and_then(|f| f.scheme.as_deref())
+        .unwrap_or(own)
 }
 
 impl<B> RequestExt for http::Request<B> {
@@ -215,6 +250,14 @@ impl<B> RequestExt for http::Request<B> {
             Some(u) => u.reserve(),
             None => Err(UpgradeError::NotAnUpgradeRequest),
         }
+    }
+
+    fn client_addr(&self) -> &Address {
+        client_addr_in(self.extensions())
+    }
+
+    fn scheme(&self) -> &str {
+        scheme_in(self.extensions())
     }
 }
 
@@ -260,6 +303,16 @@ impl Prepare<'_> {
             .unwrap_or_else(|| ConnectionInfo::unknown())
     }
 
+    /// The client's address, as [`RequestExt::client_addr`].
+    pub fn client_addr(&self) -> &Address {
+        client_addr_in(&self.parts.extensions)
+    }
+
+    /// The scheme the client used, as [`RequestExt::scheme`].
+    pub fn scheme(&self) -> &str {
+        scheme_in(&self.parts.extensions)
+    }
+
     /// Overrides MaxRequestBodySize for this request; `None` for no limit.
     pub fn set_max_request_body_size(&mut self, max: Option<u64>) {
         self.settings.max_body_size = max;
@@ -285,5 +338,44 @@ impl Prepare<'_> {
     /// Whether synchronous I/O is allowed for this request.
     pub fn allow_synchronous_io(&self) -> bool {
         self.settings.synchronous_io
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::forwarded::Forwarded;
+    use std::borrow::Cow;
+
+    #[test]
+    fn client_addr_and_scheme_prefer_what_forwarding_applied() {
+        let info = ConnectionInfo::new(
+            7,
+            Address::Unix(Some("/run/app.sock".into())),
+            Address::Unix(None),
+            Arc::from("e"),
+        );
+        let mut req = http::Request::new(());
+        assert_eq!(req.client_addr(), &Address::Unix(None), "placeholder");
+        assert_eq!(req.scheme(), "http");
+        req.extensions_mut().insert(RequestContext {
+            info,
+            control: RequestControl::default(),
+        });
+        assert_eq!(req.client_addr(), &Address::Unix(None));
+        req.extensions_mut().insert(Forwarded {
+            client: None,
+            scheme: Some(Cow::Borrowed("https")),
+        });
+        assert_eq!(req.client_addr(), &Address::Unix(None));
+        assert_eq!(req.scheme(), "https");
+        let client = Address::Ip("203.0.113.7:0".parse().unwrap());
+        req.extensions_mut().insert(Forwarded {
+            client: Some(client.clone()),
+            scheme: None,
+        });
+        assert_eq!(req.client_addr(), &client);
+        assert_eq!(req.scheme(), "http");
+        assert_eq!(req.connection().remote_addr(), &Address::Unix(None));
     }
 }

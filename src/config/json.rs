@@ -2,10 +2,12 @@
 //! [`crate::config`].
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::time::Duration;
 
 use serde_json::{Map, Value};
 
+use crate::forwarded::{parse_network, ForwardedHeadersOptions};
 use crate::limits::{Limits, MinDataRate};
 use crate::options::{ListenAddress, Protocols, Scheme, ServerOptions};
 use crate::Error;
@@ -543,6 +545,11 @@ fn apply_falconet(
                     options.shutdown_timeout = d;
                 }
             }
+            "forwardedheaders" => {
+                if let Some(m) = object(v, &path("ForwardedHeaders"))? {
+                    apply_forwarded_headers(&mut options.forwarded_headers, m, w)?;
+                }
+            }
             "status" => {
                 if let Some(m) = object(v, &path("Status"))? {
                     apply_status(&mut options.status, m, w)?;
@@ -583,6 +590,190 @@ fn apply_status(
         }
     }
     Ok(())
+}
+
+/// `Falconet:ForwardedHeaders`: ASP.NET Core's ForwardedHeadersOptions property names.
+/// `KnownProxies` and `KnownNetworks` replace the defaults (an empty array clears them);
+/// `ForwardLimit: null` means no limit.
+fn apply_forwarded_headers(
+    fwd: &mut ForwardedHeadersOptions,
+    map: &Object,
+    w: &mut Vec<String>,
+) -> Result<(), Error> {
+    const P: &str = "Falconet:ForwardedHeaders";
+    check_duplicates(map, P)?;
+    for (key, v) in map {
+        let path = |canonical: &str| format!("{P}:{canonical}");
+        match key.to_ascii_lowercase().as_str() {
+            "forwardedheaders" => {
+                if let Some((for_, proto)) =
+                    forwarded_header_flags(v, &path("ForwardedHeaders"), w)?
+                {
+                    fwd.forward_for = for_;
+                    fwd.forward_proto = proto;
+                }
+            }
+            "knownproxies" => {
+                let p = path("KnownProxies");
+                if let Some(items) = item_list(v, &p, r#"expected IP addresses like ["10.0.0.1"]"#)?
+                {
+                    fwd.known_proxies = items
+                        .into_iter()
+                        .map(|(item, text)| {
+                            text.trim().parse::<IpAddr>().map_err(|_| {
+                                bad(item, &p, r#"expected an IP address like "10.0.0.1""#)
+                            })
+                        })
+                        .collect::<Result<_, _>>()?;
+                }
+            }
+            "knownnetworks" => {
+                let p = path("KnownNetworks");
+                if let Some(items) = item_list(v, &p, r#"expected networks like ["10.0.0.0/8"]"#)? {
+                    fwd.known_networks = items
+                        .into_iter()
+                        .map(|(item, text)| {
+                            parse_network(text).ok_or_else(|| {
+                                bad(
+                                    item,
+                                    &p,
+                                    r#"expected a network like "10.0.0.0/8" or "fd00::/8" (prefix at most 32 for IPv4, 128 for IPv6)"#,
+                                )
+                            })
+                        })
+                        .collect::<Result<_, _>>()?;
+                }
+            }
+            "forwardlimit" => {
+                let p = path("ForwardLimit");
+                fwd.forward_limit = nullable_whole(v, &p)?
+                    .map(|n| to_usize(n, v, &p))
+                    .transpose()?;
+                if fwd.forward_limit == Some(0) {
+                    return Err(bad(
+                        v,
+                        &p,
+                        "expected a whole number of at least 1, or null for no limit",
+                    ));
+                }
+            }
+            "trustunixsocket" => {
+                if let Some(b) = boolean(v, &path("TrustUnixSocket"))? {
+                    fwd.trust_unix_socket = b;
+                }
+            }
+            "requireheadersymmetry" => {
+                if boolean(v, &path("RequireHeaderSymmetry"))? == Some(true) {
+                    w.push(format!(
+                        "Configuration key '{P}:RequireHeaderSymmetry' is not supported in this                          build; ignored"
+                    ));
+                }
+            }
+            "allowedhosts"
+            | "forwardedforheadername"
+            | "forwardedprotoheadername"
+            | "forwardedhostheadername"
+            | "forwardedprefixheadername"
+            | "originalforheadername"
+            | "originalprotoheadername"
+            | "originalhostheadername"
+            | "originalprefixheadername" => no_effect(
+                v,
+                &format!("{P}:{key}"),
+                "is not supported in this build (X-Forwarded-For and X-Forwarded-Proto only, \
+                 under their standard names); ignored",
+                w,
+            ),
+            _ => w.push(unknown(P, key)),
+        }
+    }
+    Ok(())
+}
+
+/// ASP.NET's `ForwardedHeaders` flags: `XForwardedFor`, `XForwardedHost`,
+/// `XForwardedProto`, `XForwardedPrefix`, `All`, `None`, as an array of names, a
+/// comma-separated string, or the enum's number. Returns (for, proto); Host and Prefix are
+/// not supported and only warned about.
+fn forwarded_header_flags(
+    v: &Value,
+    path: &str,
+    w: &mut Vec<String>,
+) -> Result<Option<(bool, bool)>, Error> {
+    const EXPECTED: &str = r#"expected names from XForwardedFor, XForwardedProto, None, All, like ["XForwardedFor", "XForwardedProto"]"#;
+    let mut names: Vec<String> = Vec::new();
+    match v {
+        Value::Null => return Ok(None),
+        Value::String(s) if s.trim().is_empty() => return Ok(None),
+        Value::String(s) => names.extend(s.split(',').map(|p| p.trim().to_string())),
+        Value::Number(n) if n.is_u64() => names.push(n.to_string()),
+        Value::Array(items) => {
+            for item in items {
+                match item {
+                    Value::String(s) => names.extend(s.split(',').map(|p| p.trim().to_string())),
+                    Value::Number(n) if n.is_u64() => names.push(n.to_string()),
+                    _ => return Err(bad(item, path, EXPECTED)),
+                }
+            }
+        }
+        _ => return Err(bad(v, path, EXPECTED)),
+    }
+    let mut bits = 0u64;
+    for name in &names {
+        bits |= match name.to_ascii_lowercase().as_str() {
+            "none" => 0,
+            "xforwardedfor" => 1,
+            "xforwardedhost" => 2,
+            "xforwardedproto" => 4,
+            "xforwardedprefix" => 8,
+            "all" => 15,
+            digits if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) => {
+                match digits.parse::<u64>() {
+                    Ok(n) if n <= 15 => n,
+                    _ => return Err(bad(v, path, EXPECTED)),
+                }
+            }
+            _ => return Err(bad(v, path, EXPECTED)),
+        };
+    }
+    if bits & (2 | 8) != 0 {
+        w.push(format!(
+            "{path}: XForwardedHost and XForwardedPrefix are not supported in this build; only \
+             XForwardedFor and XForwardedProto are applied"
+        ));
+    }
+    Ok(Some((bits & 1 != 0, bits & 4 != 0)))
+}
+
+/// A list of strings: a JSON array of strings, or one `;`- or `,`-separated string; `null`
+/// or `""` for no change (`None`), `[]` for an empty list. Each item comes with the JSON
+/// value to show in an error.
+fn item_list<'a>(
+    v: &'a Value,
+    path: &str,
+    expected: &str,
+) -> Result<Option<Vec<(&'a Value, &'a str)>>, Error> {
+    let split = |item: &'a Value, s: &'a str| {
+        s.split([';', ','])
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(move |t| (item, t))
+    };
+    match v {
+        Value::Null => Ok(None),
+        Value::String(s) if s.trim().is_empty() => Ok(None),
+        Value::String(s) => Ok(Some(split(v, s).collect())),
+        Value::Array(items) => {
+            let mut out = Vec::new();
+            for item in items {
+                match item {
+                    Value::String(s) => out.extend(split(item, s)),
+                    _ => return Err(bad(item, path, expected)),
+                }
+            }
+            Ok(Some(out))
+        }
+        _ => Err(bad(v, path, expected)),
+    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1884,5 +2075,201 @@ mod tests {
             r#"{"KeepAliveTimeout": "ééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééé"}"#,
         );
         assert!(e.contains("..."), "{e}");
+    }
+
+    fn forwarded(section: &str) -> (ForwardedHeadersOptions, Vec<String>) {
+        let (o, w) = apply(&format!(
+            r#"{{"Falconet":{{"ForwardedHeaders":{section}}}}}"#
+        ));
+        (o.forwarded_headers, w)
+    }
+
+    fn forwarded_err(section: &str) -> String {
+        apply_err(&format!(
+            r#"{{"Falconet":{{"ForwardedHeaders":{section}}}}}"#
+        ))
+    }
+
+    #[test]
+    fn forwarded_headers_section() {
+        let (f, w) = forwarded(
+            r#"{"ForwardedHeaders": ["XForwardedFor", "XForwardedProto"],
+                "KnownProxies": ["10.0.0.1", "fd00::1"],
+                "KnownNetworks": ["10.0.0.0/8", "fd00::/8"],
+                "ForwardLimit": 2,
+                "TrustUnixSocket": false}"#,
+        );
+        assert!(w.is_empty(), "{w:?}");
+        assert!(f.forward_for && f.forward_proto);
+        assert_eq!(
+            f.known_proxies,
+            vec![
+                "10.0.0.1".parse::<IpAddr>().unwrap(),
+                "fd00::1".parse().unwrap()
+            ]
+        );
+        assert_eq!(
+            f.known_networks,
+            vec![
+                ("10.0.0.0".parse().unwrap(), 8),
+                ("fd00::".parse().unwrap(), 8)
+            ]
+        );
+        assert_eq!(f.forward_limit, Some(2));
+        assert!(!f.trust_unix_socket);
+
+        // An empty section, or null values, change nothing.
+        let (f, w) = forwarded("{}");
+        assert!(w.is_empty());
+        assert_eq!(f, ForwardedHeadersOptions::default());
+        let (f, _) = forwarded(
+            r#"{"ForwardedHeaders": null, "KnownProxies": null, "KnownNetworks": "",
+                "TrustUnixSocket": null}"#,
+        );
+        assert_eq!(f, ForwardedHeadersOptions::default());
+        let (f, _) = forwarded("null");
+        assert_eq!(f, ForwardedHeadersOptions::default());
+    }
+
+    #[test]
+    fn forwarded_headers_flag_forms() {
+        let flags = |v: &str| {
+            let (f, w) = forwarded(&format!(r#"{{"ForwardedHeaders": {v}}}"#));
+            (f.forward_for, f.forward_proto, w.len())
+        };
+        assert_eq!(
+            flags(r#""XForwardedFor, XForwardedProto""#),
+            (true, true, 0)
+        );
+        assert_eq!(flags(r#""xforwardedfor""#), (true, false, 0));
+        assert_eq!(flags(r#"["XForwardedProto"]"#), (false, true, 0));
+        assert_eq!(flags("5"), (true, true, 0));
+        assert_eq!(flags(r#""4""#), (false, true, 0));
+        assert_eq!(flags(r#""None""#), (false, false, 0));
+        assert_eq!(flags("[]"), (false, false, 0));
+        // Host and Prefix are not supported: a warning.
+        assert_eq!(flags(r#""All""#), (true, true, 1));
+        assert_eq!(
+            flags(r#"["XForwardedFor", "XForwardedHost"]"#),
+            (true, false, 1)
+        );
+        let (_, w) = forwarded(r#"{"ForwardedHeaders": "XForwardedPrefix"}"#);
+        assert!(
+            w[0].contains("Falconet:ForwardedHeaders:ForwardedHeaders")
+                && w[0].contains("XForwardedHost and XForwardedPrefix"),
+            "{w:?}"
+        );
+        // Setting it replaces both flags.
+        let (o, _) = apply(
+            r#"{"Falconet":{"ForwardedHeaders":{"ForwardedHeaders":"XForwardedFor,XForwardedProto"}}}"#,
+        );
+        let mut o2 = o.clone();
+        apply_json(
+            &mut o2,
+            r#"{"Falconet":{"ForwardedHeaders":{"ForwardedHeaders":"XForwardedProto"}}}"#,
+        )
+        .unwrap();
+        assert!(!o2.forwarded_headers.forward_for && o2.forwarded_headers.forward_proto);
+    }
+
+    #[test]
+    fn forwarded_headers_lists_replace_the_defaults() {
+        let (f, _) = forwarded(r#"{"KnownProxies": [], "KnownNetworks": []}"#);
+        assert!(f.known_proxies.is_empty() && f.known_networks.is_empty());
+        let (f, _) = forwarded(r#"{"KnownProxies": "10.0.0.1; 10.0.0.2,10.0.0.3"}"#);
+        assert_eq!(f.known_proxies.len(), 3);
+        assert_eq!(
+            f.known_networks,
+            ForwardedHeadersOptions::default().known_networks
+        );
+        let (f, _) = forwarded(r#"{"KnownNetworks": ["192.0.2.7"]}"#);
+        assert_eq!(f.known_networks, vec![("192.0.2.7".parse().unwrap(), 32)]);
+        let (f, _) = forwarded(r#"{"ForwardLimit": null}"#);
+        assert_eq!(f.forward_limit, None);
+        let (f, _) = forwarded(r#"{"ForwardLimit": "3"}"#);
+        assert_eq!(f.forward_limit, Some(3));
+    }
+
+    #[test]
+    fn forwarded_headers_errors_name_keys() {
+        for (section, key, value) in [
+            (
+                r#"{"ForwardedHeaders": "XForwardedBogus"}"#,
+                "ForwardedHeaders",
+                "XForwardedBogus",
+            ),
+            (r#"{"ForwardedHeaders": 16}"#, "ForwardedHeaders", "16"),
+            (r#"{"ForwardedHeaders": true}"#, "ForwardedHeaders", "true"),
+            (r#"{"ForwardedHeaders": [1.5]}"#, "ForwardedHeaders", "1.5"),
+            (
+                r#"{"KnownProxies": ["10.0.0.1", "10.0.0.256"]}"#,
+                "KnownProxies",
+                "10.0.0.256",
+            ),
+            (
+                r#"{"KnownProxies": ["proxy.example"]}"#,
+                "KnownProxies",
+                "proxy.example",
+            ),
+            (r#"{"KnownProxies": [10]}"#, "KnownProxies", "10"),
+            (r#"{"KnownProxies": 10}"#, "KnownProxies", "10"),
+            (
+                r#"{"KnownNetworks": ["10.0.0.0/33"]}"#,
+                "KnownNetworks",
+                "10.0.0.0/33",
+            ),
+            (
+                r#"{"KnownNetworks": ["fd00::/129"]}"#,
+                "KnownNetworks",
+                "fd00::/129",
+            ),
+            (
+                r#"{"KnownNetworks": ["10.0.0.0/x"]}"#,
+                "KnownNetworks",
+                "10.0.0.0/x",
+            ),
+            (
+                r#"{"KnownNetworks": {"a": 1}}"#,
+                "KnownNetworks",
+                "{\"a\":1}",
+            ),
+            (r#"{"ForwardLimit": 0}"#, "ForwardLimit", "0"),
+            (r#"{"ForwardLimit": -1}"#, "ForwardLimit", "-1"),
+            (r#"{"ForwardLimit": "one"}"#, "ForwardLimit", "one"),
+            (r#"{"TrustUnixSocket": "yes"}"#, "TrustUnixSocket", "yes"),
+        ] {
+            let e = forwarded_err(section);
+            assert!(
+                e.contains(&format!(
+                    "Invalid value '{value}' for Falconet:ForwardedHeaders:{key}: "
+                )),
+                "{section}: {e}"
+            );
+        }
+        let e = apply_err(r#"{"Falconet":{"ForwardedHeaders": 1}}"#);
+        assert!(
+            e.contains("for Falconet:ForwardedHeaders: expected an object"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn forwarded_headers_unsupported_and_unknown_keys_warn() {
+        let (f, w) = forwarded(
+            r#"{"ForwardedHostHeaderName": "X-Host", "RequireHeaderSymmetry": true,
+                "AllowedHosts": ["a"], "OriginalForHeaderName": "", "Bogus": 1}"#,
+        );
+        assert_eq!(f, ForwardedHeadersOptions::default());
+        assert_eq!(w.len(), 4, "{w:?}");
+        assert!(w.iter().any(|w| w.contains("ForwardedHostHeaderName")));
+        assert!(w.iter().any(|w| w.contains("RequireHeaderSymmetry")));
+        assert!(w.iter().any(|w| w.contains("AllowedHosts")));
+        assert!(w
+            .iter()
+            .any(|w| w == "Unknown configuration key 'Falconet:ForwardedHeaders:Bogus' ignored"));
+        let (_, w) = forwarded(r#"{"RequireHeaderSymmetry": false}"#);
+        assert!(w.is_empty());
+        let e = forwarded_err(r#"{"knownproxies": [], "KnownProxies": []}"#);
+        assert!(e.contains("given twice"), "{e}");
     }
 }

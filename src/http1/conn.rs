@@ -635,6 +635,16 @@ impl Conn {
             info: self.info.clone(),
             control: self.control.clone(),
         });
+        // Trusted-proxy X-Forwarded-* (off by default). "http": TLS connections pass "https".
+        let fwd = &shared.options.forwarded_headers;
+        if let Some(f) = crate::forwarded::apply(
+            fwd,
+            self.info.remote_addr(),
+            if self.info.is_tls() { "https" } else { "http" },
+            &mut parts.headers,
+        ) {
+            parts.extensions.insert(f);
+        }
         if head.upgrade {
             parts.extensions.insert(Upgradable {
                 counters: shared.counters.clone(),
