@@ -215,7 +215,12 @@ enum Problem {
     },
     MalformedCertificate(String),
     NotForServerAuth,
+    #[cfg_attr(feature = "tls-pkcs12", allow(dead_code))]
     Pkcs12Unavailable,
+    #[cfg_attr(not(feature = "tls-pkcs12"), allow(dead_code))]
+    Pkcs12WrongPassword,
+    #[cfg_attr(not(feature = "tls-pkcs12"), allow(dead_code))]
+    Pkcs12(String),
 }
 
 impl fmt::Display for Problem {
@@ -328,6 +333,12 @@ impl fmt::Display for Problem {
                  no PKCS#12 support: build falconet with the `tls-pkcs12` feature, or convert \
                  the file to PEM with `openssl pkcs12 -in FILE.pfx -nodes -out FILE.pem`",
             ),
+            Problem::Pkcs12WrongPassword => f.write_str(
+                "the password is wrong: the PKCS#12 file's integrity check failed with it",
+            ),
+            Problem::Pkcs12(detail) => {
+                write!(f, "the file could not be read as PKCS#12/PFX: {detail}")
+            }
         }
     }
 }
@@ -518,7 +529,35 @@ fn matching_chain_entry(
     })
 }
 
-/// PKCS#12/PFX files are not supported yet.
+/// A PKCS#12/PFX file: its key and the chain of the key's certificate.
+#[cfg(feature = "tls-pkcs12")]
+fn read_pkcs12(bytes: &[u8], password: &str) -> Result<Arc<CertifiedKey>, Problem> {
+    use p12_keystore::error::Error as P12Error;
+    use p12_keystore::{KeyStore, Pkcs12ImportPolicy};
+
+    let store = KeyStore::from_pkcs12(bytes, password, Pkcs12ImportPolicy::Strict).map_err(
+        |e| match e {
+            // The MAC is keyed with the password; without a MAC, the bags' padding fails.
+            P12Error::MacError(_) | P12Error::UnpadError => Problem::Pkcs12WrongPassword,
+            e => Problem::Pkcs12(e.to_string()),
+        },
+    )?;
+    let (_alias, chain) = store
+        .private_key_chain()
+        .ok_or_else(|| Problem::Pkcs12("it holds no private key with its certificate".into()))?;
+    let certs = chain
+        .certs()
+        .iter()
+        .map(|c| CertificateDer::from(c.as_der().to_vec()))
+        .collect::<Vec<_>>();
+    if certs.is_empty() {
+        return Err(Problem::Pkcs12("its private key has no certificate".into()));
+    }
+    let key = PrivatePkcs8KeyDer::from(chain.key().as_der().to_vec()).into();
+    certify(certs, key, Origin::File)
+}
+
+#[cfg(not(feature = "tls-pkcs12"))]
 fn read_pkcs12(_bytes: &[u8], _password: &str) -> Result<Arc<CertifiedKey>, Problem> {
     Err(Problem::Pkcs12Unavailable)
 }
@@ -1541,6 +1580,60 @@ pub(crate) mod tests {
         std::fs::remove_dir_all(dir).unwrap();
     }
 
+    #[cfg(feature = "tls-pkcs12")]
+    #[test]
+    fn pkcs12() {
+        for name in ["localhost.pfx", "localhost-legacy.pfx"] {
+            let certificate = load(CertificateSource::pkcs12(data(name), "falconet"))
+                .unwrap_or_else(|e| panic!("{name}: {e}"));
+            let leaf = CertificateDer::from_pem_file(data("localhost.crt")).unwrap();
+            let ca = CertificateDer::from_pem_file(data("ca.crt")).unwrap();
+            assert_eq!(certificate.chain(), &[leaf, ca], "{name}");
+        }
+        // No password: an empty one.
+        let source = CertificateSource {
+            path: data("localhost-nopass.pfx"),
+            key_path: None,
+            password: None,
+        };
+        load(source).unwrap();
+    }
+
+    #[cfg(feature = "tls-pkcs12")]
+    #[test]
+    fn pkcs12_wrong_password() {
+        for name in ["localhost.pfx", "localhost-legacy.pfx"] {
+            let message = load_err(CertificateSource::pkcs12(data(name), "wrong"));
+            assert!(
+                message.ends_with(
+                    "the password is wrong: the PKCS#12 file's integrity check failed with it"
+                ),
+                "{message}"
+            );
+        }
+        let message = load_err(CertificateSource {
+            path: data("localhost.pfx"),
+            key_path: None,
+            password: None,
+        });
+        assert!(message.contains("the password is wrong"), "{message}");
+    }
+
+    #[cfg(feature = "tls-pkcs12")]
+    #[test]
+    fn pkcs12_garbage() {
+        let dir = temp_dir("pkcs12-garbage");
+        let path = dir.join("garbage.pfx");
+        std::fs::write(&path, [0x30, 0x03, 0x02, 0x01, 0x03]).unwrap();
+        let message = load_err(CertificateSource::pkcs12(&path, "x"));
+        assert!(
+            message.contains("the file could not be read as PKCS#12/PFX: "),
+            "{message}"
+        );
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[cfg(not(feature = "tls-pkcs12"))]
     #[test]
     fn pkcs12_needs_the_feature() {
         let message = load_err(CertificateSource::pkcs12(data("localhost.pfx"), "falconet"));
