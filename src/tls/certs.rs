@@ -569,6 +569,12 @@ pub(crate) struct Validity {
     pub(crate) not_after: SystemTime,
 }
 
+/// The validity period of a DER certificate, or `None` if it cannot be read.
+#[cfg_attr(not(feature = "dev-certs"), allow(dead_code))]
+pub(crate) fn validity(cert: &[u8]) -> Option<Validity> {
+    x509::TbsCertificate::parse(cert)?.validity()
+}
+
 /// `YYYY-MM-DD` (UTC) of a time, for messages.
 pub(crate) fn format_date(time: SystemTime) -> String {
     let secs = match time.duration_since(UNIX_EPOCH) {
@@ -1442,10 +1448,7 @@ pub(crate) mod tests {
         assert_eq!(tbs_of("clientauth-only.crt"), Some(false));
         assert_eq!(tbs_of("client.crt"), Some(false));
         let der = CertificateDer::from_pem_file(data("localhost.crt")).unwrap();
-        let validity = x509::TbsCertificate::parse(&der)
-            .unwrap()
-            .validity()
-            .unwrap();
+        let validity = validity(&der).unwrap();
         assert!(validity.not_before < SystemTime::now());
         assert!(validity.not_after > SystemTime::now() + Duration::from_secs(86_400 * 36_000));
     }
