@@ -118,6 +118,8 @@ fn client_config(
         None => b.with_no_client_auth(),
     };
     cfg.alpn_protocols = alpn.iter().map(|p| p.as_bytes().to_vec()).collect();
+    // Full handshakes only: a resumed session shows the certificate of the first one.
+    cfg.resumption = rustls::client::Resumption::disabled();
     Arc::new(cfg)
 }
 
@@ -277,7 +279,7 @@ fn sni_routes_names_to_certificates() {
     let a = ca.server(&["a.example.org"]);
     let wild = ca.server(&["*.example.org"]);
     let deep = ca.server(&["*.deep.example.org"]);
-    let fallback = ca.server(&["default.example"]);
+    let fallback = ca.server(&["default.example", "other.test"]);
     let entry = |src: CertificateSource| SniOptions {
         certificate: Some(src),
         ..SniOptions::default()
@@ -544,10 +546,10 @@ fn plaintext_http_on_an_https_endpoint_is_closed() {
 #[test]
 fn tls_filter_sees_the_handshake_and_can_refuse() {
     let ca = Ca::new("test ca");
-    let mut https = HttpsOptions::with_certificate(ca.server(&["*.test"]).certificate());
+    let mut https = HttpsOptions::with_certificate(ca.server(&["*.example.test"]).certificate());
     https.on_authenticate = Some(Arc::new(
         |info: &falconet::tls::TlsInfo, _c: &falconet::ConnectionInfo| {
-            if info.server_name.as_deref() == Some("blocked.test") {
+            if info.server_name.as_deref() == Some("blocked.example.test") {
                 Err("blocked name".to_string())
             } else {
                 Ok(())
@@ -556,9 +558,9 @@ fn tls_filter_sees_the_handshake_and_can_refuse() {
     ));
     let server = start(options_with(https_endpoint(https)));
     let cfg = default_client(&ca);
-    let mut ok = connect(server.addr, "fine.test", cfg.clone()).unwrap();
+    let mut ok = connect(server.addr, "fine.example.test", cfg.clone()).unwrap();
     assert_eq!(get(&mut ok, "/").unwrap().status, 200);
-    let mut blocked = connect(server.addr, "blocked.test", cfg).unwrap();
+    let mut blocked = connect(server.addr, "blocked.example.test", cfg).unwrap();
     assert!(
         get(&mut blocked, "/").is_none(),
         "the filter closes the connection"
@@ -724,8 +726,8 @@ fn config_file_sets_certificates_sni_and_defaults() {
             "EndpointDefaults": {{ "SslProtocols": ["Tls12"] }},
             "Certificates": {{ "Default": {{ "Path": "{main_crt}", "KeyPath": "{main_key}" }} }},
             "Endpoints": {{
-              "Plain": {{ "Url": "https://127.0.0.1:0" }},
-              "Named": {{
+              "A_Plain": {{ "Url": "https://127.0.0.1:0" }},
+              "B_Sni": {{
                 "Url": "https://127.0.0.1:0",
                 "Sni": {{
                   "a.example.org": {{

@@ -127,7 +127,6 @@ impl Certificate {
 /// Loads `source` for the endpoint named `endpoint`: the same as [`Certificate::load`], with
 /// the endpoint's name in the error message (`The certificate of endpoint "Https" ...`).
 // Called by the server's endpoint setup, which lands separately.
-#[allow(dead_code)]
 pub(crate) fn load_for_endpoint(
     source: &CertificateSource,
     endpoint: &str,
@@ -143,7 +142,6 @@ pub(crate) fn load_for_endpoint(
 /// Reads a PEM bundle of CA certificates for client-certificate validation; errors name
 /// the endpoint and the file.
 // Called by the server's endpoint setup, which lands separately.
-#[allow(dead_code)]
 pub(crate) fn load_ca_bundle(
     path: &Path,
     endpoint: &str,

@@ -418,7 +418,7 @@ impl TlsEndpoint {
                     ep_tls.exact.insert(key, cfg);
                 }
             }
-            ep_tls.wildcards.sort_by(|a, b| b.0.len().cmp(&a.0.len()));
+            ep_tls.wildcards.sort_by_key(|w| std::cmp::Reverse(w.0.len()));
         }
         ep_tls.slots = b.slots;
         Ok(ep_tls)
