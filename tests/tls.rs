@@ -284,12 +284,14 @@ fn sni_routes_names_to_certificates() {
         certificate: Some(src),
         ..SniOptions::default()
     };
-    let mut https = HttpsOptions::default();
-    https.sni = vec![
-        ("a.example.org".into(), entry(a.write(&dir, "a"))),
-        ("*.example.org".into(), entry(wild.write(&dir, "wild"))),
-        ("*.deep.example.org".into(), entry(deep.write(&dir, "deep"))),
-    ];
+    let mut https = HttpsOptions {
+        sni: vec![
+            ("a.example.org".into(), entry(a.write(&dir, "a"))),
+            ("*.example.org".into(), entry(wild.write(&dir, "wild"))),
+            ("*.deep.example.org".into(), entry(deep.write(&dir, "deep"))),
+        ],
+        ..HttpsOptions::default()
+    };
     let server = start(options_with(https_endpoint(https.clone())));
     let cfg = default_client(&ca);
     let leaf_for = |name: &str| {
@@ -359,12 +361,14 @@ fn certificate_selector_picks_per_server_name() {
     let one = ca.server(&["one.test"]).certificate();
     let two = ca.server(&["two.test"]).certificate();
     let (one_der, two_der) = (one.chain()[0].clone(), two.chain()[0].clone());
-    let mut https = HttpsOptions::default();
-    https.certificate_selector = Some(Arc::new(move |name: Option<&str>| match name {
-        Some("one.test") => Some(one.clone()),
-        Some("two.test") => Some(two.clone()),
-        _ => None,
-    }));
+    let https = HttpsOptions {
+        certificate_selector: Some(Arc::new(move |name: Option<&str>| match name {
+            Some("one.test") => Some(one.clone()),
+            Some("two.test") => Some(two.clone()),
+            _ => None,
+        })),
+        ..HttpsOptions::default()
+    };
     let server = start(options_with(https_endpoint(https)));
     let cfg = default_client(&ca);
     assert_eq!(
@@ -637,8 +641,10 @@ fn certificate_files_rotate_without_restart() {
     let first = ca.server(&["localhost"]);
     let second = ca.server(&["localhost"]);
     let src = first.write(&dir, "site");
-    let mut https = HttpsOptions::default();
-    https.certificate = Some(src.clone());
+    let https = HttpsOptions {
+        certificate: Some(src.clone()),
+        ..HttpsOptions::default()
+    };
     let server = start(options_with(https_endpoint(https)));
     let cfg = default_client(&ca);
     let mut open = connect(server.addr, "localhost", cfg.clone()).unwrap();
@@ -648,7 +654,7 @@ fn certificate_files_rotate_without_restart() {
     // Replace both files the way deployment tools do: write aside, rename over.
     let tmp = TempDir::new("tls-rotate-new");
     let staged = second.write(&tmp, "site");
-    std::fs::rename(&staged.key_path.unwrap(), src.key_path.as_ref().unwrap()).unwrap();
+    std::fs::rename(staged.key_path.unwrap(), src.key_path.as_ref().unwrap()).unwrap();
     std::fs::rename(&staged.path, &src.path).unwrap();
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {

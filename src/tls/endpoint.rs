@@ -418,7 +418,9 @@ impl TlsEndpoint {
                     ep_tls.exact.insert(key, cfg);
                 }
             }
-            ep_tls.wildcards.sort_by_key(|w| std::cmp::Reverse(w.0.len()));
+            ep_tls
+                .wildcards
+                .sort_by_key(|w| std::cmp::Reverse(w.0.len()));
         }
         ep_tls.slots = b.slots;
         Ok(ep_tls)

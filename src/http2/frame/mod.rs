@@ -118,7 +118,7 @@ impl StreamId {
 
     /// Whether a server opens this stream (even identifiers other than 0).
     pub(crate) const fn is_server_initiated(self) -> bool {
-        self.0 != 0 && self.0 % 2 == 0
+        self.0 != 0 && self.0.is_multiple_of(2)
     }
 
     /// The next identifier the same side may open (this one + 2), or `None` when the

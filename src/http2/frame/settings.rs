@@ -85,7 +85,7 @@ impl Settings {
             }
             return Ok(Settings::ack());
         }
-        if payload.len() % 6 != 0 {
+        if !payload.len().is_multiple_of(6) {
             return error(FrameErrorKind::BadLength);
         }
         let mut settings = Settings::default();
