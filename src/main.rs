@@ -28,6 +28,10 @@ OPTIONS:
                      ETag/Last-Modified, ranges, precompressed .br/.gz siblings;
                      hidden files and symlinks leaving DIR are not served);
                      without it, a built-in page
+    --cache-control VALUE
+                     Cache-Control header for files served with --root
+                     (default: none, clients revalidate with ETag/Last-Modified)
+    --serve-hidden   also serve files and directories starting with '.'
     -h, --help       print this help
     -V, --version    print the version
 
@@ -87,7 +91,12 @@ fn main() -> ExitCode {
 
 #[cfg(feature = "static-files")]
 fn serve_files(cl: &CommandLine, root: &std::path::Path) -> Result<(), falconet::Error> {
-    let files = match falconet::StaticFiles::new(root) {
+    let opts = falconet::StaticFilesOptions {
+        cache_control: cl.cache_control.clone(),
+        serve_hidden: cl.serve_hidden,
+        ..Default::default()
+    };
+    let files = match falconet::StaticFiles::with_options(root, opts) {
         Ok(files) => files,
         Err(e) => {
             eprintln!("falconet: --root '{}': {e}", root.display());

@@ -1039,6 +1039,7 @@ fn binary_serves_root() {
     };
     let t = Tree::new("binary");
     t.file("index.html", "<h1>from --root</h1>");
+    t.file(".well-known/x.txt", "hidden");
     let runner = support::test_runner();
     let mut cmd = match runner.split_first() {
         Some((prog, args)) => {
@@ -1062,6 +1063,30 @@ fn binary_serves_root() {
     assert!(r.header("etag").is_some());
     let r = support::get_at(addr, "/../outside/secret.txt");
     assert_no_leak(&r, "binary ..");
+    assert_eq!(r.header("cache-control"), None);
+    assert_eq!(support::get_at(addr, "/.well-known/x.txt").status, 404);
+    drop(child);
+
+    // --cache-control and --serve-hidden.
+    let mut cmd = match runner.split_first() {
+        Some((prog, args)) => {
+            let mut c = std::process::Command::new(prog);
+            c.args(args).arg(bin);
+            c
+        }
+        None => std::process::Command::new(bin),
+    };
+    cmd.args(["--urls", "http://127.0.0.1:0", "--root"])
+        .arg(t.root())
+        .args(["--cache-control", "public, max-age=600", "--serve-hidden"])
+        .env_remove("FALCONET_URLS")
+        .env("RUST_LOG", "info");
+    let mut child = support::ChildServer::spawn(cmd);
+    let addr = child.wait_for_v4_port(Duration::from_secs(20));
+    let r = support::get_at(addr, "/");
+    assert_eq!(r.header("cache-control"), Some("public, max-age=600"));
+    let r = support::get_at(addr, "/.well-known/x.txt");
+    assert_eq!((r.status, r.body_str().as_str()), (200, "hidden"));
 
     // A root that is not a directory fails fast with exit code 2.
     let missing: &Path = &t.root().join("missing");

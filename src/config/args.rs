@@ -16,6 +16,10 @@ pub struct CommandLine {
     /// `--root DIR`: the directory the appliance binary serves with
     /// [`StaticFiles`](crate::StaticFiles) (without it, its built-in page).
     pub root: Option<PathBuf>,
+    /// `--cache-control VALUE`: the `Cache-Control` header of files served with `--root`.
+    pub cache_control: Option<String>,
+    /// `--serve-hidden`: also serve files and directories whose names start with `.`.
+    pub serve_hidden: bool,
     /// `--help` / `-h`.
     pub help: bool,
     /// `--version` / `-V`.
@@ -43,6 +47,8 @@ impl CommandLine {
                 "--urls" => out.urls = Some(value("--urls")?),
                 "--config" => out.config = Some(PathBuf::from(value("--config")?)),
                 "--root" => out.root = Some(PathBuf::from(value("--root")?)),
+                "--cache-control" => out.cache_control = Some(value("--cache-control")?),
+                "--serve-hidden" => out.serve_hidden = true,
                 "-h" | "--help" => out.help = true,
                 "-V" | "--version" => out.version = true,
                 other => {
@@ -130,6 +136,15 @@ mod tests {
         assert_eq!(cl.root, Some(PathBuf::from("./public")));
         assert_eq!(cl.urls.as_deref(), Some("http://a:1"));
         assert_eq!(CommandLine::parse(args(&[])).unwrap().root, None);
+        let cl = CommandLine::parse(args(&[
+            "--root",
+            "/srv",
+            "--cache-control=public, max-age=60",
+            "--serve-hidden",
+        ]))
+        .unwrap();
+        assert_eq!(cl.cache_control.as_deref(), Some("public, max-age=60"));
+        assert!(cl.serve_hidden);
         assert!(CommandLine::parse(args(&["--root"]))
             .unwrap_err()
             .to_string()
