@@ -164,8 +164,13 @@ fn sigterm_under_load_loses_no_in_flight_request() {
         "exit status {status}; stderr:\n{}",
         child.stderr()
     );
-    let log = child.stderr();
-    assert!(log.contains("shutting down"), "{log}");
-    assert!(log.contains("Shutdown complete"), "{log}");
+    assert!(
+        child
+            .wait_for_line("Shutdown complete", Duration::from_secs(5))
+            .is_some(),
+        "{}",
+        child.stderr()
+    );
+    assert!(child.stderr().contains("shutting down"));
     assert!(TcpStream::connect(addr).is_err(), "the listener is closed");
 }

@@ -642,11 +642,12 @@ impl ServerHandle {
                 log::warn!("a worker is still busy after shutdown; leaving it behind");
             }
         }
+        // Logged before `wait()` returns: `run()` callers (the binary) exit right after.
+        log::info!("Shutdown complete in {:?}", start.elapsed());
         if let Ok(mut d) = self.inner.done.lock() {
             *d = true;
         }
         self.inner.done_cv.notify_all();
-        log::info!("Shutdown complete in {:?}", start.elapsed());
         clean
     }
 
