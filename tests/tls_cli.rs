@@ -445,3 +445,88 @@ fn dev_certs_command_and_default_certificate() {
     assert_eq!(dev(&["--check"]).status.code(), Some(1));
     assert_eq!(dev(&["--bogus"]).status.code(), Some(2));
 }
+
+/// Every certificate problem stops the binary at startup with a message naming the
+/// endpoint, the file and what is wrong (fixtures in tests/data/tls, see its README).
+#[test]
+fn certificate_errors_stop_the_binary_at_startup() {
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/tls");
+    let d = |f: &str| data.join(f).display().to_string();
+    let cases: Vec<(String, Vec<&str>)> = vec![
+        (
+            format!(
+                r#""Certificate": {{"Path": "{}", "KeyPath": "{}"}}"#,
+                d("missing.crt"),
+                d("localhost.key")
+            ),
+            vec!["Secure", "missing.crt"],
+        ),
+        (
+            format!(
+                r#""Certificate": {{"Path": "{}", "KeyPath": "{}", "Password": "wrong"}}"#,
+                d("localhost.crt"),
+                d("localhost-encrypted.key")
+            ),
+            vec!["Secure", "localhost-encrypted.key", "password is wrong"],
+        ),
+        (
+            format!(
+                r#""Certificate": {{"Path": "{}", "KeyPath": "{}"}}"#,
+                d("localhost.crt"),
+                d("localhost-encrypted.key")
+            ),
+            vec!["Secure", "localhost-encrypted.key", "Password"],
+        ),
+        (
+            format!(
+                r#""Certificate": {{"Path": "{}", "KeyPath": "{}"}}"#,
+                d("localhost.crt"),
+                d("other.key")
+            ),
+            vec!["Secure", "other.key", "does not match"],
+        ),
+        (
+            format!(
+                r#""Certificate": {{"Path": "{}", "KeyPath": "{}"}}"#,
+                d("clientauth-only.crt"),
+                d("clientauth-only.key")
+            ),
+            vec!["Secure", "clientauth-only.crt", "serverAuth"],
+        ),
+    ];
+    for (cert, needles) in cases {
+        let dir = TempDir::new("tls-errors");
+        let cfg = dir.path().join("appsettings.json");
+        std::fs::write(
+            &cfg,
+            format!(r#"{{"Kestrel": {{"Endpoints": {{"Secure": {{"Url": "https://127.0.0.1:0", {cert}}}}}}}}}"#),
+        )
+        .unwrap();
+        let mut c = falconet();
+        c.arg("--config").arg(&cfg).env("XDG_DATA_HOME", dir.path());
+        let o = run(c, b"");
+        let err = String::from_utf8_lossy(&o.stderr).to_string();
+        assert_eq!(o.status.code(), Some(1), "{cert}: {err}");
+        for n in needles {
+            assert!(err.contains(n), "'{n}' missing for {cert}: {err}");
+        }
+        assert!(!err.contains("Now listening"), "{err}");
+    }
+    // An encrypted key with the right password works (the same file as above).
+    let dir = TempDir::new("tls-ok");
+    let cfg = dir.path().join("appsettings.json");
+    std::fs::write(
+        &cfg,
+        format!(
+            r#"{{"Kestrel": {{"Endpoints": {{"Secure": {{"Url": "https://127.0.0.1:0",
+                "Certificate": {{"Path": "{}", "KeyPath": "{}", "Password": "falconet"}}}}}}}}}}"#,
+            d("localhost.crt"),
+            d("localhost-encrypted.key")
+        ),
+    )
+    .unwrap();
+    let mut cmd = falconet();
+    cmd.arg("--config").arg(&cfg);
+    let (_server, addrs) = start(cmd, 1);
+    ok_body(&curl(addrs[0], "localhost", &data.join("ca.crt"), &[]));
+}

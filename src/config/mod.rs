@@ -199,22 +199,38 @@ pub(crate) fn resolve_endpoints(
             .map(|u| urls::parse_url(u))
             .collect::<Result<Vec<_>, _>>()?
     } else {
-        #[allow(unused_mut)]
-        let mut defaults = vec![EndpointOptions::new(ListenAddress::Localhost(5000))];
-        // With a development certificate, Kestrel's defaults: http 5000 and https 5001.
         #[cfg(feature = "dev-certs")]
-        if crate::tls::devcert::dev_certificate().is_some() {
-            let mut https = EndpointOptions::new(ListenAddress::Localhost(5001));
-            https.scheme = crate::options::Scheme::Https;
-            defaults.push(https);
-        }
-        defaults
+        let dev = crate::tls::devcert::dev_certificate().is_some();
+        #[cfg(not(feature = "dev-certs"))]
+        let dev = false;
+        default_endpoints(dev)
     };
     Ok((endpoints, warnings))
 }
 
+/// Kestrel's defaults: `http://localhost:5000`, plus `https://localhost:5001` when a
+/// development certificate exists.
+fn default_endpoints(dev_certificate: bool) -> Vec<EndpointOptions> {
+    let mut defaults = vec![EndpointOptions::new(ListenAddress::Localhost(5000))];
+    if dev_certificate {
+        let mut https = EndpointOptions::new(ListenAddress::Localhost(5001));
+        https.scheme = crate::options::Scheme::Https;
+        defaults.push(https);
+    }
+    defaults
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn with_a_development_certificate_https_5001_is_added() {
+        let d = super::default_endpoints(true);
+        assert_eq!(d.len(), 2);
+        assert_eq!(d[1].address, super::ListenAddress::Localhost(5001));
+        assert_eq!(d[1].scheme, crate::options::Scheme::Https);
+        assert_eq!(super::default_endpoints(false).len(), 1);
+    }
+
     use super::*;
     #[cfg(feature = "json-config")]
     use std::time::{SystemTime, UNIX_EPOCH};
