@@ -3,6 +3,7 @@
 // Nothing uses this module yet; the HTTP/2 connection driver will.
 #![allow(dead_code)]
 
+pub(crate) mod conn;
 pub(crate) mod flow;
 pub(crate) mod frame;
 pub(crate) mod hpack;
