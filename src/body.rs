@@ -21,6 +21,8 @@ pub(crate) type WriteFn = Box<dyn FnOnce(&mut dyn Write) -> io::Result<()> + Sen
 /// the connection ([`Body::from_writer`]).
 pub struct Body {
     pub(crate) kind: Kind,
+    /// Trailer fields of a request body that arrived whole (HTTP/2 trailers).
+    pub(crate) trailers: Option<Box<http::HeaderMap>>,
 }
 
 pub(crate) enum Kind {
@@ -41,7 +43,10 @@ pub(crate) enum Kind {
 impl Body {
     /// An empty body.
     pub fn empty() -> Self {
-        Body { kind: Kind::Empty }
+        Body {
+            kind: Kind::Empty,
+            trailers: None,
+        }
     }
 
     /// A body of static bytes, sent without copying or allocating.
@@ -51,6 +56,7 @@ impl Body {
                 data: Cow::Borrowed(data),
                 pos: 0,
             },
+            trailers: None,
         }
     }
 
@@ -64,6 +70,7 @@ impl Body {
                 reader: Box::new(reader),
                 len,
             },
+            trailers: None,
         }
     }
 
@@ -73,6 +80,7 @@ impl Body {
     pub fn from_writer(f: impl FnOnce(&mut dyn Write) -> io::Result<()> + Send + 'static) -> Self {
         Body {
             kind: Kind::Writer(Box::new(f)),
+            trailers: None,
         }
     }
 
@@ -114,7 +122,11 @@ impl Body {
             }
             other => {
                 let mut out = Vec::new();
-                Body { kind: other }.read_to_end(&mut out)?;
+                Body {
+                    kind: other,
+                    trailers: None,
+                }
+                .read_to_end(&mut out)?;
                 Ok(out)
             }
         }
@@ -146,7 +158,7 @@ impl Body {
     pub fn trailers(&self) -> Option<http::HeaderMap> {
         match &self.kind {
             Kind::Incoming(i) => i.trailers(),
-            _ => None,
+            _ => self.trailers.as_deref().cloned(),
         }
     }
 }
@@ -199,6 +211,7 @@ impl From<Vec<u8>> for Body {
                 data: Cow::Owned(data),
                 pos: 0,
             },
+            trailers: None,
         }
     }
 }

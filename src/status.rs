@@ -82,7 +82,7 @@ pub(crate) struct StatsSource {
     pub(crate) counters: Arc<Counters>,
     pub(crate) endpoints: Vec<(String, Arc<EndpointCounters>)>,
     pub(crate) workers: usize,
-    pub(crate) queue: Receiver<Box<crate::http1::conn::Conn>>,
+    pub(crate) queue: Receiver<crate::server::Work>,
     pub(crate) started: Instant,
 }
 

@@ -79,6 +79,7 @@ impl Upgrade {
                 guard: self.guard,
                 f: Box::new(f),
             }),
+            trailers: None,
         }
     }
 }

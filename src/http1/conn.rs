@@ -58,6 +58,8 @@ pub(crate) struct EndpointCtx {
     pub(crate) tls: Option<Arc<crate::tls::endpoint::TlsEndpoint>>,
     /// The URL the endpoint listens on (`https://127.0.0.1:5001`).
     pub(crate) url: String,
+    /// HTTP versions the endpoint speaks.
+    pub(crate) protocols: crate::options::Protocols,
     pub(crate) synchronous_io: bool,
     pub(crate) connection_logging: bool,
 }
@@ -76,6 +78,9 @@ pub(crate) enum Phase {
     Writing,
     /// The TLS handshake is running: waits under the endpoint's HandshakeTimeout.
     Handshake,
+    /// The connection speaks HTTP/2 (`h2` below holds its state).
+    #[cfg_attr(not(feature = "http2"), allow(dead_code))]
+    Http2,
     /// An error response was sent; discarding input until the client closes.
     Lingering,
 }
@@ -86,6 +91,19 @@ pub(crate) enum Next {
     Park(Box<Conn>),
     /// Drop it (closing the socket).
     Close,
+}
+
+/// What the first bytes of a cleartext connection are.
+enum Preface {
+    /// HTTP/1.x (or HTTP/2 is not offered here).
+    No,
+    /// A prefix of the HTTP/2 preface: more bytes decide.
+    Partial,
+    /// The HTTP/2 preface: the connection now speaks HTTP/2.
+    #[cfg_attr(not(feature = "http2"), allow(dead_code))]
+    Http2,
+    /// HTTP/1.x on an HTTP/2-only endpoint.
+    Refused,
 }
 
 enum Step {
@@ -245,6 +263,11 @@ pub(crate) struct Conn {
     out: Option<Outgoing>,
     /// During the handshake: whether it waits for the socket to take our bytes.
     handshake_wants_write: bool,
+    /// No request has been read on the connection yet (an HTTP/2 preface may come).
+    first_request: bool,
+    /// The HTTP/2 state, once the connection speaks HTTP/2.
+    #[cfg(feature = "http2")]
+    pub(crate) h2: Option<Box<crate::http2::driver::H2>>,
 }
 
 impl Conn {
@@ -276,6 +299,9 @@ impl Conn {
             control: RequestControl::default(),
             out: None,
             handshake_wants_write: false,
+            first_request: true,
+            #[cfg(feature = "http2")]
+            h2: None,
         })
     }
 
@@ -339,6 +365,10 @@ impl Conn {
                 None
             }
             Phase::Lingering => None,
+            #[cfg(feature = "http2")]
+            Phase::Http2 => crate::http2::driver::on_expired(self, shared),
+            #[cfg(not(feature = "http2"))]
+            Phase::Http2 => None,
             Phase::Handshake => {
                 log::info!(
                     "Connection id \"{}\" TLS handshake timed out; closing",
@@ -467,16 +497,39 @@ impl Conn {
                 return Step::Close;
             }
         }
+        let h2 = info.alpn.as_deref() == Some("h2");
         self.info.set_tls(info);
         self.phase = Phase::Idle;
         self.deadline = Instant::now() + shared.options.limits.keep_alive_timeout;
+        if h2 {
+            #[cfg(feature = "http2")]
+            crate::http2::driver::start(self, shared);
+        } else if self.endpoint.protocols == crate::options::Protocols::Http2 {
+            log::error!(
+                "Connection id \"{}\" refused: the endpoint speaks HTTP/2 only and the client \
+                 did not negotiate h2 through ALPN",
+                self.id()
+            );
+            self.io.stream.shutdown_write();
+            return Step::Close;
+        }
         Step::Continue
     }
 
     /// Whether the poller should wait for the socket to become writable (not readable).
     pub(crate) fn wants_write(&self) -> bool {
+        #[cfg(feature = "http2")]
+        if self.phase == Phase::Http2 {
+            return self.h2.as_ref().is_some_and(|h| h.write_blocked);
+        }
         self.phase == Phase::Writing
             || (self.phase == Phase::Handshake && self.handshake_wants_write)
+    }
+
+    /// The mailbox of an HTTP/2 connection (finished handlers' responses).
+    #[cfg(feature = "http2")]
+    pub(crate) fn h2_mailbox(&self) -> Option<Arc<crate::http2::driver::Mailbox>> {
+        self.h2.as_ref().map(|h| h.mailbox.clone())
     }
 
     fn begin_linger(&mut self) {
@@ -490,6 +543,10 @@ impl Conn {
 
     /// Whether an idle connection with nothing buffered (safe to close at shutdown).
     pub(crate) fn is_idle(&self) -> bool {
+        #[cfg(feature = "http2")]
+        if self.phase == Phase::Http2 {
+            return self.h2.as_ref().is_none_or(|h| h.is_idle());
+        }
         (self.phase == Phase::Idle || self.phase == Phase::Handshake) && self.buf.is_empty()
     }
 
@@ -542,6 +599,44 @@ impl Conn {
                     self.phase = Phase::Head;
                     self.head_deadline =
                         Some(Instant::now() + shared.options.limits.request_headers_timeout);
+                }
+                match self.check_preface(shared) {
+                    Preface::No => {}
+                    Preface::Partial => {
+                        // Read on: the next bytes decide.
+                        let cap = self.cap;
+                        if self.buf.spare(cap).is_empty() {
+                            return self.fail(RequestError::HeadersTooLarge, shared);
+                        }
+                        match self.io.try_read(self.buf.spare(cap)) {
+                            Err(_) | Ok(Some(0)) => return Step::Close,
+                            Ok(Some(n)) => {
+                                self.buf.advance(n);
+                                continue;
+                            }
+                            Ok(None) => match self.io.wait(false, Instant::now() + PARTIAL_WAIT) {
+                                Ok(crate::io::deadline::Ready::Yes) => continue,
+                                Ok(_) => {
+                                    self.deadline = self.head_deadline.unwrap_or(self.deadline);
+                                    return Step::Park;
+                                }
+                                Err(_) => return Step::Close,
+                            },
+                        }
+                    }
+                    Preface::Http2 => return Step::Continue,
+                    Preface::Refused => {
+                        log::debug!(
+                            "Connection id \"{}\" sent HTTP/1.x to an HTTP/2-only endpoint",
+                            self.id()
+                        );
+                        return self.error_response(
+                            400,
+                            "This endpoint speaks HTTP/2 only (Protocols: Http2); use HTTP/2 \
+                             with prior knowledge",
+                            shared,
+                        );
+                    }
                 }
                 match parse_head(self.buf.bytes(), &limits) {
                     Err(e) => return self.fail(e, shared),
@@ -606,9 +701,43 @@ impl Conn {
         }
     }
 
+    /// On a cleartext connection's first bytes: is this HTTP/2 with prior knowledge (the
+    /// client preface), and may the endpoint speak it? Switches the connection when so.
+    fn check_preface(&mut self, shared: &Shared) -> Preface {
+        use crate::options::Protocols;
+        const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+        if !self.first_request || self.info.is_tls() {
+            return Preface::No;
+        }
+        let protocols = self.endpoint.protocols;
+        let b = self.buf.bytes();
+        let n = b.len().min(PREFACE.len());
+        let matches = b[..n] == PREFACE[..n];
+        match (matches, protocols) {
+            (_, Protocols::Http1) => Preface::No,
+            (false, Protocols::Http2) => Preface::Refused,
+            (false, _) => Preface::No,
+            (true, _) if n < PREFACE.len() => Preface::Partial,
+            (true, _) => {
+                #[cfg(feature = "http2")]
+                {
+                    self.head_deadline = None;
+                    crate::http2::driver::start(self, shared);
+                    Preface::Http2
+                }
+                #[cfg(not(feature = "http2"))]
+                {
+                    let _ = shared;
+                    Preface::No
+                }
+            }
+        }
+    }
+
     /// Validates the head against server policy, builds the request, lets the handler
     /// prepare it, and sets up the body.
     fn start_request(&mut self, head: RequestHead, shared: &Shared) -> Step {
+        self.first_request = false;
         self.head_deadline = None;
         self.response_started = false;
         shared.counters.request(head.version);
@@ -1428,6 +1557,10 @@ pub(crate) fn drive(mut conn: Box<Conn>, shared: &Shared) -> Next {
             Phase::Body => conn.step_body(shared),
             Phase::Writing => conn.step_write(shared, true),
             Phase::Lingering => return Next::Park(conn),
+            #[cfg(feature = "http2")]
+            Phase::Http2 => return crate::http2::driver::drive(conn, shared),
+            #[cfg(not(feature = "http2"))]
+            Phase::Http2 => Step::Close,
             #[cfg(feature = "tls")]
             Phase::Handshake => conn.step_handshake(shared),
             #[cfg(not(feature = "tls"))]
@@ -1498,6 +1631,7 @@ fn serve_streaming(conn: Box<Conn>, pending: Box<Pending>, shared: &Shared) -> O
     let cell: Arc<Mutex<Option<Box<Conn>>>> = Arc::new(Mutex::new(Some(conn)));
     let body = Body {
         kind: Kind::Incoming(Incoming::new(cell.clone(), content_length)),
+        trailers: None,
     };
     let req = http::Request::from_parts(parts, body);
     let result = catch_unwind(AssertUnwindSafe(|| shared.handler.handle(req)));

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub(crate) mod conn;
+pub(crate) mod driver;
 pub(crate) mod flow;
 pub(crate) mod frame;
 pub(crate) mod hpack;

@@ -36,6 +36,14 @@ use listener::Listener;
 use poller::{Poller, Waited};
 use stats::{ConnGuard, Counters};
 
+/// What the worker pool runs: a connection to drive, or a task (an HTTP/2 stream's
+/// handler).
+pub(crate) enum Work {
+    Conn(Box<Conn>),
+    #[cfg_attr(not(feature = "http2"), allow(dead_code))]
+    Task(Box<dyn FnOnce(&Shared) + Send>),
+}
+
 /// State shared by every thread of one server.
 pub(crate) struct Shared {
     pub(crate) options: ServerOptions,
@@ -50,6 +58,9 @@ pub(crate) struct Shared {
     stop: OwnedFd,
     pub(crate) poller: Poller,
     next_id: AtomicU64,
+    /// The pool's queue, for tasks submitted from workers (HTTP/2 streams); taken at the
+    /// end of shutdown so that the workers see the queue closed.
+    pool: Mutex<Option<Sender<Work>>>,
 }
 
 impl Shared {
@@ -63,6 +74,24 @@ impl Shared {
 
     pub(crate) fn poller_should_exit(&self) -> bool {
         self.poller_exit.load(Ordering::Acquire)
+    }
+
+    /// Queues a task for the pool without waiting; gives it back when the queue is full
+    /// or closed.
+    #[cfg_attr(not(feature = "http2"), allow(dead_code))]
+    pub(crate) fn submit(&self, task: Box<dyn FnOnce(&Shared) + Send>) -> Result<(), ()> {
+        let guard = self.pool.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(tx) = guard.as_ref() else {
+            return Err(());
+        };
+        match tx.try_send(Work::Task(task)) {
+            Ok(()) => {
+                drop(guard);
+                self.poller.notify_work();
+                Ok(())
+            }
+            Err(_) => Err(()),
+        }
     }
 
     /// Hands a connection to the poller.
@@ -211,6 +240,7 @@ impl Server {
                     #[cfg(feature = "tls")]
                     tls: tls.clone(),
                     url,
+                    protocols: ep.protocols,
                     name,
                     synchronous_io: ep
                         .allow_synchronous_io
@@ -228,7 +258,7 @@ impl Server {
         let urls: Vec<String> = bound.iter().map(|(_, ctx)| ctx.url.clone()).collect();
 
         let io_err = |what: &str, e: std::io::Error| Error::io(format!("cannot {what}: {e}"), e);
-        let (pool_tx, pool_rx) = crossbeam_channel::bounded::<Box<Conn>>(options.queue_capacity);
+        let (pool_tx, pool_rx) = crossbeam_channel::bounded::<Work>(options.queue_capacity);
         let poller = Poller::new().map_err(|e| io_err("create the poller", e))?;
         let abort = Arc::new(poller::new_event().map_err(|e| io_err("create an eventfd", e))?);
         let stop = poller::new_event().map_err(|e| io_err("create an eventfd", e))?;
@@ -256,6 +286,7 @@ impl Server {
             stop,
             poller,
             next_id: AtomicU64::new(1),
+            pool: Mutex::new(Some(pool_tx.clone())),
         });
 
         let mut worker_threads = Vec::with_capacity(workers);
@@ -337,6 +368,13 @@ fn check_scheme(ep: &crate::options::EndpointOptions) -> Result<(), Error> {
              http:// or rebuild with --features tls",
         ));
     }
+    #[cfg(not(feature = "http2"))]
+    if ep.protocols == crate::options::Protocols::Http2 {
+        return Err(Error::config(
+            "Protocols Http2 needs falconet's `http2` feature, which this build leaves out; \
+             use Http1 or Http1AndHttp2, or rebuild with --features http2",
+        ));
+    }
     Ok(())
 }
 
@@ -350,15 +388,55 @@ fn notify_systemd(state: &str) {
     }
 }
 
-fn worker_loop(rx: Receiver<Box<Conn>>, shared: Arc<Shared>) {
-    let run = |conn: Box<Conn>| {
+/// Drives a connection on this worker until it parks or closes. An HTTP/2 connection
+/// whose mailbox got a response while it was being parked is taken back and driven again
+/// (see `http2::driver` for the wake-up protocol).
+pub(crate) fn run_conn(conn: Box<Conn>, shared: &Shared) {
+    #[allow(unused_mut)]
+    let mut conn = conn;
+    loop {
         shared.counters.workers_busy.fetch_add(1, Ordering::Relaxed);
-        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drive(conn, &shared)));
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drive(conn, shared)));
         shared.counters.workers_busy.fetch_sub(1, Ordering::Relaxed);
         match r {
-            Ok(Next::Park(c)) => shared.park(c),
-            Ok(Next::Close) => {}
-            Err(_) => log::error!("worker: connection driver panicked; connection dropped"),
+            Ok(Next::Park(c)) => {
+                #[cfg(feature = "http2")]
+                let mailbox = c.h2_mailbox();
+                shared.park(c);
+                #[cfg(feature = "http2")]
+                if let Some(mb) = mailbox {
+                    if mb.has_pending() {
+                        let token = mb.parked.swap(0, Ordering::AcqRel);
+                        if token != 0 {
+                            if let Some(c) = shared.poller.take_parked(token) {
+                                conn = c;
+                                continue;
+                            }
+                        }
+                    }
+                }
+                return;
+            }
+            Ok(Next::Close) => return,
+            Err(_) => {
+                log::error!("worker: connection driver panicked; connection dropped");
+                return;
+            }
+        }
+    }
+}
+
+fn worker_loop(rx: Receiver<Work>, shared: Arc<Shared>) {
+    let run_conn = |conn: Box<Conn>| run_conn(conn, &shared);
+    let run = |work: Work| match work {
+        Work::Conn(c) => run_conn(c),
+        Work::Task(t) => {
+            shared.counters.workers_busy.fetch_add(1, Ordering::Relaxed);
+            let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| t(&shared)));
+            shared.counters.workers_busy.fetch_sub(1, Ordering::Relaxed);
+            if r.is_err() {
+                log::error!("worker: a task panicked");
+            }
         }
     };
     loop {
@@ -380,7 +458,7 @@ fn worker_loop(rx: Receiver<Box<Conn>>, shared: Arc<Shared>) {
         // say because the waiters are busy in slow handlers).
         if shared.poller.try_become_waiter() {
             match shared.poller.wait(&shared, Duration::from_secs(1)) {
-                Waited::Conn(conn) => run(conn),
+                Waited::Conn(conn) => run_conn(conn),
                 Waited::Work | Waited::Nothing => {}
             }
         } else {
@@ -392,7 +470,7 @@ fn worker_loop(rx: Receiver<Box<Conn>>, shared: Arc<Shared>) {
     }
 }
 
-fn accept_loop(l: Listener, ep: Arc<EndpointCtx>, shared: Arc<Shared>, tx: Sender<Box<Conn>>) {
+fn accept_loop(l: Listener, ep: Arc<EndpointCtx>, shared: Arc<Shared>, tx: Sender<Work>) {
     let mut last_error_log: Option<Instant> = None;
     let mut suppressed = 0u64;
     'outer: loop {
@@ -462,15 +540,16 @@ fn accept_loop(l: Listener, ep: Arc<EndpointCtx>, shared: Arc<Shared>, tx: Sende
                     // Back-pressure: when every worker is busy and the queue is full, stop
                     // accepting; new connections wait in the kernel's listen backlog.
                     loop {
-                        match tx.send_timeout(conn, Duration::from_millis(100)) {
+                        match tx.send_timeout(Work::Conn(conn), Duration::from_millis(100)) {
                             Ok(()) => {
                                 shared.poller.notify_work();
                                 break;
                             }
-                            Err(SendTimeoutError::Timeout(c)) => {
+                            Err(SendTimeoutError::Timeout(w)) => {
                                 if shared.is_shutting_down() {
                                     break 'outer;
                                 }
+                                let Work::Conn(c) = w else { break 'outer };
                                 conn = c;
                             }
                             Err(SendTimeoutError::Disconnected(_)) => break 'outer,
@@ -532,7 +611,7 @@ struct HandleInner {
     threads: Mutex<Option<(Vec<JoinHandle<()>>, Vec<JoinHandle<()>>)>>,
     /// Keeps the pool's queue open until shutdown has drained the connections: workers
     /// end when it closes.
-    queue_tx: Mutex<Option<Sender<Box<Conn>>>>,
+    queue_tx: Mutex<Option<Sender<Work>>>,
     done: Mutex<bool>,
     done_cv: Condvar,
 }
@@ -628,6 +707,7 @@ impl ServerHandle {
         if let Ok(mut q) = self.inner.queue_tx.lock() {
             q.take();
         }
+        shared.pool.lock().unwrap_or_else(|e| e.into_inner()).take();
         shared.poller.notify_work();
         // Workers end when the queue's senders (accept threads, poller) are gone; a
         // handler that never returns is left behind rather than blocking shutdown.

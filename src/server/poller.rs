@@ -150,12 +150,25 @@ impl Poller {
         }
         conn.registered = true;
         let deadline = conn.deadline;
+        // An HTTP/2 connection's finished handlers find it here (see http2::driver).
+        #[cfg(feature = "http2")]
+        if let Some(h2) = conn.h2.as_ref() {
+            h2.mailbox.parked.store(token, Ordering::Release);
+        }
         st.slots[idx].conn = Some(conn);
         let earlier = deadline < st.next_wake;
         drop(st);
         if earlier {
             self.wake();
         }
+    }
+
+    /// Takes a parked connection by the token it was parked with (an HTTP/2 connection
+    /// woken by a finished handler); `None` when it is no longer parked there.
+    #[cfg(feature = "http2")]
+    pub(crate) fn take_parked(&self, token: u64) -> Option<Box<Conn>> {
+        let (idx, gen) = ((token & 0xffff_ffff) as usize, (token >> 32) as u32);
+        Self::take(&mut self.lock(), idx, gen)
     }
 
     fn take(st: &mut State, idx: usize, gen: u32) -> Option<Box<Conn>> {
@@ -289,7 +302,7 @@ const RESCUE_INTERVAL: Duration = Duration::from_millis(5);
 /// The poller thread: enforces deadlines, hands ready connections to the pool when no
 /// worker is waiting on the epoll set, and closes parked connections at shutdown.
 /// Returns once the server has shut down.
-pub(crate) fn run(shared: &Shared, pool: Sender<Box<Conn>>) {
+pub(crate) fn run(shared: &Shared, pool: Sender<super::Work>) {
     let poller = &shared.poller;
     let mut closed_idle = false;
     let mut next_expire = Instant::now();
@@ -340,7 +353,12 @@ pub(crate) fn run(shared: &Shared, pool: Sender<Box<Conn>>) {
 impl Poller {
     /// Takes connections that are ready while no worker waits on the epoll set and
     /// queues them for the pool.
-    fn rescue(&self, shared: &Shared, pool: &Sender<Box<Conn>>, pending: &mut VecDeque<Box<Conn>>) {
+    fn rescue(
+        &self,
+        shared: &Shared,
+        pool: &Sender<super::Work>,
+        pending: &mut VecDeque<Box<Conn>>,
+    ) {
         let empty = epoll::Event {
             flags: EventFlags::empty(),
             data: EventData::new_u64(0),
@@ -362,9 +380,10 @@ impl Poller {
             }
             if let Ready::Drive(conn) = self.on_event(token, ev.flags, shared) {
                 if pending.is_empty() {
-                    match pool.try_send(conn) {
+                    match pool.try_send(super::Work::Conn(conn)) {
                         Ok(()) => {}
-                        Err(TrySendError::Full(c)) => pending.push_back(c),
+                        Err(TrySendError::Full(super::Work::Conn(c))) => pending.push_back(c),
+                        Err(TrySendError::Full(_)) => {}
                         Err(TrySendError::Disconnected(_)) => {}
                     }
                 } else {
@@ -375,14 +394,15 @@ impl Poller {
     }
 }
 
-fn flush_pending(pool: &Sender<Box<Conn>>, pending: &mut VecDeque<Box<Conn>>) {
+fn flush_pending(pool: &Sender<super::Work>, pending: &mut VecDeque<Box<Conn>>) {
     while let Some(c) = pending.pop_front() {
-        match pool.try_send(c) {
+        match pool.try_send(super::Work::Conn(c)) {
             Ok(()) => {}
-            Err(TrySendError::Full(c)) => {
+            Err(TrySendError::Full(super::Work::Conn(c))) => {
                 pending.push_front(c);
                 return;
             }
+            Err(TrySendError::Full(_)) => return,
             Err(TrySendError::Disconnected(_)) => {
                 pending.clear();
                 return;

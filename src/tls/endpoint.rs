@@ -50,10 +50,15 @@ impl std::fmt::Debug for TlsEndpoint {
 }
 
 /// The ALPN protocols offered for an endpoint's `Protocols`.
+/// The ALPN protocols offered for an endpoint's `Protocols`: `h2` first, then
+/// `http/1.1`, as Kestrel offers them.
 fn alpn_for(p: Protocols) -> Vec<Vec<u8>> {
-    // HTTP/2 is not served yet: every endpoint speaks HTTP/1.1 over TLS.
-    let _ = p;
-    vec![b"http/1.1".to_vec()]
+    let h2 = cfg!(feature = "http2");
+    match p {
+        Protocols::Http2 if h2 => vec![b"h2".to_vec()],
+        Protocols::Http1AndHttp2 if h2 => vec![b"h2".to_vec(), b"http/1.1".to_vec()],
+        _ => vec![b"http/1.1".to_vec()],
+    }
 }
 
 fn versions(v: &[TlsVersion]) -> Vec<&'static rustls::SupportedProtocolVersion> {

@@ -1,0 +1,782 @@
+//! The HTTP/2 I/O driver: runs one connection's [`Connection`] core on the worker pool
+//! with the same rules as HTTP/1.1.
+//!
+//! - **The frame loop never waits on a handler.** A complete request becomes a task on the
+//!   pool's queue; when the queue is full the stream is refused with REFUSED_STREAM (the
+//!   client may retry). The handler's response comes back through the connection's
+//!   [`Mailbox`]; the worker that finishes a handler wakes a parked connection and drives
+//!   it itself.
+//! - **An idle connection holds no worker.** With nothing to read, write or hand over, the
+//!   connection parks in the poller like an HTTP/1.1 keep-alive connection.
+//! - **Back-pressure on response bodies.** A reader body is pulled only while less than
+//!   [`MAX_QUEUED_PER_STREAM`] of its bytes wait in the core (for the client's flow-control
+//!   window or the socket), so a client that never reads costs a bounded buffer, and
+//!   MinResponseDataRate's grace period ends a connection whose output does not move.
+//!
+//! Wake-up protocol (no lost wake-ups, no double drives): parking stores the poller token
+//! in [`Mailbox::parked`] under the poller's lock; a finished handler pushes its response,
+//! then swaps the token out and takes the connection from the poller (the token's
+//! generation makes a stale one harmless). After parking, the parking worker looks at the
+//! mailbox once more and, if a response arrived meanwhile, takes the connection back.
+
+use std::collections::{HashMap, VecDeque};
+use std::io::{self, Read, Write};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{Receiver, SyncSender, TryRecvError};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http::header::{HeaderValue, CONTENT_LENGTH, DATE, SERVER};
+
+use super::conn::{ConnSettings, Connection, Event};
+use super::frame::{ErrorCode, StreamId};
+use crate::body::{Body, Kind};
+use crate::handler::Response;
+use crate::http1::conn::{Conn, Next, Phase};
+use crate::request::{Prepare, RequestContext, RequestControl, RequestSettings};
+use crate::server::Shared;
+
+/// The most response-body bytes of one stream queued in the core before the driver stops
+/// pulling from its reader: bounds a connection's buffered output at streams × 64 KiB.
+pub(crate) const MAX_QUEUED_PER_STREAM: usize = 64 * 1024;
+/// Bytes read from a reader body at a time.
+const READ_CHUNK: usize = 16 * 1024;
+/// Chunks a synchronous-I/O writer may run ahead of the connection.
+const WRITER_CHUNKS: usize = 4;
+
+/// A handler's finished response.
+pub(crate) struct Done {
+    id: StreamId,
+    response: Response,
+    head_request: bool,
+}
+
+/// Where finished handlers leave their responses for the connection.
+#[derive(Default)]
+pub(crate) struct Mailbox {
+    done: Mutex<VecDeque<Done>>,
+    /// The poller token while the connection is parked (0: not parked).
+    pub(crate) parked: AtomicU64,
+}
+
+impl Mailbox {
+    fn push(&self, d: Done) {
+        self.done
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push_back(d);
+    }
+
+    fn take_all(&self) -> VecDeque<Done> {
+        std::mem::take(&mut *self.done.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    pub(crate) fn has_pending(&self) -> bool {
+        !self
+            .done
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_empty()
+    }
+}
+
+/// Wakes the connection behind `mb` if it is parked, driving it on this worker.
+fn wake(mb: &Mailbox, shared: &Shared) {
+    let token = mb.parked.swap(0, Ordering::AcqRel);
+    if token != 0 {
+        if let Some(conn) = shared.poller.take_parked(token) {
+            crate::server::run_conn(conn, shared);
+        }
+    }
+}
+
+/// One HTTP/2 connection's driver state, kept in its [`Conn`].
+pub(crate) struct H2 {
+    core: Connection,
+    pub(crate) mailbox: Arc<Mailbox>,
+    out: Vec<u8>,
+    out_pos: usize,
+    bodies: HashMap<StreamId, Box<dyn Read + Send>>,
+    controls: HashMap<StreamId, RequestControl>,
+    running: usize,
+    shutdown_sent: bool,
+    /// Last time the connection had anything to do (keep-alive timeout from here).
+    last_active: Instant,
+    /// Last time output moved, while some was waiting (MinResponseDataRate's grace).
+    last_output: Instant,
+    /// Whether the last write found the socket full.
+    pub(crate) write_blocked: bool,
+}
+
+impl H2 {
+    fn new(settings: ConnSettings, now: Instant) -> H2 {
+        H2 {
+            core: Connection::new(settings, now),
+            mailbox: Arc::new(Mailbox::default()),
+            out: Vec::with_capacity(16 * 1024),
+            out_pos: 0,
+            bodies: HashMap::new(),
+            controls: HashMap::new(),
+            running: 0,
+            shutdown_sent: false,
+            last_active: now,
+            last_output: now,
+            write_blocked: false,
+        }
+    }
+
+    fn output_pending(&self) -> bool {
+        self.out_pos < self.out.len()
+    }
+
+    /// Whether the connection may be closed at shutdown without losing anything.
+    pub(crate) fn is_idle(&self) -> bool {
+        !self.busy()
+    }
+
+    /// Whether anything is in progress (streams, handlers, output).
+    fn busy(&self) -> bool {
+        self.running > 0
+            || !self.bodies.is_empty()
+            || self.core.active_streams() > 0
+            || self.output_pending()
+    }
+}
+
+/// Turns `conn` (whose read buffer starts with the client preface, or is empty after an
+/// ALPN `h2` handshake) into an HTTP/2 connection.
+pub(crate) fn start(conn: &mut Conn, shared: &Shared) {
+    let now = Instant::now();
+    let settings = ConnSettings::from_limits(&shared.options.limits);
+    conn.h2 = Some(Box::new(H2::new(settings, now)));
+    conn.phase = Phase::Http2;
+    log::debug!("Connection id \"{}\" speaks HTTP/2", conn.id());
+}
+
+/// What the core made of the bytes read.
+enum Read2 {
+    Progress,
+    Nothing,
+    Closed,
+}
+
+/// Runs an HTTP/2 connection until it has nothing to do (park) or ends (close).
+pub(crate) fn drive(mut conn: Box<Conn>, shared: &Shared) -> Next {
+    loop {
+        let now = Instant::now();
+        let mut progressed = false;
+        let id = conn.id();
+        let c = &mut *conn;
+        let Some(h2) = c.h2.as_mut() else {
+            return Next::Close;
+        };
+
+        // Responses of finished handlers.
+        for d in h2.mailbox.take_all() {
+            h2.running = h2.running.saturating_sub(1);
+            progressed = true;
+            respond(h2, d, shared);
+        }
+        pull_bodies(h2, id);
+
+        if shared.is_shutting_down() && !h2.shutdown_sent {
+            h2.shutdown_sent = true;
+            h2.core.shutdown(now);
+            progressed = true;
+        }
+        if h2.core.next_timeout().is_some_and(|t| t <= now) {
+            if let Err(e) = h2.core.handle_timeout(now) {
+                log::debug!("Connection id \"{id}\" HTTP/2 connection error: {e:?}");
+                flush_best_effort(h2, &mut c.io);
+                return Next::Close;
+            }
+        }
+
+        // Write what the core has.
+        match flush(h2, &mut c.io) {
+            Ok(moved) => progressed |= moved,
+            Err(_) => return Next::Close,
+        }
+        if h2.output_pending() || h2.core.wants_write() {
+            h2.last_active = now;
+        } else {
+            h2.last_output = now;
+        }
+
+        // Read what the client sent (the preface may already be buffered).
+        match read(c, shared) {
+            Read2::Progress => progressed = true,
+            Read2::Nothing => {}
+            Read2::Closed => {
+                let h2 = c.h2.as_mut().expect("set above");
+                flush_best_effort(h2, &mut c.io);
+                abort_all(h2);
+                return Next::Close;
+            }
+        }
+        let h2 = c.h2.as_mut().expect("set above");
+        if h2.core.is_closed() && !h2.output_pending() && !h2.core.wants_write() {
+            abort_all(h2);
+            return Next::Close;
+        }
+        if progressed {
+            h2.last_active = now;
+            continue;
+        }
+        // Nothing to do now: park until the socket is ready, a handler finishes, or a
+        // deadline passes.
+        let limits = &shared.options.limits;
+        let grace = limits
+            .min_response_data_rate
+            .map(|r| r.grace_period)
+            .unwrap_or(Duration::from_secs(3600));
+        let mut deadline = if h2.output_pending() || h2.core.wants_write() {
+            h2.last_output + grace
+        } else if h2.busy() {
+            now + Duration::from_secs(3600)
+        } else {
+            h2.last_active + limits.keep_alive_timeout
+        };
+        if let Some(t) = h2.core.next_timeout() {
+            deadline = deadline.min(t);
+        }
+        conn.deadline = deadline;
+        return Next::Park(conn);
+    }
+}
+
+/// Called by the poller when a parked HTTP/2 connection's deadline passed. Returns it
+/// when it must stay parked.
+pub(crate) fn on_expired(mut conn: Box<Conn>, shared: &Shared) -> Option<Box<Conn>> {
+    let now = Instant::now();
+    let id = conn.id();
+    let c = &mut *conn;
+    let h2 = c.h2.as_mut()?;
+    if h2.core.next_timeout().is_some_and(|t| t <= now) {
+        if h2.core.handle_timeout(now).is_err() {
+            flush_best_effort(h2, &mut c.io);
+            abort_all(h2);
+            return None;
+        }
+        flush_best_effort(h2, &mut c.io);
+        conn.deadline = conn
+            .h2
+            .as_ref()
+            .and_then(|h| h.core.next_timeout())
+            .unwrap_or(now + shared.options.limits.keep_alive_timeout);
+        return Some(conn);
+    }
+    if h2.output_pending() || h2.core.wants_write() {
+        log::info!(
+            "Connection id \"{id}\" closed: the client read the response slower than \
+             MinResponseDataRate"
+        );
+        shared
+            .counters
+            .timeouts
+            .response_rate
+            .fetch_add(1, Ordering::Relaxed);
+    } else if !h2.busy() {
+        log::debug!("Connection id \"{id}\" HTTP/2 keep-alive timeout; closing");
+        shared
+            .counters
+            .timeouts
+            .keep_alive
+            .fetch_add(1, Ordering::Relaxed);
+        h2.core.shutdown(now);
+        flush_best_effort(h2, &mut c.io);
+    } else {
+        // Busy (handlers running) and nothing stalled: keep waiting.
+        conn.deadline = now + Duration::from_secs(3600);
+        return Some(conn);
+    }
+    abort_all(h2);
+    None
+}
+
+/// Aborts the handlers still running (their controls) when the connection ends.
+fn abort_all(h2: &mut H2) {
+    for (_, c) in h2.controls.drain() {
+        c.abort();
+    }
+    h2.bodies.clear();
+}
+
+/// Writes buffered output; `Ok(true)` when bytes moved.
+fn flush(h2: &mut H2, io: &mut crate::io::DeadlineIo) -> Result<bool, ()> {
+    let mut moved = false;
+    h2.write_blocked = false;
+    loop {
+        if !h2.output_pending() {
+            h2.out.clear();
+            h2.out_pos = 0;
+            if !h2.core.poll_output(&mut h2.out) {
+                break;
+            }
+        }
+        match io.try_write_pair(&h2.out[h2.out_pos..], &[]) {
+            Ok(Some(n)) => {
+                h2.out_pos += n;
+                moved = true;
+            }
+            Ok(None) => {
+                h2.write_blocked = true;
+                return Ok(moved);
+            }
+            Err(_) => return Err(()),
+        }
+    }
+    if io.pending_output() {
+        match io.try_flush() {
+            Ok(true) => {}
+            Ok(false) => h2.write_blocked = true,
+            Err(_) => return Err(()),
+        }
+    }
+    Ok(moved)
+}
+
+/// Writes what can go out without waiting (before a close).
+fn flush_best_effort(h2: &mut H2, io: &mut crate::io::DeadlineIo) {
+    let _ = flush(h2, io);
+}
+
+/// Reads once and feeds the core; dispatches complete requests.
+fn read(c: &mut Conn, shared: &Shared) -> Read2 {
+    let h2 = c.h2.as_mut().expect("HTTP/2 connection");
+    let mut progressed = false;
+    // Bytes read before the switch (the preface and what followed it).
+    if !c.buf.is_empty() {
+        let r = h2.core.recv(c.buf.bytes(), Instant::now());
+        let n = c.buf.bytes().len();
+        c.buf.consume(n);
+        if let Err(e) = r {
+            log::debug!("Connection id \"{}\" HTTP/2 error: {e:?}", c.info.id());
+            return Read2::Closed;
+        }
+        progressed = true;
+    }
+    let cap = c.cap;
+    let spare = c.buf.spare(cap.max(16 * 1024 + 9));
+    match c.io.try_read(spare) {
+        Ok(Some(0)) => {
+            log::debug!("Connection id \"{}\" closed by the client", c.info.id());
+            return Read2::Closed;
+        }
+        Ok(Some(n)) => {
+            c.buf.advance(n);
+            let h2 = c.h2.as_mut().expect("HTTP/2 connection");
+            let r = h2.core.recv(c.buf.bytes(), Instant::now());
+            let len = c.buf.bytes().len();
+            c.buf.consume(len);
+            if let Err(e) = r {
+                log::debug!("Connection id \"{}\" HTTP/2 error: {e:?}", c.info.id());
+                return Read2::Closed;
+            }
+            progressed = true;
+        }
+        Ok(None) => {}
+        Err(_) => return Read2::Closed,
+    }
+    let info = c.info.clone();
+    let h2 = c.h2.as_mut().expect("HTTP/2 connection");
+    while let Some(ev) = h2.core.poll_event() {
+        progressed = true;
+        match ev {
+            Event::Request {
+                id,
+                head,
+                body,
+                trailers,
+            } => dispatch(h2, &info, id, head, body, trailers, shared),
+            Event::Reset { id, code } => {
+                log::debug!(
+                    "Connection id \"{}\" stream {} reset by the client ({code:?})",
+                    info.id(),
+                    id.value()
+                );
+                if let Some(ctl) = h2.controls.remove(&id) {
+                    ctl.abort();
+                }
+                h2.bodies.remove(&id);
+            }
+        }
+    }
+    if progressed {
+        Read2::Progress
+    } else {
+        Read2::Nothing
+    }
+}
+
+/// Queues a stream's handler on the pool (or refuses the stream when the pool is full).
+fn dispatch(
+    h2: &mut H2,
+    info: &crate::ConnectionInfo,
+    id: StreamId,
+    mut head: http::request::Parts,
+    body: Bytes,
+    trailers: Option<http::HeaderMap>,
+    shared: &Shared,
+) {
+    shared.counters.request(http::Version::HTTP_2);
+    let control = RequestControl::default();
+    head.extensions.insert(RequestContext {
+        info: info.clone(),
+        control: control.clone(),
+    });
+    let fwd = &shared.options.forwarded_headers;
+    let scheme = if info.is_tls() { "https" } else { "http" };
+    if let Some(f) = crate::forwarded::apply(fwd, info.remote_addr(), scheme, &mut head.headers) {
+        head.extensions.insert(f);
+    }
+    let limits = &shared.options.limits;
+    let mut settings = RequestSettings {
+        max_body_size: limits.max_request_body_size,
+        body_rate: limits.min_request_body_data_rate,
+        response_rate: limits.min_response_data_rate,
+        synchronous_io: shared.options.allow_synchronous_io,
+    };
+    let prepared = catch_unwind(AssertUnwindSafe(|| {
+        shared.handler.prepare(&mut Prepare {
+            parts: &head,
+            settings: &mut settings,
+        })
+    }));
+    if prepared.is_err() {
+        log::error!(
+            "Connection id \"{}\" stream {}: handler panicked in prepare; responding 500",
+            info.id(),
+            id.value()
+        );
+        respond_status(h2, id, 500, shared);
+        return;
+    }
+    // The core enforced the server-wide limit; a lower per-request one applies here.
+    if settings
+        .max_body_size
+        .is_some_and(|max| body.len() as u64 > max)
+    {
+        shared
+            .counters
+            .refused
+            .max_request_body_size
+            .fetch_add(1, Ordering::Relaxed);
+        respond_status(h2, id, 413, shared);
+        return;
+    }
+    let head_request = head.method == http::Method::HEAD;
+    let mut body = Body::from(body.to_vec());
+    body.trailers = trailers.map(Box::new);
+    let req = http::Request::from_parts(head, body);
+    let mb = h2.mailbox.clone();
+    let sync_io = settings.synchronous_io;
+    let conn_id = info.id();
+    let task = Box::new(move |shared: &Shared| {
+        let resp = match catch_unwind(AssertUnwindSafe(|| shared.handler.handle(req))) {
+            Ok(r) => r,
+            Err(_) => {
+                log::error!(
+                    "Connection id \"{conn_id}\" stream {}: handler panicked; responding 500",
+                    id.value()
+                );
+                status_response(500)
+            }
+        };
+        finish(resp, id, head_request, sync_io, &mb, shared, conn_id);
+    });
+    if shared.submit(task).is_err() {
+        log::debug!(
+            "Connection id \"{}\" stream {} refused: the worker pool's queue is full",
+            info.id(),
+            id.value()
+        );
+        h2.core.reset(id, ErrorCode::RefusedStream);
+        return;
+    }
+    h2.controls.insert(id, control);
+    h2.running += 1;
+}
+
+/// On the handler's worker: hands the response to the connection. A synchronous-I/O
+/// writer body runs here, after the hand-over, feeding the connection through a bounded
+/// channel.
+fn finish(
+    mut resp: Response,
+    id: StreamId,
+    head_request: bool,
+    sync_io: bool,
+    mb: &Arc<Mailbox>,
+    shared: &Shared,
+    conn_id: u64,
+) {
+    let body = std::mem::replace(resp.body_mut(), Body::empty());
+    let writer = match body.kind {
+        Kind::Writer(f) if sync_io => Some(f),
+        Kind::Writer(_) => {
+            log::error!(
+                "Connection id \"{conn_id}\" stream {}: the handler returned Body::from_writer \
+                 without opting into synchronous I/O (AllowSynchronousIO); responding 500",
+                id.value()
+            );
+            resp = status_response(500);
+            None
+        }
+        Kind::Incoming(_) | Kind::Upgrade(_) => {
+            log::error!(
+                "Connection id \"{conn_id}\" stream {}: this body kind cannot be sent over \
+                 HTTP/2; responding 500",
+                id.value()
+            );
+            resp = status_response(500);
+            None
+        }
+        other => {
+            *resp.body_mut() = Body {
+                kind: other,
+                trailers: None,
+            };
+            None
+        }
+    };
+    match writer {
+        None => {
+            mb.push(Done {
+                id,
+                response: resp,
+                head_request,
+            });
+            wake(mb, shared);
+        }
+        Some(f) => {
+            let (tx, rx) = std::sync::mpsc::sync_channel(WRITER_CHUNKS);
+            *resp.body_mut() = Body::from_reader(
+                ChannelReader {
+                    rx,
+                    chunk: Vec::new(),
+                    pos: 0,
+                },
+                None,
+            );
+            mb.push(Done {
+                id,
+                response: resp,
+                head_request,
+            });
+            wake(mb, shared);
+            let mut w = ChannelWriter {
+                tx,
+                mb: mb.clone(),
+                buf: Vec::with_capacity(READ_CHUNK),
+                shared,
+            };
+            let r = f(&mut w).and_then(|_| w.flush());
+            if let Err(e) = r {
+                log::debug!(
+                    "Connection id \"{conn_id}\" stream {}: response writer failed: {e}",
+                    id.value()
+                );
+            }
+            drop(w);
+            wake(mb, shared);
+        }
+    }
+}
+
+fn status_response(code: u16) -> Response {
+    let mut r = Response::new(Body::empty());
+    *r.status_mut() = http::StatusCode::from_u16(code).unwrap_or_default();
+    r
+}
+
+/// Answers a stream with a bodiless status without running the handler.
+fn respond_status(h2: &mut H2, id: StreamId, code: u16, shared: &Shared) {
+    respond(
+        h2,
+        Done {
+            id,
+            response: status_response(code),
+            head_request: false,
+        },
+        shared,
+    );
+}
+
+/// Queues a finished response in the core.
+fn respond(h2: &mut H2, d: Done, shared: &Shared) {
+    let Done {
+        id,
+        response,
+        head_request,
+    } = d;
+    let control = h2.controls.remove(&id);
+    if control.as_ref().is_some_and(|c| c.is_aborted()) {
+        // Reset by the client, or aborted by the handler: reset the stream.
+        h2.core.reset(id, ErrorCode::Cancel);
+        return;
+    }
+    let (mut parts, body) = response.into_parts();
+    shared.counters.response(parts.status.as_u16());
+    if !parts.headers.contains_key(DATE) {
+        if let Ok(v) = crate::date::with_now(HeaderValue::from_bytes) {
+            parts.headers.insert(DATE, v);
+        }
+    }
+    if shared.options.add_server_header && !parts.headers.contains_key(SERVER) {
+        parts
+            .headers
+            .insert(SERVER, HeaderValue::from_static("falconet"));
+    }
+    let no_body = head_request
+        || parts.status.is_informational()
+        || parts.status == http::StatusCode::NO_CONTENT
+        || parts.status == http::StatusCode::NOT_MODIFIED;
+    match body.kind {
+        Kind::Empty => {
+            if !no_body && !parts.headers.contains_key(CONTENT_LENGTH) {
+                parts
+                    .headers
+                    .insert(CONTENT_LENGTH, HeaderValue::from(0u32));
+            }
+            h2.core.send_headers(id, parts.status, &parts.headers, true);
+        }
+        Kind::Bytes { data, pos } => {
+            let bytes = match data {
+                std::borrow::Cow::Borrowed(b) => Bytes::from_static(&b[pos.min(b.len())..]),
+                std::borrow::Cow::Owned(mut v) => {
+                    v.drain(..pos.min(v.len()));
+                    Bytes::from(v)
+                }
+            };
+            if !parts.headers.contains_key(CONTENT_LENGTH) && !parts.status.is_informational() {
+                parts
+                    .headers
+                    .insert(CONTENT_LENGTH, HeaderValue::from(bytes.len() as u64));
+            }
+            if no_body || bytes.is_empty() {
+                h2.core.send_headers(id, parts.status, &parts.headers, true);
+            } else {
+                h2.core
+                    .send_headers(id, parts.status, &parts.headers, false);
+                h2.core.send_data(id, bytes, true);
+            }
+        }
+        Kind::Reader { reader, len } => {
+            if let Some(n) = len {
+                if !parts.headers.contains_key(CONTENT_LENGTH) {
+                    parts.headers.insert(CONTENT_LENGTH, HeaderValue::from(n));
+                }
+            }
+            if no_body {
+                h2.core.send_headers(id, parts.status, &parts.headers, true);
+            } else {
+                h2.core
+                    .send_headers(id, parts.status, &parts.headers, false);
+                h2.bodies.insert(id, reader);
+            }
+        }
+        // Turned into a reader or a 500 by `finish`.
+        Kind::Writer(_) | Kind::Incoming(_) | Kind::Upgrade(_) => {
+            h2.core.reset(id, ErrorCode::InternalError);
+        }
+    }
+}
+
+/// Pulls reader bodies into the core while their streams have room.
+fn pull_bodies(h2: &mut H2, conn_id: u64) {
+    if h2.bodies.is_empty() {
+        return;
+    }
+    let mut finished = Vec::new();
+    for (id, reader) in h2.bodies.iter_mut() {
+        while h2.core.queued_data(*id) < MAX_QUEUED_PER_STREAM {
+            let mut chunk = vec![0u8; READ_CHUNK];
+            match reader.read(&mut chunk) {
+                Ok(0) => {
+                    h2.core.send_data(*id, Bytes::new(), true);
+                    finished.push(*id);
+                    break;
+                }
+                Ok(n) => {
+                    chunk.truncate(n);
+                    h2.core.send_data(*id, Bytes::from(chunk), false);
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    log::error!(
+                        "Connection id \"{conn_id}\" stream {}: reading the response body \
+                         failed: {e}; resetting the stream",
+                        id.value()
+                    );
+                    h2.core.reset(*id, ErrorCode::InternalError);
+                    finished.push(*id);
+                    break;
+                }
+            }
+        }
+    }
+    for id in finished {
+        h2.bodies.remove(&id);
+    }
+}
+
+/// The connection's end of a synchronous-I/O writer: `WouldBlock` until the writer
+/// sends the next chunk.
+struct ChannelReader {
+    rx: Receiver<Vec<u8>>,
+    chunk: Vec<u8>,
+    pos: usize,
+}
+
+impl Read for ChannelReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.pos >= self.chunk.len() {
+            match self.rx.try_recv() {
+                Ok(c) => {
+                    self.chunk = c;
+                    self.pos = 0;
+                }
+                Err(TryRecvError::Empty) => return Err(io::ErrorKind::WouldBlock.into()),
+                Err(TryRecvError::Disconnected) => return Ok(0),
+            }
+        }
+        let n = buf.len().min(self.chunk.len() - self.pos);
+        buf[..n].copy_from_slice(&self.chunk[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
+    }
+}
+
+/// The handler's end: blocks when the connection is [`WRITER_CHUNKS`] chunks behind (the
+/// client reads slowly), which is what synchronous I/O means.
+struct ChannelWriter<'a> {
+    tx: SyncSender<Vec<u8>>,
+    mb: Arc<Mailbox>,
+    buf: Vec<u8>,
+    shared: &'a Shared,
+}
+
+impl Write for ChannelWriter<'_> {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        self.buf.extend_from_slice(data);
+        if self.buf.len() >= READ_CHUNK {
+            self.flush()?;
+        }
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        let chunk = std::mem::replace(&mut self.buf, Vec::with_capacity(READ_CHUNK));
+        self.tx
+            .send(chunk)
+            .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "stream closed"))?;
+        wake(&self.mb, self.shared);
+        Ok(())
+    }
+}
