@@ -15,20 +15,8 @@ use support::{ChildServer, TempDir};
 const BIG: usize = 8 * 1024 * 1024;
 
 fn binary(root: &std::path::Path) -> std::process::Command {
-    let bin = env!("CARGO_BIN_EXE_falconet");
-    let runner = support::test_runner();
-    let mut c = match runner.split_first() {
-        Some((prog, args)) => {
-            let mut c = std::process::Command::new(prog);
-            c.args(args).arg(bin);
-            c
-        }
-        None => std::process::Command::new(bin),
-    };
-    c.args(["--urls", "http://127.0.0.1:0", "--root"])
-        .arg(root)
-        .env_remove("FALCONET_URLS")
-        .env("RUST_LOG", "info");
+    let mut c = support::falconet_command();
+    c.args(["--urls", "http://127.0.0.1:0", "--root"]).arg(root);
     c
 }
 

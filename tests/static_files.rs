@@ -1068,19 +1068,10 @@ fn binary_serves_root() {
     drop(child);
 
     // --cache-control and --serve-hidden.
-    let mut cmd = match runner.split_first() {
-        Some((prog, args)) => {
-            let mut c = std::process::Command::new(prog);
-            c.args(args).arg(bin);
-            c
-        }
-        None => std::process::Command::new(bin),
-    };
+    let mut cmd = support::falconet_command();
     cmd.args(["--urls", "http://127.0.0.1:0", "--root"])
         .arg(t.root())
-        .args(["--cache-control", "public, max-age=600", "--serve-hidden"])
-        .env_remove("FALCONET_URLS")
-        .env("RUST_LOG", "info");
+        .args(["--cache-control", "public, max-age=600", "--serve-hidden"]);
     let mut child = support::ChildServer::spawn(cmd);
     let addr = child.wait_for_v4_port(Duration::from_secs(20));
     let r = support::get_at(addr, "/");

@@ -97,18 +97,7 @@ impl Pki {
 }
 
 fn falconet() -> Command {
-    let bin = env!("CARGO_BIN_EXE_falconet");
-    let runner = support::test_runner();
-    let mut c = match runner.split_first() {
-        Some((prog, args)) => {
-            let mut c = Command::new(prog);
-            c.args(args).arg(bin);
-            c
-        }
-        None => Command::new(bin),
-    };
-    c.env_remove("FALCONET_URLS").env("RUST_LOG", "info");
-    c
+    support::falconet_command()
 }
 
 /// Starts the binary and returns it with the address of each `https://127.0.0.1:PORT` it

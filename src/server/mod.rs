@@ -391,6 +391,7 @@ fn notify_systemd(state: &str) {
 /// Drives a connection on this worker until it parks or closes. An HTTP/2 connection
 /// whose mailbox got a response while it was being parked is taken back and driven again
 /// (see `http2::driver` for the wake-up protocol).
+#[cfg_attr(not(feature = "http2"), allow(clippy::never_loop))]
 pub(crate) fn run_conn(conn: Box<Conn>, shared: &Shared) {
     #[allow(unused_mut)]
     let mut conn = conn;

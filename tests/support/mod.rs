@@ -769,3 +769,22 @@ pub fn example_command(name: &str) -> std::process::Command {
         None => std::process::Command::new(bin),
     }
 }
+
+/// A command that runs the `falconet` binary (through [`test_runner`] when set), with
+/// `FALCONET_URLS` removed and `RUST_LOG=info`. Panics when the binary is not built
+/// (it needs the `appliance` feature).
+pub fn falconet_command() -> std::process::Command {
+    let bin = option_env!("CARGO_BIN_EXE_falconet")
+        .expect("the falconet binary is built with the appliance feature");
+    let runner = test_runner();
+    let mut c = match runner.split_first() {
+        Some((prog, args)) => {
+            let mut c = std::process::Command::new(prog);
+            c.args(args).arg(bin);
+            c
+        }
+        None => std::process::Command::new(bin),
+    };
+    c.env_remove("FALCONET_URLS").env("RUST_LOG", "info");
+    c
+}

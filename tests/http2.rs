@@ -1,0 +1,382 @@
+//! HTTP/2 end to end: an independent client (the `h2` crate) over h2c with prior
+//! knowledge, the same handler over HTTP/1.1 and HTTP/2, negotiation rules, the bounded
+//! pool under many concurrent streams, idle connections that hold no worker, flow control
+//! on large bodies, synchronous-I/O writers, and graceful shutdown. TLS with ALPN h2 is
+//! tested with curl in tests/http2_cli.rs.
+#![cfg(feature = "http2")]
+
+mod support;
+
+use std::io::{Read, Write};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use falconet::http::{Request as HttpRequest, StatusCode};
+use falconet::{Body, Protocols, Request, RequestExt, Response, ServerOptions};
+use support::TestServer;
+
+type SendRequest = h2::client::SendRequest<Bytes>;
+
+fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+async fn connect(addr: SocketAddr) -> SendRequest {
+    let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let (client, conn) = h2::client::handshake(tcp).await.unwrap();
+    tokio::spawn(async move {
+        let _ = conn.await;
+    });
+    client
+}
+
+/// One request; returns status, headers and the whole body.
+async fn send(
+    client: &mut SendRequest,
+    method: &str,
+    path: &str,
+    body: Option<Bytes>,
+) -> Result<(StatusCode, falconet::http::HeaderMap, Vec<u8>), h2::Error> {
+    let req = HttpRequest::builder()
+        .method(method)
+        .uri(format!("http://localhost{path}"))
+        .body(())
+        .unwrap();
+    let c = client.clone();
+    let mut c = c.ready().await?;
+    let (resp, mut stream) = c.send_request(req, body.is_none())?;
+    if let Some(b) = body {
+        stream.send_data(b, true)?;
+    }
+    let resp = resp.await?;
+    let (parts, mut body) = resp.into_parts();
+    let mut out = Vec::new();
+    while let Some(chunk) = body.data().await {
+        let chunk = chunk?;
+        body.flow_control().release_capacity(chunk.len()).unwrap();
+        out.extend_from_slice(&chunk);
+    }
+    Ok((parts.status, parts.headers, out))
+}
+
+fn echo(req: Request) -> Response {
+    let version = format!("{:?}", req.version());
+    let method = req.method().to_string();
+    let path = req.uri().path().to_string();
+    let host = req
+        .headers()
+        .get("host")
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("-")
+        .to_string();
+    let body = req.into_body().into_bytes().unwrap();
+    let mut r = Response::new(Body::from(format!(
+        "{version} {method} {path} host={host} body={}",
+        body.len()
+    )));
+    r.headers_mut()
+        .insert("x-echo", falconet::http::HeaderValue::from_static("yes"));
+    r
+}
+
+fn start(options: ServerOptions, handler: impl falconet::Handler) -> TestServer {
+    support::capture_logs();
+    support::start(options, handler)
+}
+
+#[test]
+fn h2c_prior_knowledge_get_and_post() {
+    let server = start(support::options(), echo);
+    rt().block_on(async {
+        let mut c = connect(server.addr).await;
+        let (status, headers, body) = send(&mut c, "GET", "/hello", None).await.unwrap();
+        assert_eq!(status, 200);
+        assert_eq!(headers["x-echo"], "yes");
+        assert!(headers.contains_key("date"));
+        assert_eq!(headers["server"], "falconet");
+        let body = String::from_utf8(body).unwrap();
+        assert_eq!(body, "HTTP/2.0 GET /hello host=localhost body=0");
+        let big = Bytes::from(vec![7u8; 300_000]);
+        let (status, _, body) = send(&mut c, "POST", "/up", Some(big)).await.unwrap();
+        assert_eq!(status, 200);
+        assert!(String::from_utf8(body).unwrap().ends_with("body=300000"));
+    });
+}
+
+#[test]
+fn the_same_handler_over_http1_and_http2() {
+    let server = start(support::options(), echo);
+    let r = support::roundtrip(&server, b"GET /x HTTP/1.1\r\nHost: localhost\r\n\r\n");
+    assert_eq!(r.body_str(), "HTTP/1.1 GET /x host=localhost body=0");
+    rt().block_on(async {
+        let mut c = connect(server.addr).await;
+        let (_, _, body) = send(&mut c, "GET", "/x", None).await.unwrap();
+        assert_eq!(
+            String::from_utf8(body).unwrap(),
+            "HTTP/2.0 GET /x host=localhost body=0"
+        );
+    });
+}
+
+#[test]
+fn many_concurrent_streams_on_one_connection() {
+    let server = start(support::options(), |req: Request| {
+        std::thread::sleep(Duration::from_millis(20));
+        Response::new(Body::from(req.uri().path().to_string()))
+    });
+    rt().block_on(async {
+        let c = connect(server.addr).await;
+        let mut tasks = Vec::new();
+        for i in 0..40 {
+            let mut c = c.clone();
+            tasks.push(tokio::spawn(async move {
+                let (s, _, b) = send(&mut c, "GET", &format!("/{i}"), None).await.unwrap();
+                assert_eq!(s, 200);
+                assert_eq!(String::from_utf8(b).unwrap(), format!("/{i}"));
+            }));
+        }
+        for t in tasks {
+            t.await.unwrap();
+        }
+    });
+}
+
+#[test]
+fn large_response_under_flow_control() {
+    const N: usize = 5 * 1024 * 1024 + 3;
+    let server = start(support::options(), |_req: Request| {
+        let data: Vec<u8> = (0..N).map(|i| (i % 251) as u8).collect();
+        Response::new(Body::from(data))
+    });
+    rt().block_on(async {
+        let mut c = connect(server.addr).await;
+        let (s, h, b) = send(&mut c, "GET", "/", None).await.unwrap();
+        assert_eq!(s, 200);
+        assert_eq!(h["content-length"], N.to_string().as_str());
+        assert_eq!(b.len(), N);
+        assert!(b.iter().enumerate().all(|(i, x)| *x == (i % 251) as u8));
+    });
+}
+
+#[test]
+fn reader_and_sync_writer_bodies() {
+    let mut options = support::options();
+    options.allow_synchronous_io = true;
+    let server = start(options, |req: Request| {
+        if req.uri().path() == "/writer" {
+            return Response::new(Body::from_writer(|w| {
+                for i in 0..200 {
+                    writeln!(w, "line {i:04} {}", "x".repeat(100))?;
+                }
+                Ok(())
+            }));
+        }
+        let data = vec![b'r'; 200_000];
+        Response::new(Body::from_reader(std::io::Cursor::new(data), Some(200_000)))
+    });
+    rt().block_on(async {
+        let mut c = connect(server.addr).await;
+        let (_, _, b) = send(&mut c, "GET", "/reader", None).await.unwrap();
+        assert_eq!(b, vec![b'r'; 200_000]);
+        let (_, _, b) = send(&mut c, "GET", "/writer", None).await.unwrap();
+        let text = String::from_utf8(b).unwrap();
+        assert_eq!(text.lines().count(), 200);
+        assert!(
+            text.starts_with("line 0000 ") && text.contains("line 0199 "),
+            "{text}"
+        );
+    });
+}
+
+#[test]
+fn http1_to_an_http2_only_endpoint_gets_a_plain_400() {
+    let mut options = support::options();
+    options.endpoints[0].protocols = Protocols::Http2;
+    let server = start(options, echo);
+    let r = support::roundtrip(&server, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert_eq!(r.status, 400);
+    assert!(r.body_str().contains("HTTP/2 only"), "{}", r.body_str());
+    // HTTP/2 with prior knowledge works there.
+    rt().block_on(async {
+        let mut c = connect(server.addr).await;
+        assert_eq!(send(&mut c, "GET", "/", None).await.unwrap().0, 200);
+    });
+}
+
+#[test]
+fn http1_only_endpoint_does_not_speak_http2() {
+    let mut options = support::options();
+    options.endpoints[0].protocols = Protocols::Http1;
+    let server = start(options, echo);
+    let mut s = server.connect();
+    s.write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n").unwrap();
+    let mut buf = Vec::new();
+    let _ = s.read_to_end(&mut buf);
+    assert!(
+        buf.starts_with(b"HTTP/1.1 505") || buf.starts_with(b"HTTP/1.1 400"),
+        "{}",
+        String::from_utf8_lossy(&buf)
+    );
+}
+
+#[test]
+fn bad_preface_gets_goaway_protocol_error() {
+    let mut options = support::options();
+    options.endpoints[0].protocols = Protocols::Http2;
+    let server = start(options, echo);
+    let mut s = server.connect();
+    // The preface, then garbage where the client's SETTINGS must be.
+    s.write_all(
+        b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x04\x08\x00\x00\x00\x00\x00\x00\x00\x00\x01",
+    )
+    .unwrap();
+    let mut buf = Vec::new();
+    let _ = s.read_to_end(&mut buf);
+    // Frames: our SETTINGS (type 4) ... and a GOAWAY (type 7) with PROTOCOL_ERROR (1).
+    let mut off = 0;
+    let mut goaway = None;
+    while off + 9 <= buf.len() {
+        let len =
+            ((buf[off] as usize) << 16) | ((buf[off + 1] as usize) << 8) | buf[off + 2] as usize;
+        let ty = buf[off + 3];
+        if ty == 7 && off + 9 + 8 <= buf.len() {
+            let p = &buf[off + 9..];
+            goaway = Some(u32::from_be_bytes([p[4], p[5], p[6], p[7]]));
+        }
+        off += 9 + len;
+    }
+    assert_eq!(goaway, Some(1), "GOAWAY PROTOCOL_ERROR in {buf:?}");
+}
+
+/// The acceptance test: 2 workers, 8 HTTP/2 connections × 20 concurrent streams of
+/// 50 ms handlers, plus HTTP/1.1 clients at the same time: every request completes or is
+/// cleanly refused (REFUSED_STREAM, retryable), and nothing hangs.
+#[test]
+fn saturated_pool_completes_or_refuses_and_never_hangs() {
+    let mut options = support::options();
+    options.workers = 2;
+    options.queue_capacity = 32;
+    let server = start(options, |req: Request| {
+        std::thread::sleep(Duration::from_millis(50));
+        Response::new(Body::from(req.uri().path().to_string()))
+    });
+    let addr = server.addr;
+    let ok = Arc::new(AtomicUsize::new(0));
+    let refused = Arc::new(AtomicUsize::new(0));
+    let http1_ok = Arc::new(AtomicUsize::new(0));
+    let h1 = {
+        let http1_ok = http1_ok.clone();
+        std::thread::spawn(move || {
+            for i in 0..10 {
+                let r = support::get_at(addr, &format!("/h1/{i}"));
+                assert_eq!(r.status, 200);
+                http1_ok.fetch_add(1, Ordering::SeqCst);
+            }
+        })
+    };
+    let start = Instant::now();
+    rt().block_on(async {
+        let mut tasks = Vec::new();
+        for conn in 0..8 {
+            let c = connect(addr).await;
+            for s in 0..20 {
+                let mut c = c.clone();
+                let (ok, refused) = (ok.clone(), refused.clone());
+                tasks.push(tokio::spawn(async move {
+                    match tokio::time::timeout(
+                        Duration::from_secs(60),
+                        send(&mut c, "GET", &format!("/{conn}/{s}"), None),
+                    )
+                    .await
+                    {
+                        Ok(Ok((st, _, b))) => {
+                            assert_eq!(st, 200);
+                            assert_eq!(String::from_utf8(b).unwrap(), format!("/{conn}/{s}"));
+                            ok.fetch_add(1, Ordering::SeqCst);
+                        }
+                        Ok(Err(e)) => {
+                            assert_eq!(e.reason(), Some(h2::Reason::REFUSED_STREAM), "{e}");
+                            refused.fetch_add(1, Ordering::SeqCst);
+                        }
+                        Err(_) => panic!("a stream hung"),
+                    }
+                }));
+            }
+        }
+        for t in tasks {
+            t.await.unwrap();
+        }
+    });
+    h1.join().unwrap();
+    let (ok, refused) = (ok.load(Ordering::SeqCst), refused.load(Ordering::SeqCst));
+    assert_eq!(ok + refused, 160);
+    assert!(ok >= 32, "ok {ok} refused {refused}");
+    assert_eq!(http1_ok.load(Ordering::SeqCst), 10);
+    assert!(start.elapsed() < Duration::from_secs(60));
+}
+
+#[test]
+fn idle_http2_connections_hold_no_worker() {
+    let mut options = support::options();
+    options.workers = 2;
+    let server = start(options, echo);
+    let addr = server.addr;
+    let rt = rt();
+    let clients: Vec<SendRequest> = rt.block_on(async {
+        let mut v = Vec::new();
+        for _ in 0..50 {
+            let mut c = connect(addr).await;
+            assert_eq!(send(&mut c, "GET", "/", None).await.unwrap().0, 200);
+            v.push(c);
+        }
+        v
+    });
+    // 50 idle HTTP/2 connections, 2 workers: both workers are free for new clients.
+    std::thread::sleep(Duration::from_millis(100));
+    assert_eq!(server.handle.stats().workers_busy, 0);
+    let t = Instant::now();
+    let r = support::get_at(addr, "/fresh");
+    assert_eq!(r.status, 200);
+    assert!(t.elapsed() < Duration::from_secs(2));
+    // And the idle ones still answer.
+    rt.block_on(async {
+        for mut c in clients {
+            assert_eq!(send(&mut c, "GET", "/", None).await.unwrap().0, 200);
+        }
+    });
+}
+
+#[test]
+fn graceful_shutdown_finishes_streams_in_flight() {
+    let server = start(support::options(), |_req: Request| {
+        std::thread::sleep(Duration::from_millis(300));
+        Response::new(Body::from("finished"))
+    });
+    let addr = server.addr;
+    let handle = server.handle.clone();
+    rt().block_on(async {
+        let c = connect(addr).await;
+        let mut tasks = Vec::new();
+        for _ in 0..3 {
+            let mut c = c.clone();
+            tasks.push(tokio::spawn(
+                async move { send(&mut c, "GET", "/", None).await },
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let h = handle.clone();
+        let stopper = std::thread::spawn(move || h.shutdown(Duration::from_secs(10)));
+        for t in tasks {
+            let (s, _, b) = t.await.unwrap().unwrap();
+            assert_eq!(s, 200);
+            assert_eq!(b, b"finished");
+        }
+        assert!(stopper.join().unwrap(), "shutdown was clean");
+    });
+}
