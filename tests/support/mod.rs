@@ -774,8 +774,9 @@ pub fn example_command(name: &str) -> std::process::Command {
 /// `FALCONET_URLS` removed and `RUST_LOG=info`. Panics when the binary is not built
 /// (it needs the `appliance` feature).
 pub fn falconet_command() -> std::process::Command {
-    let bin = option_env!("CARGO_BIN_EXE_falconet")
-        .expect("the falconet binary is built with the appliance feature");
+    let Some(bin) = option_env!("CARGO_BIN_EXE_falconet") else {
+        panic!("the falconet binary is not built: it needs the appliance feature");
+    };
     let runner = test_runner();
     let mut c = match runner.split_first() {
         Some((prog, args)) => {
