@@ -453,11 +453,17 @@ impl Connection {
             .saturating_mul(2)
             .max(settings.max_header_field_size as usize);
         decoder.set_max_string_len(max_string);
+        // The encoder's table: the client's SETTINGS_HEADER_TABLE_SIZE (4096 until it says
+        // otherwise), within our own budget (`header_table_size`, as Kestrel), or none when
+        // response header compression is off.
         let mut encoder = Encoder::new(DEFAULT_TABLE_SIZE);
-        let mut encoder_table_size = DEFAULT_TABLE_SIZE;
-        if !settings.allow_response_header_compression {
-            encoder.update_max_table_size(0);
-            encoder_table_size = 0;
+        let encoder_table_size = if settings.allow_response_header_compression {
+            ours.min(DEFAULT_TABLE_SIZE)
+        } else {
+            0
+        };
+        if encoder_table_size != DEFAULT_TABLE_SIZE {
+            encoder.update_max_table_size(encoder_table_size);
         }
         let streams = Streams::new(StreamLimits {
             max_concurrent_streams: settings.max_concurrent_streams,

@@ -1663,6 +1663,30 @@ fn response_header_compression() {
         .send_headers(sid(1), StatusCode::OK, &headers, true);
     peer.read();
     assert_eq!(peer.dec.max_table_size(), 256);
+
+    // Our own budget holds, whatever the client allows.
+    let settings = ConnSettings {
+        header_table_size: 100,
+        ..ConnSettings::default()
+    };
+    let mut peer = Peer::with(settings);
+    peer.get(1).unwrap();
+    peer.request();
+    peer.conn
+        .send_headers(sid(1), StatusCode::OK, &headers, true);
+    peer.read();
+    assert_eq!(peer.dec.max_table_size(), 100);
+    peer.settings(Settings {
+        header_table_size: Some(65_536),
+        ..Settings::default()
+    })
+    .unwrap();
+    peer.get(3).unwrap();
+    peer.request();
+    peer.conn
+        .send_headers(sid(3), StatusCode::OK, &headers, true);
+    peer.read();
+    assert_eq!(peer.dec.max_table_size(), 100);
 }
 
 // ---- GOAWAY, shutdown, timeouts --------------------------------------------------------
