@@ -47,7 +47,7 @@ pub use error::Error;
 pub use files::{StaticFiles, StaticFilesOptions};
 pub use forwarded::ForwardedHeadersOptions;
 pub use handler::{Handler, Request, Response};
-pub use limits::{Limits, MinDataRate};
+pub use limits::{Http2Limits, Limits, MinDataRate};
 pub use options::{EndpointOptions, ListenAddress, Protocols, Scheme, ServerOptions};
 pub use request::{Address, ConnectionInfo, Prepare, RequestControl, RequestExt};
 pub use server::systemd::notify as notify_systemd;

@@ -252,18 +252,91 @@ fn apply_limits(limits: &mut Limits, map: &Object, w: &mut Vec<String>) -> Resul
                     w,
                 )?;
             }
-            "http2" => no_effect_children(
-                v,
-                &path("Http2"),
-                "has no effect in this build (HTTP/2 limits apply once HTTP/2 support lands)",
-                w,
-            ),
+            "http2" => {
+                if let Some(m) = object(v, &path("Http2"))? {
+                    apply_http2_limits(&mut limits.http2, m, w)?;
+                    #[cfg(not(feature = "http2"))]
+                    no_effect_children(
+                        v,
+                        &path("Http2"),
+                        "has no effect in this build (built without the http2 feature)",
+                        w,
+                    );
+                }
+            }
             "http3" => no_effect_children(
                 v,
                 &path("Http3"),
                 "has no effect in this build (HTTP/3 is not supported)",
                 w,
             ),
+            _ => w.push(unknown(P, key)),
+        }
+    }
+    Ok(())
+}
+
+/// `Kestrel:Limits:Http2`, Kestrel's `Http2Limits`. Ranges are checked by
+/// `Limits::validate` afterwards, with Kestrel's messages; here only the types (and that a
+/// number fits the 32-bit setting).
+fn apply_http2_limits(
+    h2: &mut crate::limits::Http2Limits,
+    map: &Object,
+    w: &mut Vec<String>,
+) -> Result<(), Error> {
+    const P: &str = "Kestrel:Limits:Http2";
+    check_duplicates(map, P)?;
+    for (key, v) in map {
+        let path = |canonical: &str| format!("{P}:{canonical}");
+        let setting = |canonical: &str| -> Result<Option<u32>, Error> {
+            let p = path(canonical);
+            whole(v, &p, false)?
+                .map(|n| u32::try_from(n).map_err(|_| bad(v, &p, "the number is too large")))
+                .transpose()
+        };
+        match key.to_ascii_lowercase().as_str() {
+            "maxstreamsperconnection" => {
+                if let Some(n) = setting("MaxStreamsPerConnection")? {
+                    h2.max_streams_per_connection = n;
+                }
+            }
+            "headertablesize" => {
+                if let Some(n) = setting("HeaderTableSize")? {
+                    h2.header_table_size = n;
+                }
+            }
+            "maxframesize" => {
+                if let Some(n) = setting("MaxFrameSize")? {
+                    h2.max_frame_size = n;
+                }
+            }
+            "maxrequestheaderfieldsize" => {
+                if let Some(n) = setting("MaxRequestHeaderFieldSize")? {
+                    h2.max_request_header_field_size = n;
+                }
+            }
+            "initialconnectionwindowsize" => {
+                if let Some(n) = setting("InitialConnectionWindowSize")? {
+                    h2.initial_connection_window_size = n;
+                }
+            }
+            "initialstreamwindowsize" => {
+                if let Some(n) = setting("InitialStreamWindowSize")? {
+                    h2.initial_stream_window_size = n;
+                }
+            }
+            // null (or "") turns the keep-alive PING off, as TimeSpan.MaxValue does in
+            // Kestrel; so does a span of 10,000 days or more (.NET's MaxValue, 10675199
+            // days, written out).
+            "keepalivepingdelay" => {
+                h2.keep_alive_ping_delay = duration(v, &path("KeepAlivePingDelay"))?
+                    .filter(|d| *d < Duration::from_secs(10_000 * 86_400));
+            }
+            "keepalivepingtimeout" => {
+                if let Some(d) = duration(v, &path("KeepAlivePingTimeout"))? {
+                    h2.keep_alive_ping_timeout = d;
+                }
+            }
             _ => w.push(unknown(P, key)),
         }
     }
@@ -1452,8 +1525,7 @@ mod tests {
             r#"{"Kestrel": {
                 "AllowAlternateSchemes": true, "DisableStringReuse": true,
                 "AllowResponseHeaderCompression": true, "AllowHostHeaderOverride": true,
-                "Limits": {"Http2": {"MaxStreamsPerConnection": 100, "InitialConnectionWindowSize": 131072},
-                           "Http3": {"MaxRequestHeaderFieldSize": 16384}},
+                "Limits": {"Http3": {"MaxRequestHeaderFieldSize": 16384}},
                 "Endpoints": {"E": {"Url": "http://*:1"}}}}"#,
         );
         for key in [
@@ -1461,8 +1533,6 @@ mod tests {
             "Kestrel:DisableStringReuse",
             "Kestrel:AllowResponseHeaderCompression",
             "Kestrel:AllowHostHeaderOverride",
-            "Kestrel:Limits:Http2:MaxStreamsPerConnection",
-            "Kestrel:Limits:Http2:InitialConnectionWindowSize",
             "Kestrel:Limits:Http3:MaxRequestHeaderFieldSize",
         ] {
             assert!(
@@ -1473,6 +1543,115 @@ mod tests {
         // Empty Http2 section: nothing to warn about.
         let (_, w) = apply(r#"{"Kestrel":{"Limits":{"Http2":{}, "Http3": null}}}"#);
         assert!(w.is_empty(), "{w:?}");
+    }
+
+    #[test]
+    fn http2_limits_apply() {
+        let (o, w) = apply(
+            r#"{"Kestrel": {"Limits": {"Http2": {
+                "MaxStreamsPerConnection": 10, "headerTableSize": "8192",
+                "MaxFrameSize": 32768, "MaxRequestHeaderFieldSize": 16384,
+                "InitialConnectionWindowSize": 131072, "InitialStreamWindowSize": 98304,
+                "KeepAlivePingDelay": "00:00:30", "KeepAlivePingTimeout": 5}}}}"#,
+        );
+        let h = &o.limits.http2;
+        assert_eq!(h.max_streams_per_connection, 10);
+        assert_eq!(h.header_table_size, 8192);
+        assert_eq!(h.max_frame_size, 32_768);
+        assert_eq!(h.max_request_header_field_size, 16_384);
+        assert_eq!(h.initial_connection_window_size, 131_072);
+        assert_eq!(h.initial_stream_window_size, 98_304);
+        assert_eq!(h.keep_alive_ping_delay, Some(Duration::from_secs(30)));
+        assert_eq!(h.keep_alive_ping_timeout, Duration::from_secs(5));
+        #[cfg(feature = "http2")]
+        assert!(w.is_empty(), "{w:?}");
+        #[cfg(not(feature = "http2"))]
+        assert_eq!(w.len(), 8, "{w:?}");
+        // The rest of Limits is untouched.
+        assert_eq!(
+            Limits {
+                http2: Default::default(),
+                ..o.limits.clone()
+            },
+            Limits::default()
+        );
+    }
+
+    #[test]
+    fn http2_limits_null_empty_and_unknown() {
+        // Null keeps the default, except KeepAlivePingDelay, where it means off.
+        let (o, _) = apply(
+            r#"{"Kestrel": {"Limits": {"Http2": {"MaxFrameSize": null,
+                "KeepAlivePingDelay": null, "KeepAlivePingTimeout": ""}}}}"#,
+        );
+        assert_eq!(o.limits.http2, crate::limits::Http2Limits::default());
+        // TimeSpan.MaxValue (Kestrel's "off") written out.
+        let (o, _) = apply(
+            r#"{"Kestrel": {"Limits": {"Http2": {"KeepAlivePingDelay": "10675199.02:48:05.4775807"}}}}"#,
+        );
+        assert_eq!(o.limits.http2.keep_alive_ping_delay, None);
+        let (_, w) = apply(r#"{"Kestrel": {"Limits": {"Http2": {"MaxPings": 3}}}}"#);
+        assert!(
+            w.contains(&"Unknown configuration key 'Kestrel:Limits:Http2:MaxPings' ignored".into()),
+            "{w:?}"
+        );
+        // An empty section changes nothing and warns about nothing.
+        let (o, w) = apply(r#"{"Kestrel":{"Limits":{"Http2":{}, "Http3": null}}}"#);
+        assert!(w.is_empty(), "{w:?}");
+        assert_eq!(o.limits, Limits::default());
+    }
+
+    #[test]
+    fn http2_limits_errors_name_the_key() {
+        for (json, needle) in [
+            (
+                r#"{"MaxStreamsPerConnection": 0}"#,
+                "Http2.MaxStreamsPerConnection",
+            ),
+            (r#"{"MaxFrameSize": 1024}"#, "Http2.MaxFrameSize"),
+            (r#"{"MaxFrameSize": 16777216}"#, "Http2.MaxFrameSize"),
+            (
+                r#"{"MaxRequestHeaderFieldSize": 0}"#,
+                "Http2.MaxRequestHeaderFieldSize",
+            ),
+            (
+                r#"{"InitialConnectionWindowSize": 1000}"#,
+                "Http2.InitialConnectionWindowSize",
+            ),
+            (
+                r#"{"InitialStreamWindowSize": 2147483648}"#,
+                "Http2.InitialStreamWindowSize",
+            ),
+            (
+                r#"{"KeepAlivePingDelay": "00:00:00.5"}"#,
+                "Http2.KeepAlivePingDelay",
+            ),
+            (
+                r#"{"KeepAlivePingTimeout": 0}"#,
+                "Http2.KeepAlivePingTimeout",
+            ),
+            (
+                r#"{"HeaderTableSize": -1}"#,
+                "Kestrel:Limits:Http2:HeaderTableSize",
+            ),
+            (
+                r#"{"HeaderTableSize": 4294967296}"#,
+                "Kestrel:Limits:Http2:HeaderTableSize",
+            ),
+            (
+                r#"{"MaxFrameSize": "big"}"#,
+                "Kestrel:Limits:Http2:MaxFrameSize",
+            ),
+            (
+                r#"{"KeepAlivePingTimeout": "soon"}"#,
+                "Kestrel:Limits:Http2:KeepAlivePingTimeout",
+            ),
+        ] {
+            let e = limit_err(&format!(r#"{{"Http2": {json}}}"#));
+            assert!(e.contains(needle), "{json}: {e}");
+        }
+        let e = limit_err(r#"{"Http2": 5}"#);
+        assert!(e.contains("Kestrel:Limits:Http2"), "{e}");
     }
 
     #[test]

@@ -43,7 +43,9 @@
 //! - `Kestrel:Limits:*` → [`Limits`](crate::Limits), one key per `KestrelServerLimits`
 //!   property; `MinRequestBodyDataRate` / `MinResponseDataRate` are objects with
 //!   `BytesPerSecond` and `GracePeriod` (fields not given keep their value).
-//!   `Limits:Http2:*` and `Limits:Http3:*` are accepted with a warning (no effect yet).
+//!   `Limits:Http2:*` → [`Http2Limits`](crate::Http2Limits) (Kestrel's `Http2Limits`;
+//!   `KeepAlivePingDelay: null` turns the keep-alive PING off); `Limits:Http3:*` is
+//!   accepted with a warning (no effect).
 //! - `Kestrel:Endpoints:<name>` → one [`EndpointOptions`] named `<name>`: `Url` (required,
 //!   same rules as `--urls`), `Protocols` (`Http1`, `Http2`, `Http1AndHttp2`;
 //!   `Http1AndHttp2AndHttp3` is read as `Http1AndHttp2` with a warning, `Http3` alone is an
