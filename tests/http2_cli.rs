@@ -109,11 +109,15 @@ fn nghttp_against_h2c() {
 #[test]
 fn curl_http2_over_tls_with_alpn() {
     let dir = support::TempDir::new("h2-tls");
-    let mut p = rcgen::CertificateParams::new(vec!["localhost".to_string()]).unwrap();
+    let mut p = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    p.distinguished_name
+        .push(rcgen::DnType::CommonName, "falconet h2 test ca");
     p.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
     let key = rcgen::KeyPair::generate().unwrap();
     let ca = rcgen::CertifiedIssuer::self_signed(p, key).unwrap();
     let mut lp = rcgen::CertificateParams::new(vec!["localhost".to_string()]).unwrap();
+    lp.distinguished_name
+        .push(rcgen::DnType::CommonName, "localhost");
     lp.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ServerAuth];
     let lk = rcgen::KeyPair::generate().unwrap();
     let leaf = lp.signed_by(&lk, &ca).unwrap();

@@ -127,7 +127,7 @@ fn start(mut cmd: Command, count: usize) -> (ChildServer, Vec<SocketAddr>) {
 
 fn curl(addr: SocketAddr, host: &str, ca: &Path, extra: &[&str]) -> Output {
     let mut c = tool("curl");
-    c.args(["-sS", "--max-time", "10", "--cacert"])
+    c.args(["-sS", "--http1.1", "--max-time", "10", "--cacert"])
         .arg(ca)
         .arg("--resolve")
         .arg(format!("{host}:{}:127.0.0.1", addr.port()))
