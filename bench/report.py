@@ -213,6 +213,15 @@ def parse_h2load_h2(path):
     return r
 
 
+def parse_nghttp_settings(path):
+    """The server's first SETTINGS frame from `nghttp -nv` output: {"SETTINGS_...": value}."""
+    text = open(path, errors="replace").read()
+    m = re.search(r"recv SETTINGS frame <[^>]*flags=0x00[^>]*>\n\s+\(niv=\d+\)\n((?:\s+\[SETTINGS_\w+\(0x[0-9a-f]+\):\d+\]\n?)*)", text)
+    if not m:
+        return None
+    return {k: int(v) for k, v in re.findall(r"\[(SETTINGS_\w+)\(0x[0-9a-f]+\):(\d+)\]", m.group(1))}
+
+
 def h2_summary(reps):
     """Summary of one server's repetitions of an HTTP/2 scenario. Figures are over the
     repetitions that count (ok) only; status: ok (all), partial (some), failed (none)."""
@@ -346,6 +355,8 @@ def collect(scratch, lock_path):
                     r["rep"] = rep
                     reps.append(r)
             summ = h2_summary(reps)
+            ng = os.path.join(d, "h2-nghttp.txt")
+            summ["server_settings"] = parse_nghttp_settings(ng) if os.path.exists(ng) else None
             after = []
             for rep in range(1, meta["reps"] + 1):
                 p = os.path.join(d, "rss-after-h2-%d.txt" % rep)
@@ -822,6 +833,11 @@ def render(results_path, out_dir):
     chart(res, os.path.join(out_dir, "chart.svg"))
 
 
+def max_streams(h):
+    """SETTINGS_MAX_CONCURRENT_STREAMS the server sent (nghttp -nv at the check), or None."""
+    return (h.get("server_settings") or {}).get("SETTINGS_MAX_CONCURRENT_STREAMS")
+
+
 def render_h2(w, meta, sc, servers, names, reps):
     name = sc["name"]
     pinned = "taskset" in meta.get("pinning", "")
@@ -837,7 +853,8 @@ def render_h2(w, meta, sc, servers, names, reps):
       "streams in flight per connection it includes waiting behind the connection's other "
       "streams, so it is not comparable with the wrk latencies above. Server CPU and cores busy "
       "as in the static-file table, over the measured part (after the warm-up); h2load: its CPU "
-      "time / wall time over its whole run (one thread)." % (
+      "time / wall time over its whole run (one thread). Max concurrent streams: the "
+      "SETTINGS_MAX_CONCURRENT_STREAMS the server sent (`nghttp -nv`)." % (
           sc["connections"], sc["streams"], sc["duration_s"],
           " --warm-up-time %g" % sc["warmup_s"] if sc.get("warmup_s") else "",
           sc["streams"], sc["connections"], sc["streams"]))
@@ -851,7 +868,7 @@ def render_h2(w, meta, sc, servers, names, reps):
     w("")
     cols = ["server", "requests/s", "request time mean ± sd", "request time max",
             "falconet / server (requests/s)", "server: core / CPU per request / cs per request",
-            "h2load: core"]
+            "h2load: core", "server's max concurrent streams"]
     if pinned:
         cols.append("cores busy (CPU 0 / CPU 1)")
     cols.append("repetitions counted")
@@ -880,7 +897,8 @@ def render_h2(w, meta, sc, servers, names, reps):
                "%s / %s / %s" % (fmt_pct(u["median"] if u else None),
                                  "–" if not c else "%.1f µs" % c["median"],
                                  "–" if not x else "%.2f" % x["median"]),
-               fmt_pct(h2_med(servers, s, name, "client_cpu_util"))]
+               fmt_pct(h2_med(servers, s, name, "client_cpu_util")),
+               str(max_streams(h)) if max_streams(h) is not None else "–"]
         if pinned:
             row.append("%s / %s" % (fmt_pct(h2_med(servers, s, name, "cpu0_busy")),
                                     fmt_pct(h2_med(servers, s, name, "cpu1_busy"))))
@@ -911,6 +929,13 @@ def render_h2(w, meta, sc, servers, names, reps):
         if h and h.get("errors"):
             notes.append("%s: %d failed / errored / timed-out requests in the repetitions that "
                          "count." % (h2_label(s), h["errors"]))
+    for s in names:
+        h = h2_of(servers, s, name)
+        ms = max_streams(h) if h else None
+        if ms is not None and ms < sc["streams"]:
+            notes.append("%s allows %d concurrent streams per connection (its SETTINGS_MAX_"
+                         "CONCURRENT_STREAMS), so h2load had at most %d, not %d, requests in flight "
+                         "on each connection there." % (h2_label(s), ms, ms, sc["streams"]))
     capped = [s for s in names if (h2_med(servers, s, name, "client_cpu_util") or 0) >= 0.9]
     if capped:
         notes.append("h2load itself used at least 90 %% of a core with %s: one h2load thread%s is "
