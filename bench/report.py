@@ -32,7 +32,19 @@ SCENARIO_LABELS = {
     "ka256": "keep-alive, 256 conns",
     "close16": "Connection: close, 16 conns",
 }
-PEER_CRATES = ["tiny_http", "hyper", "hyper-util", "http-body-util", "tokio"]
+PEER_CRATES = ["tiny_http", "hyper", "hyper-util", "http-body-util", "tokio", "h2"]
+# Labels in the HTTP/2 tables: there `hyper` is bench/peers hyper-h2-hello.
+H2_SERVER_LABELS = {
+    "falconet": "falconet",
+    "hyper": "hyper (http2)",
+    "nginx": "nginx (h2c)",
+    "lighttpd": "lighttpd (h2c)",
+}
+# The issue's HTTP/2 goals: falconet's requests/s at least this share of the peer's.
+H2_GOALS = [("hyper", 1.0), ("lighttpd", 0.5)]
+# A repetition whose h2load run has more failed / errored / timed-out requests than this share
+# of all its requests does not count.
+H2_MAX_BAD_SHARE = 0.01
 
 # ------------------------------------------------------------------------------ collect
 
@@ -68,6 +80,16 @@ def parse_wrk(path):
     )
     m = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
     r["non_2xx"] = int(m.group(1)) if m else 0
+    parse_counters(text, r)
+    if r["rps"] is None:
+        r["raw_tail"] = text[-600:]
+    return r
+
+
+def parse_counters(text, r):
+    """The "# ..." lines run.sh writes around a wrk or h2load run: load average, the server's
+    CPU time and context switches, the client's CPU time (wrk), per-core busy shares. Uses
+    r["requests"] for the per-request figures."""
     m = re.search(r"# loadavg-before: (\S+)", text)
     r["loadavg_before"] = float(m.group(1)) if m else None
     m = re.search(r"# loadavg-after: (\S+)", text)
@@ -88,7 +110,7 @@ def parse_wrk(path):
             r["client_cpu_s"] = client_s
             r["client_cpu_util"] = client_s / wall if wall > 0 else None
         r["server_ctx_switches"] = c1 - c0
-        if r["requests"]:
+        if r.get("requests"):
             r["server_cpu_us_per_req"] = cpu_s * 1e6 / r["requests"]
             r["server_cs_per_req"] = (c1 - c0) / r["requests"]
     # Busy share of each pinned core (CPU 0: server, CPU 1: wrk) over the run, machine-wide:
@@ -104,9 +126,6 @@ def parse_wrk(path):
             idle = delta[3] + delta[4]
             r["%s_busy" % cpu] = (total - idle) / total if total > 0 else None
             r["%s_softirq" % cpu] = delta[6] / total if total > 0 else None
-    if r["rps"] is None:
-        r["raw_tail"] = text[-600:]
-    return r
 
 
 def parse_h2load(path):
@@ -130,6 +149,104 @@ def parse_h2load(path):
     if r["rps"] is None:
         r["raw_tail"] = text[-600:]
     return r
+
+
+def parse_h2load_h2(path):
+    """One h2load run of an HTTP/2 scenario (written by run.sh's run_h2load), with the checks
+    that decide whether it counts: h2c, requests succeeded with 2xx, few failures."""
+    text = open(path, errors="replace").read()
+    r = parse_h2load(path)
+    r.pop("raw_tail", None)
+    r["file"] = os.path.basename(path)
+    # "finished in 4.00s, 97132.67 req/s": req/s over the measured duration (after warm-up).
+    m = re.search(r"finished in [\d.]+\w+, ([\d.]+) req/s", text)
+    r["rps"] = float(m.group(1)) if m else None
+    m = re.search(r"^Application protocol: (\S+)", text, re.M)
+    r["protocol"] = m.group(1) if m else None
+    # h2load has no percentiles: min, max, mean and sd of "time for request" (request sent to
+    # response complete), over every request of the measured duration.
+    m = re.search(r"time for request:\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)", text)
+    for i, key in enumerate(("req_time_min_ms", "req_time_max_ms", "req_time_mean_ms", "req_time_sd_ms")):
+        r[key] = wrk_time_ms(m.group(i + 1)) if m else None
+    m = re.search(r"traffic: .*headers \(space savings ([\d.]+)%\)", text)
+    r["hpack_space_savings_pct"] = float(m.group(1)) if m else None
+    r["requests"] = r.get("done")
+    parse_counters(text, r)
+    # h2load's own CPU time (user + system, from the shell's `times`) over its whole run
+    # (warm-up included) / that run's wall time: near 100 % the client is the limit.
+    m = re.search(r"# h2load-times.*\n\S+ \S+\n(\d+)m([\d.]+)s (\d+)m([\d.]+)s", text)
+    m2 = re.search(r"# h2load-wall: ([\d.]+) ([\d.]+)", text)
+    if m and m2:
+        client_s = int(m.group(1)) * 60 + float(m.group(2)) + int(m.group(3)) * 60 + float(m.group(4))
+        wall = float(m2.group(2)) - float(m2.group(1))
+        r["client_cpu_s"] = client_s
+        r["client_cpu_util"] = client_s / wall if wall > 0 else None
+    problems = []
+    m = re.search(r"# h2load exit status (\d+)", text)
+    if m:
+        problems.append("h2load exit status %s%s" % (m.group(1), " (timeout)" if m.group(1) == "124" else ""))
+    if r["protocol"] != "h2c":
+        problems.append("h2load's application protocol was %s, not h2c" % (r["protocol"] or "missing"))
+    total = r.get("total") or 0
+    bad = sum(r.get(k) or 0 for k in ("failed", "errored", "timeout"))
+    r["bad_requests"] = bad
+    if not r.get("succeeded"):
+        m = re.search(r"^requests: .*$", text, re.M)
+        problems.append("no request succeeded (h2load: %s)" % (m.group(0) if m else "no result"))
+    else:
+        # Not "2xx == succeeded": h2load counts the status of a response whose headers came in
+        # just before the end of the run even when its stream did not complete.
+        m = re.search(r"status codes: (\d+) 2xx, (\d+) 3xx, (\d+) 4xx, (\d+) 5xx", text)
+        other = sum(int(x) for x in m.groups()[1:]) if m else None
+        if not m or not int(m.group(1)):
+            problems.append("no 2xx status (h2load: %s)" % (m.group(0) if m else "no status codes"))
+        elif other:
+            problems.append("%d answers were not 2xx (h2load: %s)" % (other, m.group(0)))
+        if bad > H2_MAX_BAD_SHARE * total:
+            problems.append("%d of %d requests failed, errored or timed out" % (bad, total))
+    if "# server no longer running" in text:
+        problems.append("the server was no longer running after the run")
+    r["ok"] = not problems
+    r["problem"] = "; ".join(problems) or None
+    if not r["ok"]:
+        r["raw_tail"] = text[-800:]
+    return r
+
+
+def parse_nghttp_settings(path):
+    """The server's first SETTINGS frame from `nghttp -nv` output: {"SETTINGS_...": value}."""
+    text = open(path, errors="replace").read()
+    m = re.search(r"recv SETTINGS frame <[^>]*flags=0x00[^>]*>\n\s+\(niv=\d+\)\n((?:\s+\[SETTINGS_\w+\(0x[0-9a-f]+\):\d+\]\n?)*)", text)
+    if not m:
+        return None
+    return {k: int(v) for k, v in re.findall(r"\[(SETTINGS_\w+)\(0x[0-9a-f]+\):(\d+)\]", m.group(1))}
+
+
+def h2_summary(reps):
+    """Summary of one server's repetitions of an HTTP/2 scenario. Figures are over the
+    repetitions that count (ok) only; status: ok (all), partial (some), failed (none)."""
+    good = [r for r in reps if r.get("ok")]
+    reasons = []
+    for r in reps:
+        if not r.get("ok") and r.get("problem") and r["problem"] not in reasons:
+            reasons.append(r["problem"])
+    return {
+        "status": "ok" if reps and len(good) == len(reps) else ("partial" if good else "failed"),
+        "reason": "; ".join(reasons) or (None if reps else "not run"),
+        "ok_reps": len(good),
+        "reps": reps,
+        "rps": spread([r["rps"] for r in good]),
+        "req_time_mean_ms": spread([r.get("req_time_mean_ms") for r in good]),
+        "req_time_sd_ms": spread([r.get("req_time_sd_ms") for r in good]),
+        "req_time_max_ms": spread([r.get("req_time_max_ms") for r in good]),
+        "cpu_util": spread([r.get("server_cpu_util") for r in good]),
+        "cpu_us_per_req": spread([r.get("server_cpu_us_per_req") for r in good]),
+        "cs_per_req": spread([r.get("server_cs_per_req") for r in good]),
+        "cpu0_busy": spread([r.get("cpu0_busy") for r in good]),
+        "cpu1_busy": spread([r.get("cpu1_busy") for r in good]),
+        "client_cpu_util": spread([r.get("client_cpu_util") for r in good]),
+        "errors": sum(r.get("bad_requests") or 0 for r in good),
+    }
 
 
 def spread(values):
@@ -223,6 +340,31 @@ def collect(scratch, lock_path):
         h2 = os.path.join(d, "h2load-h1-ka16.txt")
         if os.path.exists(h2):
             sr["h2load_h1_ka16"] = parse_h2load(h2)
+        for h2sc in meta.get("h2_scenarios") or []:
+            if s not in h2sc["servers"]:
+                continue
+            reps = []
+            for rep in range(1, meta["reps"] + 1):
+                p = os.path.join(d, "h2load-%s-%d.txt" % (h2sc["name"], rep))
+                f = os.path.join(d, "h2-%s-%d.failed" % (h2sc["name"], rep))
+                if os.path.exists(f):
+                    reps.append({"rep": rep, "ok": False, "rps": None,
+                                 "problem": open(f).read().strip() or "failed before the run"})
+                elif os.path.exists(p):
+                    r = parse_h2load_h2(p)
+                    r["rep"] = rep
+                    reps.append(r)
+            summ = h2_summary(reps)
+            ng = os.path.join(d, "h2-nghttp.txt")
+            summ["server_settings"] = parse_nghttp_settings(ng) if os.path.exists(ng) else None
+            after = []
+            for rep in range(1, meta["reps"] + 1):
+                p = os.path.join(d, "rss-after-h2-%d.txt" % rep)
+                if os.path.exists(p):
+                    kb, thr = open(p).read().split()
+                    after.append({"rss_kb": int(kb), "threads": int(thr)})
+            summ["after_load"] = after
+            sr.setdefault("h2_scenarios", {})[h2sc["name"]] = summ
         after = []
         for rep in range(1, meta["reps"] + 1):
             p = os.path.join(d, "rss-after-load-%d.txt" % rep)
@@ -301,6 +443,26 @@ def static_med(servers, s, key):
     return sp["median"] if sp else None
 
 
+def h2_of(servers, s, name):
+    """The summary of HTTP/2 scenario `name` for server s, or None (not run / no HTTP/2)."""
+    return (servers.get(s, {}).get("h2_scenarios") or {}).get(name)
+
+
+def h2_med(servers, s, name, key):
+    h = h2_of(servers, s, name)
+    sp = h.get(key) if h else None
+    return sp["median"] if sp else None
+
+
+def h2_label(s):
+    return H2_SERVER_LABELS.get(s, SERVER_LABELS.get(s, s))
+
+
+def h2_missing(s):
+    """Why server s has no row in an HTTP/2 scenario."""
+    return "no HTTP/2" if s == "tiny_http" else "not run"
+
+
 def render(results_path, out_dir):
     res = json.load(open(results_path))
     meta, servers = res["meta"], res["servers"]
@@ -369,6 +531,23 @@ def render(results_path, out_dir):
                                              static_med(servers, s, "rps")))))
             idle_row("%g MiB static file: p99 latency" % mib,
                      lambda s: st_cell(s, lambda s: fmt_ms(static_med(servers, s, "p99_ms"))))
+        for h2sc in meta.get("h2_scenarios") or []:
+            if "falconet" not in h2sc["servers"]:
+                continue
+            nm = h2sc["name"]
+
+            def h2_cell(s, f):
+                h = h2_of(servers, s, nm)
+                if h is None:
+                    return NA
+                return f(s) if h.get("rps") else "**failed**"
+
+            idle_row("**HTTP/2 h2c, %d conns × %d streams**: requests/s" % (
+                h2sc["connections"], h2sc["streams"]),
+                lambda s: h2_cell(s, lambda s: fmt_rps(h2_med(servers, s, nm, "rps"))))
+            idle_row("HTTP/2: falconet / peer (requests/s)", lambda s: h2_cell(
+                s, lambda s: fmt_ratio(ratio(h2_med(servers, "falconet", nm, "rps"),
+                                             h2_med(servers, s, nm, "rps")))))
         w("")
 
     w("## Machine and versions")
@@ -444,48 +623,77 @@ def render(results_path, out_dir):
           "tiny_http and hyper have no file server: n/a." % (
               st_meta["path"], "{:,}".format(st_meta["file_bytes"]), st_meta["sha256"][:16],
               st_meta["file_bytes"], meta["warmup_s"], st_meta["connections"]))
+    for h2sc in meta.get("h2_scenarios") or []:
+        parts = []
+        for s in h2sc["servers"]:
+            if s == "falconet":
+                parts.append("falconet: `examples/hello.rs` built with %s, started as above" % (
+                    "`%s`" % h2sc["falconet_build"] if (h2sc.get("falconet_build") or "").startswith("--")
+                    else h2sc.get("falconet_build") or "its default features"))
+            elif s == "hyper":
+                parts.append("hyper %s: `bench/peers/src/bin/hyper_h2_hello.rs`, "
+                             "`server::conn::http2::Builder` with hyper-util's `TokioExecutor` on "
+                             "the same runtime as above (`worker_threads(%d)`), h2 %s, its defaults "
+                             "(max concurrent streams 200), TCP_NODELAY" % (
+                                 cr.get("hyper", ""), meta["peer_threads"], cr.get("h2", "")))
+            elif s == "nginx":
+                parts.append("nginx: as above with `%s` on the cleartext listener (HTTP/2 "
+                             "defaults: `http2_max_concurrent_streams 128`)" % (
+                                 "http2 on;" if h2sc.get("nginx_h2", "").startswith("http2 on")
+                                 else "listen 127.0.0.1:PORT http2;"))
+            elif s == "lighttpd":
+                parts.append("lighttpd: as above plus `server.feature-flags = ( \"server.h2proto\" "
+                             "=> \"enable\", \"server.h2c\" => \"enable\" )`")
+            else:
+                parts.append(s)
+        w("- **HTTP/2** (`%s`: h2c with prior knowledge, no Upgrade, no TLS): %s." % (
+            h2sc["name"], "; ".join(parts)))
     w("")
 
-    # Throughput
-    w("## Throughput (requests/s, higher is better)")
-    w("")
-    w("| server | " + " | ".join(SCENARIO_LABELS.get(s, s) for s in scen) + " |")
-    w("|---|" + "---:|" * len(scen))
-    for s in names:
-        w("| %s | %s |" % (SERVER_LABELS.get(s, s), " | ".join(
-            cell(servers[s]["scenarios"].get(sc, {}).get("rps"), fmt_rps, reps) for sc in scen)))
-    w("")
-    w("## Latency p50 / p99 (wrk --latency, lower is better)")
-    w("")
-    w("| server | " + " | ".join(SCENARIO_LABELS.get(s, s) for s in scen) + " |")
-    w("|---|" + "---:|" * len(scen))
-    for s in names:
-        cells = []
-        for sc in scen:
-            d = servers[s]["scenarios"].get(sc, {})
-            cells.append("%s / %s" % (cell(d.get("p50_ms"), fmt_ms, reps), cell(d.get("p99_ms"), fmt_ms, reps)))
-        w("| %s | %s |" % (SERVER_LABELS.get(s, s), " | ".join(cells)))
-    w("")
-    if fal and peers:
-        w("## falconet / peer")
+    if scen:
+        # Throughput
+        w("## Throughput (requests/s, higher is better)")
         w("")
-        w("Requests/s ratio (above 1.00× means falconet served more), and in brackets the p99 "
-          "ratio (below 1.00× means falconet's p99 was lower).")
-        w("")
-        w("| peer | " + " | ".join(SCENARIO_LABELS.get(s, s) for s in scen) + " |")
+        w("| server | " + " | ".join(SCENARIO_LABELS.get(s, s) for s in scen) + " |")
         w("|---|" + "---:|" * len(scen))
-        for p in peers:
+        for s in names:
+            w("| %s | %s |" % (SERVER_LABELS.get(s, s), " | ".join(
+                cell(servers[s]["scenarios"].get(sc, {}).get("rps"), fmt_rps, reps) for sc in scen)))
+        w("")
+        w("## Latency p50 / p99 (wrk --latency, lower is better)")
+        w("")
+        w("| server | " + " | ".join(SCENARIO_LABELS.get(s, s) for s in scen) + " |")
+        w("|---|" + "---:|" * len(scen))
+        for s in names:
             cells = []
             for sc in scen:
-                cells.append("%s (p99 %s)" % (
-                    fmt_ratio(ratio(med("falconet", sc, "rps"), med(p, sc, "rps"))),
-                    fmt_ratio(ratio(med("falconet", sc, "p99_ms"), med(p, sc, "p99_ms")))))
-            w("| %s | %s |" % (SERVER_LABELS.get(p, p), " | ".join(cells)))
+                d = servers[s]["scenarios"].get(sc, {})
+                cells.append("%s / %s" % (cell(d.get("p50_ms"), fmt_ms, reps), cell(d.get("p99_ms"), fmt_ms, reps)))
+            w("| %s | %s |" % (SERVER_LABELS.get(s, s), " | ".join(cells)))
         w("")
+        if fal and peers:
+            w("## falconet / peer")
+            w("")
+            w("Requests/s ratio (above 1.00× means falconet served more), and in brackets the p99 "
+              "ratio (below 1.00× means falconet's p99 was lower).")
+            w("")
+            w("| peer | " + " | ".join(SCENARIO_LABELS.get(s, s) for s in scen) + " |")
+            w("|---|" + "---:|" * len(scen))
+            for p in peers:
+                cells = []
+                for sc in scen:
+                    cells.append("%s (p99 %s)" % (
+                        fmt_ratio(ratio(med("falconet", sc, "rps"), med(p, sc, "rps"))),
+                        fmt_ratio(ratio(med("falconet", sc, "p99_ms"), med(p, sc, "p99_ms")))))
+                w("| %s | %s |" % (SERVER_LABELS.get(p, p), " | ".join(cells)))
+            w("")
 
     st_meta = meta.get("static")
     if st_meta and any(static_of(servers, s) for s in names):
         render_static(w, meta, servers, names, reps)
+
+    for h2sc in meta.get("h2_scenarios") or []:
+        render_h2(w, meta, h2sc, servers, names, reps)
 
     if any(servers[s]["scenarios"].get(sc, {}).get("cpu_util") for s in names for sc in scen):
         w("## Server CPU during the wrk runs")
@@ -521,43 +729,44 @@ def render(results_path, out_dir):
             "bench/scratch/.")
         w("")
 
-    # Memory and idle
-    w("## Memory and %d idle keep-alive connections" % meta["idle_count"])
-    w("")
-    w("| server | RSS idle | threads idle | RSS with %d idle conns | threads | answered | burst "
-      "(connect + 1 request each) | listen overflows | fresh request while held | 2nd request on "
-      "%s idle conns | RSS after load |" % (meta["idle_count"], "sampled"))
-    w("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-    for s in names:
-        i = servers[s].get("idle", {})
-        p = i.get("probe", {})
-        after = servers[s].get("after_load") or []
-        after_kb = statistics.median([a["rss_kb"] for a in after]) if after else None
-        answered = "–"
-        if "answered" in p:
-            answered = "%d / %d%s" % (p["answered"], p["count"], " ✓" if p.get("all_answered") else "")
-        sample = "–"
-        if "sample" in p:
-            sample = "%d / %d" % (p["sample_answered"], p["sample"])
-            if p.get("sample_max_ms") is not None:
-                sample += " (max %s)" % fmt_ms(p["sample_max_ms"])
-        burst = fmt_ms(p.get("burst_ms"))
-        if p.get("connect_ms") is not None:
-            burst += " <sub>(connects %s)</sub>" % fmt_ms(p["connect_ms"])
-        w("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
-            SERVER_LABELS.get(s, s), fmt_mb(i.get("rss_idle_kb")), i.get("threads_idle", "–"),
-            fmt_mb(i.get("rss_held_kb")), i.get("threads_held", "–"), answered,
-            burst, i.get("listen_overflows", "–"), fresh_cell(servers[s]), sample, fmt_mb(after_kb)))
-    w("")
-    w("`answered`: connections that got a complete 200 to their one request within 10 s of the "
-      "burst. `fresh request`: connect + `GET /` on a new connection while all of them are held "
-      "(timeout %d s). `listen overflows`: the kernel's TcpExt ListenOverflows counter during the probe "
-      "(accept queue full, SYN dropped and retried after 1 s; machine-wide, so other programs' "
-      "overflows would show too). `RSS after load`: median over repetitions, read after the wrk runs (256 "
-      "connections had been open)." % (
-          next((servers[s]["idle"]["probe"].get("fresh_timeout_ms", 5000) for s in names
-                if "probe" in servers[s].get("idle", {})), 5000) // 1000))
-    w("")
+    if any(servers[s].get("idle") for s in names):
+        # Memory and idle
+        w("## Memory and %d idle keep-alive connections" % meta["idle_count"])
+        w("")
+        w("| server | RSS idle | threads idle | RSS with %d idle conns | threads | answered | burst "
+          "(connect + 1 request each) | listen overflows | fresh request while held | 2nd request on "
+          "%s idle conns | RSS after load |" % (meta["idle_count"], "sampled"))
+        w("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+        for s in names:
+            i = servers[s].get("idle", {})
+            p = i.get("probe", {})
+            after = servers[s].get("after_load") or []
+            after_kb = statistics.median([a["rss_kb"] for a in after]) if after else None
+            answered = "–"
+            if "answered" in p:
+                answered = "%d / %d%s" % (p["answered"], p["count"], " ✓" if p.get("all_answered") else "")
+            sample = "–"
+            if "sample" in p:
+                sample = "%d / %d" % (p["sample_answered"], p["sample"])
+                if p.get("sample_max_ms") is not None:
+                    sample += " (max %s)" % fmt_ms(p["sample_max_ms"])
+            burst = fmt_ms(p.get("burst_ms"))
+            if p.get("connect_ms") is not None:
+                burst += " <sub>(connects %s)</sub>" % fmt_ms(p["connect_ms"])
+            w("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+                SERVER_LABELS.get(s, s), fmt_mb(i.get("rss_idle_kb")), i.get("threads_idle", "–"),
+                fmt_mb(i.get("rss_held_kb")), i.get("threads_held", "–"), answered,
+                burst, i.get("listen_overflows", "–"), fresh_cell(servers[s]), sample, fmt_mb(after_kb)))
+        w("")
+        w("`answered`: connections that got a complete 200 to their one request within 10 s of the "
+          "burst. `fresh request`: connect + `GET /` on a new connection while all of them are held "
+          "(timeout %d s). `listen overflows`: the kernel's TcpExt ListenOverflows counter during the probe "
+          "(accept queue full, SYN dropped and retried after 1 s; machine-wide, so other programs' "
+          "overflows would show too). `RSS after load`: median over repetitions, read after the wrk runs (256 "
+          "connections had been open)." % (
+              next((servers[s]["idle"]["probe"].get("fresh_timeout_ms", 5000) for s in names
+                    if "probe" in servers[s].get("idle", {})), 5000) // 1000))
+        w("")
 
     h2 = [(s, servers[s].get("h2load_h1_ka16")) for s in names if servers[s].get("h2load_h1_ka16")]
     if h2:
@@ -577,6 +786,8 @@ def render(results_path, out_dir):
              for r in servers[s]["scenarios"].get(sc, {}).get("reps", []) if r.get("loadavg_before") is not None]
     loads += [r.get("loadavg_before") for s in names for r in (static_of(servers, s) or {}).get("reps", [])
               if r.get("loadavg_before") is not None]
+    loads += [r.get("loadavg_before") for s in names for h in (servers[s].get("h2_scenarios") or {}).values()
+              for r in h.get("reps", []) if r.get("loadavg_before") is not None]
     w("- **Shared machine.** This ran on a shared %d-core machine where other work (builds and "
       "tests of other engineers) may run at the same time; that is noise in every number. The "
       "1-minute load average before the wrk runs ranged %s (2 cores; the benchmark itself "
@@ -620,6 +831,120 @@ def render(results_path, out_dir):
     w("")
     open(os.path.join(out_dir, "RESULTS.md"), "w").write("\n".join(L))
     chart(res, os.path.join(out_dir, "chart.svg"))
+
+
+def max_streams(h):
+    """SETTINGS_MAX_CONCURRENT_STREAMS the server sent (nghttp -nv at the check), or None."""
+    return (h.get("server_settings") or {}).get("SETTINGS_MAX_CONCURRENT_STREAMS")
+
+
+def render_h2(w, meta, sc, servers, names, reps):
+    name = sc["name"]
+    pinned = "taskset" in meta.get("pinning", "")
+    w("## HTTP/2: h2c with prior knowledge, %d connections × %d streams" % (
+        sc["connections"], sc["streams"]))
+    w("")
+    w("`h2load -c%d -m%d -t1 -D %g%s http://127.0.0.1:PORT/`: cleartext HTTP/2 with prior "
+      "knowledge (no Upgrade, no TLS), `GET /` → `Hello, World!` as above, up to %d requests in "
+      "flight on each of %d connections. Each server is started fresh for every repetition; median "
+      "of the repetitions that count, min–max in small print. h2load reports no latency "
+      "percentiles: *request time* is its `time for request` (request sent to response complete) "
+      "over every request of the measured part, mean ± standard deviation and max; with %d "
+      "streams in flight per connection it includes waiting behind the connection's other "
+      "streams, so it is not comparable with the wrk latencies above. Server CPU and cores busy "
+      "as in the static-file table, over the measured part (after the warm-up); h2load: its CPU "
+      "time / wall time over its whole run (one thread). Max concurrent streams: the "
+      "SETTINGS_MAX_CONCURRENT_STREAMS the server sent (`nghttp -nv`)." % (
+          sc["connections"], sc["streams"], sc["duration_s"],
+          " --warm-up-time %g" % sc["warmup_s"] if sc.get("warmup_s") else "",
+          sc["streams"], sc["connections"], sc["streams"]))
+    w("")
+    w("Before measuring, run.sh checks each server with `curl --http2-prior-knowledge` (HTTP/2 "
+      "200, `Content-Type: text/plain`, the body) and a 20-request h2load run; a repetition counts "
+      "only if h2load used h2c, every succeeded request got a 2xx and at most %g %% of the requests "
+      "failed. (h2load prints `Application protocol: h2c` for any cleartext server, even one that "
+      "answers HTTP/1.1 only; such a server fails these checks and is shown as failed.)" % (
+          H2_MAX_BAD_SHARE * 100))
+    w("")
+    cols = ["server", "requests/s", "request time mean ± sd", "request time max",
+            "falconet / server (requests/s)", "server: core / CPU per request / cs per request",
+            "h2load: core", "server's max concurrent streams"]
+    if pinned:
+        cols.append("cores busy (CPU 0 / CPU 1)")
+    cols.append("repetitions counted")
+    w("| " + " | ".join(cols) + " |")
+    w("|---|" + "---:|" * (len(cols) - 1))
+    fal_rps = h2_med(servers, "falconet", name, "rps")
+    for s in names:
+        h = h2_of(servers, s, name)
+        label = h2_label(s)
+        if h is None:
+            w("| %s | %s (%s) |%s" % (label, NA, h2_missing(s), " |" * (len(cols) - 2)))
+            continue
+        n_reps = len(h["reps"])
+        counted = "%d / %d" % (h["ok_reps"], n_reps)
+        if h["status"] != "ok":
+            counted = "**%s** (%s)" % (counted, "failed" if h["status"] == "failed" else "see below")
+        if not h.get("rps"):
+            w("| %s | **failed** |%s %s |" % (label, " |" * (len(cols) - 3), counted))
+            continue
+        u, c, x = h.get("cpu_util"), h.get("cpu_us_per_req"), h.get("cs_per_req")
+        sd = h.get("req_time_sd_ms")
+        row = [label, cell(h["rps"], fmt_rps, reps),
+               "%s ± %s" % (cell(h.get("req_time_mean_ms"), fmt_ms, reps), fmt_ms(sd["median"] if sd else None)),
+               cell(h.get("req_time_max_ms"), fmt_ms, reps),
+               fmt_ratio(ratio(fal_rps, h2_med(servers, s, name, "rps"))),
+               "%s / %s / %s" % (fmt_pct(u["median"] if u else None),
+                                 "–" if not c else "%.1f µs" % c["median"],
+                                 "–" if not x else "%.2f" % x["median"]),
+               fmt_pct(h2_med(servers, s, name, "client_cpu_util")),
+               str(max_streams(h)) if max_streams(h) is not None else "–"]
+        if pinned:
+            row.append("%s / %s" % (fmt_pct(h2_med(servers, s, name, "cpu0_busy")),
+                                    fmt_pct(h2_med(servers, s, name, "cpu1_busy"))))
+        row.append(counted)
+        w("| " + " | ".join(row) + " |")
+    w("")
+    notes = []
+    if "falconet" in sc["servers"]:
+        goals = []
+        for peer, goal in H2_GOALS:
+            if peer not in sc["servers"]:
+                continue
+            r = ratio(fal_rps, h2_med(servers, peer, name, "rps"))
+            if r is None:
+                why = "falconet has no result" if fal_rps is None else "%s has no result" % peer
+                goals.append("≥ %.1f× %s: – (%s)" % (goal, h2_label(peer), why))
+            else:
+                goals.append("≥ %.1f× %s: %s, %s" % (goal, h2_label(peer), fmt_ratio(r),
+                                                     "met" if r >= goal else "**not met**"))
+        if goals:
+            notes.append("Goals for falconet's HTTP/2 requests/s: " + "; ".join(goals) + ".")
+    for s in names:
+        h = h2_of(servers, s, name)
+        if h and h["status"] != "ok":
+            notes.append("**%s** %s in %d of %d repetitions: %s." % (
+                h2_label(s), "failed" if h["status"] == "failed" else "did not count",
+                len(h["reps"]) - h["ok_reps"], len(h["reps"]), h.get("reason") or "?"))
+        if h and h.get("errors"):
+            notes.append("%s: %d failed / errored / timed-out requests in the repetitions that "
+                         "count." % (h2_label(s), h["errors"]))
+    for s in names:
+        h = h2_of(servers, s, name)
+        ms = max_streams(h) if h else None
+        if ms is not None and ms < sc["streams"]:
+            notes.append("%s allows %d concurrent streams per connection (its SETTINGS_MAX_"
+                         "CONCURRENT_STREAMS), so h2load had at most %d, not %d, requests in flight "
+                         "on each connection there." % (h2_label(s), ms, ms, sc["streams"]))
+    capped = [s for s in names if (h2_med(servers, s, name, "client_cpu_util") or 0) >= 0.9]
+    if capped:
+        notes.append("h2load itself used at least 90 %% of a core with %s: one h2load thread%s is "
+                     "close to its limit there, so the server may be able to do more." % (
+                         " and ".join(h2_label(s) for s in capped), " on one core" if pinned else ""))
+    if notes:
+        for n in notes:
+            w("- " + n)
+        w("")
 
 
 def render_static(w, meta, servers, names, reps):
@@ -737,13 +1062,25 @@ def chart(res, path):
               "nginx": "#2ca02c", "lighttpd": "#ff7f0e"}
     st_meta = meta.get("static")
     has_static = bool(st_meta) and any(servers[s].get("static") for s in names)
-    if has_static:
-        fig, (ax1, ax3, ax2) = plt.subplots(1, 3, figsize=(17, 4.8),
-                                            gridspec_kw={"width_ratios": [2.2, 1, 1]})
-    else:
-        fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(13, 4.8), gridspec_kw={"width_ratios": [2.2, 1]})
+    h2scs = [sc for sc in meta.get("h2_scenarios") or []
+             if any(h2_of(servers, s, sc["name"]) for s in names)]
+    has_idle = any(servers[s].get("idle") for s in names)
+    # Panels, left to right: HTTP/1.1 scenarios (wide), static file, HTTP/2, memory; each only
+    # when that phase ran.
+    kinds = (["http1"] if scen else []) + (["static"] if has_static else []) + \
+        ["h2"] * len(h2scs) + (["memory"] if has_idle else [])
+    if not kinds:
+        return
+    ratios = [2.2 if k == "http1" else 1 for k in kinds]
+    fig, axes = plt.subplots(1, len(kinds), figsize=(4 * sum(ratios) + 0.2, 4.8),
+                             gridspec_kw={"width_ratios": ratios}, squeeze=False)
+    axes = list(axes[0])
+    ax1 = axes[0] if scen else None
+    ax3 = axes[kinds.index("static")] if has_static else None
+    ax2 = axes[-1] if has_idle else None
+    h2axes = [axes[i] for i, k in enumerate(kinds) if k == "h2"]
     width = 0.8 / max(1, len(names))
-    for k, s in enumerate(names):
+    for k, s in enumerate(names if scen else []):
         meds, lo, hi = [], [], []
         for sc in scen:
             sp = servers[s]["scenarios"].get(sc, {}).get("rps")
@@ -754,14 +1091,46 @@ def chart(res, path):
         xs = [i + (k - (len(names) - 1) / 2) * width for i in range(len(scen))]
         ax1.bar(xs, meds, width, label=s, color=colors.get(s), yerr=[lo, hi] if meta["reps"] > 1 else None,
                 capsize=2, error_kw={"elinewidth": 0.8})
-    ax1.set_xticks(range(len(scen)))
-    ax1.set_xticklabels([SCENARIO_LABELS.get(s, s).replace(", ", "\n") for s in scen])
-    ax1.set_ylabel("requests/s (median; bars: min–max)")
-    ax1.set_title("Throughput, wrk -t1, %d s × %d" % (meta["duration_s"], meta["reps"]))
-    ax1.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: "{:,.0f}".format(v)))
-    ax1.set_ylim(top=ax1.get_ylim()[1] * 1.15)
-    ax1.legend(fontsize=8, ncol=len(names), loc="upper left")
-    ax1.grid(axis="y", alpha=0.3)
+    if scen:
+        ax1.set_xticks(range(len(scen)))
+        ax1.set_xticklabels([SCENARIO_LABELS.get(s, s).replace(", ", "\n") for s in scen])
+        ax1.set_ylabel("requests/s (median; bars: min–max)")
+        ax1.set_title("Throughput, wrk -t1, %d s × %d" % (meta["duration_s"], meta["reps"]))
+        ax1.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: "{:,.0f}".format(v)))
+        ax1.set_ylim(top=ax1.get_ylim()[1] * 1.15)
+        ax1.legend(fontsize=8, ncol=len(names), loc="upper left")
+        ax1.grid(axis="y", alpha=0.3)
+
+    for ax, sc in zip(h2axes, h2scs):
+        # HTTP/2: requests/s of the servers that completed it; "failed" / "n/a" for the others.
+        xs = list(range(len(names)))
+        meds, lo, hi = [], [], []
+        for s in names:
+            sp = (h2_of(servers, s, sc["name"]) or {}).get("rps")
+            m = sp["median"] if sp else 0
+            meds.append(m)
+            lo.append(m - sp["min"] if sp else 0)
+            hi.append(sp["max"] - m if sp else 0)
+        many = meta["reps"] > 1
+        ax.bar(xs, meds, 0.6, color=[colors.get(s) for s in names], hatch="//",
+               edgecolor="white", yerr=[lo, hi] if many else None, capsize=2,
+               error_kw={"elinewidth": 0.8})
+        top = max(m + (h if many else 0) for m, h in zip(meds, hi)) or 1
+        for x, s, m, h in zip(xs, names, meds, hi):
+            hs = h2_of(servers, s, sc["name"])
+            if hs and hs.get("rps"):
+                ax.annotate("{:,.0f}".format(m), (x, m + (h if many else 0)), xytext=(0, 2),
+                            textcoords="offset points", ha="center", va="bottom", fontsize=7)
+            else:
+                ax.text(x, top * 0.03, "failed" if hs else "n/a", ha="center", va="bottom",
+                        fontsize=8, color="#d62728" if hs else "#666666", rotation=90 if hs else 0)
+        ax.set_xticks(xs)
+        ax.set_xticklabels(names, fontsize=8)
+        ax.set_ylabel("requests/s (median; bars: min–max)")
+        ax.set_title("HTTP/2 h2c, h2load -c%d -m%d" % (sc["connections"], sc["streams"]))
+        ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: "{:,.0f}".format(v)))
+        ax.set_ylim(top=top * 1.2)
+        ax.grid(axis="y", alpha=0.3)
 
     if has_static:
         # The static file: requests/s of the servers with a file server, "n/a" for the others.
@@ -794,24 +1163,25 @@ def chart(res, path):
         ax3.set_ylim(top=top * 1.2)
         ax3.grid(axis="y", alpha=0.3)
 
-    w2 = 0.38
-    idle = [servers[s].get("idle", {}).get("rss_idle_kb", 0) / 1024 for s in names]
-    held = [servers[s].get("idle", {}).get("rss_held_kb", 0) / 1024 for s in names]
-    xs = range(len(names))
-    ax2.bar([x - w2 / 2 for x in xs], idle, w2, label="idle", color="#bbbbbb")
-    ax2.bar([x + w2 / 2 for x in xs], held, w2, label="%d idle keep-alive conns" % meta["idle_count"],
-            color=[colors.get(s) for s in names])
-    for x, s, h in zip(xs, names, held):
-        p = servers[s].get("idle", {}).get("probe", {})
-        if p.get("fresh_status") and p["fresh_status"] != "ok":
-            ax2.annotate("fresh req.\n" + p["fresh_status"], (x + w2 / 2, h), ha="center", va="bottom", fontsize=7)
-    ax2.set_xticks(list(xs))
-    ax2.set_xticklabels(names, fontsize=8)
-    ax2.set_ylabel("resident memory (MB)")
-    ax2.set_title("Memory (VmRSS)")
-    ax2.set_ylim(top=ax2.get_ylim()[1] * 1.2)
-    ax2.legend(fontsize=8, loc="upper left")
-    ax2.grid(axis="y", alpha=0.3)
+    if has_idle:
+        w2 = 0.38
+        idle = [servers[s].get("idle", {}).get("rss_idle_kb", 0) / 1024 for s in names]
+        held = [servers[s].get("idle", {}).get("rss_held_kb", 0) / 1024 for s in names]
+        xs = range(len(names))
+        ax2.bar([x - w2 / 2 for x in xs], idle, w2, label="idle", color="#bbbbbb")
+        ax2.bar([x + w2 / 2 for x in xs], held, w2, label="%d idle keep-alive conns" % meta["idle_count"],
+                color=[colors.get(s) for s in names])
+        for x, s, h in zip(xs, names, held):
+            p = servers[s].get("idle", {}).get("probe", {})
+            if p.get("fresh_status") and p["fresh_status"] != "ok":
+                ax2.annotate("fresh req.\n" + p["fresh_status"], (x + w2 / 2, h), ha="center", va="bottom", fontsize=7)
+        ax2.set_xticks(list(xs))
+        ax2.set_xticklabels(names, fontsize=8)
+        ax2.set_ylabel("resident memory (MB)")
+        ax2.set_title("Memory (VmRSS)")
+        ax2.set_ylim(top=ax2.get_ylim()[1] * 1.2)
+        ax2.legend(fontsize=8, loc="upper left")
+        ax2.grid(axis="y", alpha=0.3)
     fig.suptitle("falconet vs peers — %s, %d cores, %s%s" % (
         meta["cpu_model"], meta["cores"], meta["date_utc"][:10], " (QUICK)" if meta.get("quick") else ""),
         fontsize=10)
