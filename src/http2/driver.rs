@@ -512,7 +512,7 @@ fn finish(
     shared: &Shared,
     conn_id: u64,
 ) {
-    let body = std::mem::replace(resp.body_mut(), Body::empty());
+    let body = std::mem::take(resp.body_mut());
     let writer = match body.kind {
         Kind::Writer(f) if sync_io => Some(f),
         Kind::Writer(_) => {
