@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use falconet::http::{Request as HttpRequest, StatusCode};
-use falconet::{Body, Protocols, Request, RequestExt, Response, ServerOptions};
+use falconet::{Body, Protocols, Request, Response, ServerOptions};
 use support::TestServer;
 
 type SendRequest = h2::client::SendRequest<Bytes>;
