@@ -458,6 +458,13 @@ fn worker_loop(rx: Receiver<Work>, shared: Arc<Shared>) {
         // queue (the poller thread queues ready connections when no worker is waiting,
         // say because the waiters are busy in slow handlers).
         if shared.poller.try_become_waiter() {
+            // A job queued just before this worker became a waiter may not have
+            // signaled the eventfd (see Poller::notify_work): look once more.
+            std::sync::atomic::fence(Ordering::SeqCst);
+            if !rx.is_empty() {
+                shared.poller.release_waiter();
+                continue;
+            }
             match shared.poller.wait(&shared, Duration::from_secs(1)) {
                 Waited::Conn(conn) => run_conn(conn),
                 Waited::Work | Waited::Nothing => {}
@@ -709,7 +716,7 @@ impl ServerHandle {
             q.take();
         }
         shared.pool.lock().unwrap_or_else(|e| e.into_inner()).take();
-        shared.poller.notify_work();
+        shared.poller.notify_work_always();
         // Workers end when the queue's senders (accept threads, poller) are gone; a
         // handler that never returns is left behind rather than blocking shutdown.
         let join_by = Instant::now() + Duration::from_secs(1);

@@ -16,7 +16,7 @@
 
 use std::collections::VecDeque;
 use std::os::fd::OwnedFd;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -67,6 +67,8 @@ pub(crate) struct Poller {
     work: OwnedFd,
     /// Workers waiting in `epoll_wait` now, at most `max_waiters`.
     waiting: AtomicUsize,
+    /// Set while `work` is signaled and not yet drained: saves a write per queued job.
+    work_signaled: AtomicBool,
     max_waiters: usize,
     state: Mutex<State>,
 }
@@ -90,6 +92,7 @@ impl Poller {
             wake,
             work,
             waiting: AtomicUsize::new(0),
+            work_signaled: AtomicBool::new(false),
             // As many event-driven workers as cores: more would only take turns on the
             // same cores and add scheduling delays to the requests they picked up.
             max_waiters: std::thread::available_parallelism().map_or(1, |n| n.get()),
@@ -206,8 +209,32 @@ impl Poller {
 
     /// Tells waiting workers that the pool's queue has work (or that they should look
     /// at it because the server is stopping).
+    ///
+    /// Only workers in `epoll_wait` need the eventfd (one blocked on the queue is woken by
+    /// the channel), and a signaled eventfd needs no second write: both checks save a
+    /// system call per queued job. A worker re-checks the queue after becoming a waiter
+    /// (see [`has_queued_work_after_becoming_waiter`]), so skipping is safe.
     pub(crate) fn notify_work(&self) {
+        std::sync::atomic::fence(Ordering::SeqCst);
+        if self.waiting.load(Ordering::SeqCst) == 0 {
+            return;
+        }
+        if self.work_signaled.swap(true, Ordering::SeqCst) {
+            return;
+        }
         signal(&self.work);
+    }
+
+    /// Signals the queue's eventfd unconditionally (shutdown: every worker must look).
+    pub(crate) fn notify_work_always(&self) {
+        self.work_signaled.store(true, Ordering::SeqCst);
+        signal(&self.work);
+    }
+
+    /// Gives back a waiter's place taken with [`try_become_waiter`](Self::try_become_waiter)
+    /// without waiting.
+    pub(crate) fn release_waiter(&self) {
+        self.waiting.fetch_sub(1, Ordering::AcqRel);
     }
 
     /// Takes one of the places of workers waiting on the epoll set, if one is free.
@@ -258,6 +285,9 @@ impl Poller {
             // and sees the queue closed.
             if !shared.poller_should_exit() {
                 drain_event(&self.work);
+                // After the drain: a job queued meanwhile found the flag still set and
+                // did not signal, but this worker looks at the queue next.
+                self.work_signaled.store(false, Ordering::SeqCst);
             }
             return Waited::Work;
         }
