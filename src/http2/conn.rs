@@ -648,6 +648,12 @@ impl Connection {
         self.data.get(&id).map_or(0, |d| d.queued_data)
     }
 
+    /// Response body bytes queued on all streams and not yet sent (waiting for the
+    /// client's flow-control windows or the socket).
+    pub(crate) fn queued_data_total(&self) -> usize {
+        self.data.values().map(|d| d.queued_data).sum()
+    }
+
     /// Starts a graceful shutdown: GOAWAY with 2^31-1 now, then after one PING round
     /// trip (or at once when `now` passes the timeout) the real last stream id; streams
     /// already accepted finish.

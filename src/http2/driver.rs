@@ -140,6 +140,12 @@ impl H2 {
         self.out_pos < self.out.len()
     }
 
+    /// Whether response bytes wait: for the socket, or for the client's flow-control
+    /// windows (a client that never opens its window is ended by MinResponseDataRate).
+    fn output_stalled(&self) -> bool {
+        self.output_pending() || self.core.wants_write() || self.core.queued_data_total() > 0
+    }
+
     /// Whether the connection may be closed at shutdown without losing anything.
     pub(crate) fn is_idle(&self) -> bool {
         !self.busy()
@@ -205,13 +211,13 @@ pub(crate) fn drive(mut conn: Box<Conn>, shared: &Shared) -> Next {
 
         // Write what the core has.
         match flush(h2, &mut c.io) {
-            Ok(moved) => progressed |= moved,
+            Ok(moved) => {
+                progressed |= moved;
+                if moved || !h2.output_stalled() {
+                    h2.last_output = now;
+                }
+            }
             Err(_) => return Next::Close,
-        }
-        if h2.output_pending() || h2.core.wants_write() {
-            h2.last_active = now;
-        } else {
-            h2.last_output = now;
         }
 
         // Read what the client sent (the preface may already be buffered).
@@ -241,7 +247,7 @@ pub(crate) fn drive(mut conn: Box<Conn>, shared: &Shared) -> Next {
             .min_response_data_rate
             .map(|r| r.grace_period)
             .unwrap_or(Duration::from_secs(3600));
-        let mut deadline = if h2.output_pending() || h2.core.wants_write() {
+        let mut deadline = if h2.output_stalled() {
             h2.last_output + grace
         } else if h2.busy() {
             now + Duration::from_secs(3600)
@@ -280,7 +286,7 @@ pub(crate) fn on_expired(mut conn: Box<Conn>, shared: &Shared) -> Option<Box<Con
             .unwrap_or(now + shared.options.limits.keep_alive_timeout);
         return Some(conn);
     }
-    if h2.output_pending() || h2.core.wants_write() {
+    if h2.output_stalled() {
         log::info!(
             "Connection id \"{id}\" closed: the client read the response slower than \
              MinResponseDataRate"

@@ -1,0 +1,284 @@
+//! Known HTTP/2 attacks run against a real server over a socket with a small frame
+//! builder: each ends with the right GOAWAY (or a closed connection where a timeout is the
+//! answer), handlers run a bounded number of times, and the server keeps serving others.
+//! The core's unit tests (src/http2/conn/tests.rs) cover the same bounds frame by frame.
+#![cfg(feature = "http2")]
+
+mod support;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use falconet::{Body, MinDataRate, Request, Response};
+use support::TestServer;
+
+const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+const ENHANCE_YOUR_CALM: u32 = 0xb;
+
+fn frame(ty: u8, flags: u8, stream: u32, payload: &[u8]) -> Vec<u8> {
+    let len = payload.len();
+    let mut f = vec![(len >> 16) as u8, (len >> 8) as u8, len as u8, ty, flags];
+    f.extend_from_slice(&stream.to_be_bytes());
+    f.extend_from_slice(payload);
+    f
+}
+
+fn settings(pairs: &[(u16, u32)]) -> Vec<u8> {
+    let mut p = Vec::new();
+    for (id, v) in pairs {
+        p.extend_from_slice(&id.to_be_bytes());
+        p.extend_from_slice(&v.to_be_bytes());
+    }
+    frame(0x4, 0, 0, &p)
+}
+
+/// A GET / header block: static-table :method GET, :scheme http, :path /, and a literal
+/// :authority.
+fn get_block() -> Vec<u8> {
+    let mut b = vec![0x82, 0x86, 0x84, 0x01, 9];
+    b.extend_from_slice(b"localhost");
+    b
+}
+
+const END_STREAM: u8 = 0x1;
+const END_HEADERS: u8 = 0x4;
+
+fn open(server: &TestServer, client_settings: &[(u16, u32)]) -> TcpStream {
+    let mut s = server.connect();
+    hello(&mut s, client_settings);
+    s
+}
+
+fn hello(s: &mut TcpStream, client_settings: &[(u16, u32)]) {
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut hello = PREFACE.to_vec();
+    hello.extend(settings(client_settings));
+    s.write_all(&hello).unwrap();
+}
+
+/// A client socket with a tiny receive buffer: it "does not read" in the sense that
+/// matters, the server's answers pile up on its side.
+fn open_small_window(server: &TestServer) -> TcpStream {
+    let sock = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    sock.set_recv_buffer_size(4096).unwrap();
+    sock.connect(&server.addr.into()).unwrap();
+    let mut s: TcpStream = sock.into();
+    hello(&mut s, &[]);
+    s
+}
+
+/// Floods from a thread (the server may stop reading), then waits for the server to
+/// close the connection: `true` when it did within `within`.
+fn flood_until_closed(mut s: TcpStream, burst: Vec<u8>, within: Duration) -> bool {
+    let mut w = s.try_clone().unwrap();
+    let writer = std::thread::spawn(move || {
+        let _ = w.write_all(&burst);
+    });
+    // Let the flood pile up before reading anything.
+    std::thread::sleep(Duration::from_millis(500));
+    s.set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    let deadline = Instant::now() + within;
+    let mut buf = [0u8; 65536];
+    let closed = loop {
+        match s.read(&mut buf) {
+            Ok(0) => break true,
+            Ok(_) => {}
+            Err(e)
+                if e.kind() == std::io::ErrorKind::WouldBlock
+                    || e.kind() == std::io::ErrorKind::TimedOut => {}
+            Err(_) => break true, // reset by the server
+        }
+        if Instant::now() > deadline {
+            break false;
+        }
+    };
+    let _ = s.shutdown(std::net::Shutdown::Both);
+    let _ = writer.join();
+    closed
+}
+
+/// Reads until the server closes (bounded) and returns the GOAWAY error code, if any.
+fn goaway_code(s: &mut TcpStream, within: Duration) -> Option<u32> {
+    let deadline = Instant::now() + within;
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 65536];
+    while Instant::now() < deadline {
+        match s.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+            Err(e) if e.kind() == std::io::ErrorKind::TimedOut => break,
+            Err(_) => break,
+        }
+    }
+    let mut off = 0;
+    let mut code = None;
+    while off + 9 <= buf.len() {
+        let len =
+            ((buf[off] as usize) << 16) | ((buf[off + 1] as usize) << 8) | buf[off + 2] as usize;
+        if buf[off + 3] == 0x7 && off + 9 + 8 <= buf.len() {
+            let p = &buf[off + 9..];
+            code = Some(u32::from_be_bytes([p[4], p[5], p[6], p[7]]));
+        }
+        off += 9 + len;
+    }
+    code
+}
+
+fn counting_server() -> (TestServer, Arc<AtomicUsize>) {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let c = calls.clone();
+    support::capture_logs();
+    let server = support::start(support::options(), move |_req: Request| {
+        c.fetch_add(1, Ordering::SeqCst);
+        Response::new(Body::from("ok"))
+    });
+    (server, calls)
+}
+
+/// After an attack the server still answers a well-behaved client.
+fn still_serves(server: &TestServer) {
+    let r = support::roundtrip(server, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert_eq!(r.status, 200);
+}
+
+/// Writes as much as the server takes (it may close mid-flood: that is the answer).
+fn flood(s: &mut TcpStream, bytes: &[u8]) {
+    let _ = s.write_all(bytes);
+}
+
+#[test]
+fn rapid_reset_gets_enhance_your_calm() {
+    let (server, calls) = counting_server();
+    let mut s = open(&server, &[]);
+    let mut burst = Vec::new();
+    for i in 0..2000u32 {
+        let id = 2 * i + 1;
+        burst.extend(frame(0x1, END_STREAM | END_HEADERS, id, &get_block()));
+        burst.extend(frame(0x3, 0, id, &8u32.to_be_bytes())); // RST_STREAM CANCEL
+    }
+    flood(&mut s, &burst);
+    assert_eq!(
+        goaway_code(&mut s, Duration::from_secs(10)),
+        Some(ENHANCE_YOUR_CALM)
+    );
+    // Handlers ran for a bounded number of the 2000 streams, not for each.
+    let n = calls.load(Ordering::SeqCst);
+    assert!(n <= 400, "{n} handler calls");
+    still_serves(&server);
+}
+
+#[test]
+fn continuation_flood_gets_enhance_your_calm() {
+    let (server, calls) = counting_server();
+    let mut s = open(&server, &[]);
+    // HEADERS without END_HEADERS, then CONTINUATION after CONTINUATION of junk fields.
+    let mut junk = Vec::new();
+    for _ in 0..1000 {
+        junk.extend_from_slice(&[0x00, 1, b'x', 10]);
+        junk.extend_from_slice(b"yyyyyyyyyy");
+    }
+    let mut burst = frame(0x1, 0, 1, &get_block());
+    for _ in 0..200 {
+        burst.extend(frame(0x9, 0, 1, &junk[..14_000]));
+    }
+    flood(&mut s, &burst);
+    assert_eq!(
+        goaway_code(&mut s, Duration::from_secs(10)),
+        Some(ENHANCE_YOUR_CALM)
+    );
+    assert_eq!(calls.load(Ordering::SeqCst), 0);
+    still_serves(&server);
+}
+
+#[test]
+fn ping_flood_from_a_client_that_does_not_read() {
+    let (server, _) = counting_server();
+    let s = open_small_window(&server);
+    let mut burst = Vec::new();
+    // More PING ACKs (17 octets each) than the kernel's largest send buffer holds.
+    for i in 0..400_000u64 {
+        burst.extend(frame(0x6, 0, 0, &i.to_be_bytes()));
+    }
+    // The PING ACKs cannot leave; once 1,000 wait, the server gives up on the client.
+    assert!(flood_until_closed(s, burst, Duration::from_secs(20)));
+    assert!(support::logged(&["EnhanceYourCalm"], Duration::from_secs(2)).is_some());
+    still_serves(&server);
+}
+
+#[test]
+fn settings_flood_from_a_client_that_does_not_read() {
+    let (server, _) = counting_server();
+    let s = open_small_window(&server);
+    let one = settings(&[(0x4, 65_535)]);
+    let mut burst = Vec::new();
+    // More SETTINGS ACKs (9 octets each) than the kernel's largest send buffer holds.
+    for _ in 0..600_000 {
+        burst.extend_from_slice(&one);
+    }
+    assert!(flood_until_closed(s, burst, Duration::from_secs(20)));
+    assert!(support::logged(&["EnhanceYourCalm"], Duration::from_secs(2)).is_some());
+    still_serves(&server);
+}
+
+#[test]
+fn empty_frames_flood_gets_enhance_your_calm() {
+    let (server, _) = counting_server();
+    let mut s = open(&server, &[]);
+    // An open request stream, then empty DATA frames without END_STREAM.
+    let mut burst = frame(0x1, END_HEADERS, 1, &{
+        let mut b = vec![0x83, 0x86, 0x84, 0x01, 9]; // POST
+        b.extend_from_slice(b"localhost");
+        b
+    });
+    for _ in 0..1000 {
+        burst.extend(frame(0x0, 0, 1, &[]));
+    }
+    flood(&mut s, &burst);
+    assert_eq!(
+        goaway_code(&mut s, Duration::from_secs(10)),
+        Some(ENHANCE_YOUR_CALM)
+    );
+    still_serves(&server);
+}
+
+#[test]
+fn zero_window_client_is_ended_by_the_response_data_rate() {
+    let mut options = support::options();
+    options.limits.min_response_data_rate = Some(MinDataRate {
+        bytes_per_second: 240,
+        grace_period: Duration::from_secs(2),
+    });
+    support::capture_logs();
+    let server = support::start(options, |_req: Request| {
+        Response::new(Body::from(vec![b'z'; 1_000_000]))
+    });
+    // SETTINGS_INITIAL_WINDOW_SIZE = 0: the response can never be sent.
+    let mut s = open(&server, &[(0x4, 0)]);
+    s.write_all(&frame(0x1, END_STREAM | END_HEADERS, 1, &get_block()))
+        .unwrap();
+    let start = Instant::now();
+    let mut buf = [0u8; 4096];
+    let closed = loop {
+        match s.read(&mut buf) {
+            Ok(0) => break true,
+            Ok(_) => {}
+            Err(_) => break start.elapsed() >= Duration::from_secs(10),
+        }
+        if start.elapsed() > Duration::from_secs(15) {
+            break false;
+        }
+    };
+    assert!(closed, "the connection stayed open");
+    let took = start.elapsed();
+    assert!(
+        took >= Duration::from_millis(1800) && took < Duration::from_secs(10),
+        "{took:?}"
+    );
+    assert!(support::logged(&["MinResponseDataRate"], Duration::from_secs(2)).is_some());
+    still_serves(&server);
+}
