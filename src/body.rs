@@ -154,6 +154,15 @@ impl Body {
         }
     }
 
+    /// Adds trailer fields to a response body (Kestrel's `DeclareTrailer` /
+    /// `AppendTrailer`): sent after the body as an HTTP/2 HEADERS frame, or as chunked
+    /// trailers on HTTP/1.1 when the client said `TE: trailers`; otherwise dropped, as the
+    /// RFC allows.
+    pub fn with_trailers(mut self, trailers: http::HeaderMap) -> Body {
+        self.trailers = Some(Box::new(trailers));
+        self
+    }
+
     /// Trailer fields of a chunked request body, once it has been read to the end.
     pub fn trailers(&self) -> Option<http::HeaderMap> {
         match &self.kind {

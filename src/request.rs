@@ -117,6 +117,8 @@ struct ControlInner {
     aborted: AtomicU64,
     /// Generation and value of the last response-rate override.
     response_rate: Mutex<(u64, Option<MinDataRate>)>,
+    /// The error code given to `reset` (HTTP/2 RST_STREAM).
+    reset_code: std::sync::atomic::AtomicU32,
 }
 
 /// Per-request controls a handler can use while it runs. One allocation per connection:
@@ -150,6 +152,28 @@ impl RequestControl {
     /// and the connection is closed (Kestrel's `HttpContext.Abort()`).
     pub fn abort(&self) {
         self.inner.aborted.store(self.generation, Ordering::Relaxed);
+    }
+
+    /// Resets the request's stream with an HTTP/2 error code (Kestrel's
+    /// `IHttpResetFeature.Reset`), e.g. `0x8` (CANCEL) or `0x2` (INTERNAL_ERROR): no
+    /// response is sent and the client sees RST_STREAM with that code. Other streams of
+    /// the connection are not affected. On HTTP/1.x, where streams do not exist, it aborts
+    /// the connection like [`abort`](Self::abort).
+    pub fn reset(&self, error_code: u32) {
+        self.inner.reset_code.store(error_code, Ordering::Relaxed);
+        self.abort();
+    }
+
+    /// The error code given to [`reset`](Self::reset); `None` after a plain abort.
+    #[cfg_attr(not(feature = "http2"), allow(dead_code))]
+    pub(crate) fn reset_code(&self) -> Option<u32> {
+        if !self.is_aborted() {
+            return None;
+        }
+        match self.inner.reset_code.load(Ordering::Relaxed) {
+            0 => None,
+            c => Some(c),
+        }
     }
 
     /// Whether [`abort`](Self::abort) was called for this request.

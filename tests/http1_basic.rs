@@ -4,7 +4,7 @@
 
 mod support;
 
-use std::io::Read;
+use std::io::{Read, Write};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -400,4 +400,37 @@ fn ureq_get_post_put_with_a_1_mib_body() {
         assert!(started.elapsed() < Duration::from_secs(10));
     }
     assert_eq!(calls.load(Ordering::Relaxed), 3);
+}
+
+#[test]
+fn response_trailers_only_for_clients_that_accept_them() {
+    let server = start(support::options(), |_req: Request| {
+        let mut t = falconet::http::HeaderMap::new();
+        t.insert("x-digest", "abc".parse().unwrap());
+        Response::new(Body::from("payload").with_trailers(t))
+    });
+    let mut s = server.connect();
+    s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\nTE: trailers\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let (raw, _) = support::read_until_close(&mut s, Duration::from_secs(5));
+    let text = String::from_utf8_lossy(&raw).to_string();
+    assert!(
+        text.contains("\r\nTransfer-Encoding: chunked\r\n")
+            || text
+                .to_ascii_lowercase()
+                .contains("transfer-encoding: chunked"),
+        "{text}"
+    );
+    assert!(
+        !text.to_ascii_lowercase().contains("content-length"),
+        "{text}"
+    );
+    assert!(
+        raw.ends_with(b"7\r\npayload\r\n0\r\nx-digest: abc\r\n\r\n"),
+        "{text}"
+    );
+    // Without TE: trailers the trailers are dropped and the length is kept.
+    let r = support::roundtrip(&server, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert_eq!(r.header("content-length"), Some("7"));
+    assert_eq!(r.body_str(), "payload");
 }

@@ -203,6 +203,8 @@ struct Meta {
     is_head: bool,
     keep_alive: bool,
     upgrade: bool,
+    /// The client sent `TE: trailers`: response trailers may be sent (chunked).
+    te_trailers: bool,
 }
 
 /// A request whose head is parsed and whose body is being read (buffered mode).
@@ -232,6 +234,8 @@ struct Outgoing {
     declared: Option<u64>,
     taken: u64,
     source_done: bool,
+    /// Trailer fields written after the last chunk.
+    trailers: Option<Box<http::HeaderMap>>,
 }
 
 /// Reader bodies are staged this many bytes at a time.
@@ -753,6 +757,12 @@ impl Conn {
             is_head: head.method == Method::HEAD,
             keep_alive: head.keep_alive,
             upgrade: head.upgrade,
+            te_trailers: head.headers.get_all(http::header::TE).iter().any(|v| {
+                v.to_str().is_ok_and(|s| {
+                    s.split(',')
+                        .any(|t| t.trim().split(';').next() == Some("trailers"))
+                })
+            }),
         };
         let (mut parts, ()) = http::Request::new(()).into_parts();
         parts.method = head.method;
@@ -1088,7 +1098,29 @@ impl Conn {
         rate: Option<crate::MinDataRate>,
         shared: &Shared,
     ) -> Step {
-        let (parts, body) = resp.into_parts();
+        let (mut parts, mut body) = resp.into_parts();
+        // Response trailers need chunked framing and a client that said `TE: trailers`;
+        // otherwise they are dropped (RFC 9110 §6.5.1).
+        let trailers = body
+            .trailers
+            .take()
+            .filter(|_| meta.te_trailers && meta.version == Version::HTTP_11 && !meta.is_head);
+        if trailers.is_some() {
+            parts.headers.remove(http::header::CONTENT_LENGTH);
+            body = match body.kind {
+                Kind::Bytes { data, pos } => {
+                    let mut v = data.into_owned();
+                    v.drain(..pos.min(v.len()));
+                    Body::from_reader(std::io::Cursor::new(v), None)
+                }
+                Kind::Empty => Body::from_reader(std::io::empty(), None),
+                Kind::Reader { reader, .. } => Body::from_reader(reader, None),
+                other => Body {
+                    kind: other,
+                    trailers: None,
+                },
+            };
+        }
         if let Kind::Upgrade(p) = body.kind {
             if parts.status != StatusCode::SWITCHING_PROTOCOLS || !meta.upgrade {
                 log::error!(
@@ -1195,6 +1227,7 @@ impl Conn {
             },
             taken: 0,
             source_done: false,
+            trailers,
         });
         self.phase = Phase::Writing;
         if settings.synchronous_io {
@@ -1311,7 +1344,16 @@ impl Conn {
             out.source_done = true;
             self.wbuf.clear();
             if chunked {
-                self.wbuf.extend_from_slice(b"0\r\n\r\n");
+                self.wbuf.extend_from_slice(b"0\r\n");
+                if let Some(t) = out.trailers.take() {
+                    for (name, value) in t.iter() {
+                        self.wbuf.extend_from_slice(name.as_str().as_bytes());
+                        self.wbuf.extend_from_slice(b": ");
+                        self.wbuf.extend_from_slice(value.as_bytes());
+                        self.wbuf.extend_from_slice(b"\r\n");
+                    }
+                }
+                self.wbuf.extend_from_slice(b"\r\n");
             }
             if let Some(d) = out.declared {
                 if d != out.taken {

@@ -102,7 +102,7 @@ pub(crate) struct H2 {
     pub(crate) mailbox: Arc<Mailbox>,
     out: Vec<u8>,
     out_pos: usize,
-    bodies: HashMap<StreamId, Box<dyn Read + Send>>,
+    bodies: HashMap<StreamId, (Box<dyn Read + Send>, Option<Box<http::HeaderMap>>)>,
     controls: HashMap<StreamId, RequestControl>,
     running: usize,
     shutdown_sent: bool,
@@ -541,6 +541,7 @@ fn finish(
     conn_id: u64,
 ) {
     let body = std::mem::take(resp.body_mut());
+    let mut trailers = body.trailers;
     let writer = match body.kind {
         Kind::Writer(f) if sync_io => Some(f),
         Kind::Writer(_) => {
@@ -564,7 +565,7 @@ fn finish(
         other => {
             *resp.body_mut() = Body {
                 kind: other,
-                trailers: None,
+                trailers: trailers.take(),
             };
             None
         }
@@ -580,7 +581,7 @@ fn finish(
         }
         Some(f) => {
             let (tx, rx) = std::sync::mpsc::sync_channel(WRITER_CHUNKS);
-            *resp.body_mut() = Body::from_reader(
+            let mut reader = Body::from_reader(
                 ChannelReader {
                     rx,
                     chunk: Vec::new(),
@@ -588,6 +589,8 @@ fn finish(
                 },
                 None,
             );
+            reader.trailers = trailers;
+            *resp.body_mut() = reader;
             mb.push(Done {
                 id,
                 response: resp,
@@ -640,9 +643,12 @@ fn respond(h2: &mut H2, d: Done, shared: &Shared) {
         head_request,
     } = d;
     let control = h2.controls.remove(&id);
-    if control.as_ref().is_some_and(|c| c.is_aborted()) {
-        // Reset by the client, or aborted by the handler: reset the stream.
-        h2.core.reset(id, ErrorCode::Cancel);
+    if let Some(c) = control.as_ref().filter(|c| c.is_aborted()) {
+        // Reset by the client, or aborted or reset by the handler: reset the stream.
+        let code = c
+            .reset_code()
+            .map_or(ErrorCode::Cancel, ErrorCode::from_u32);
+        h2.core.reset(id, code);
         return;
     }
     let (mut parts, body) = response.into_parts();
@@ -657,6 +663,7 @@ fn respond(h2: &mut H2, d: Done, shared: &Shared) {
             .headers
             .insert(SERVER, HeaderValue::from_static("falconet"));
     }
+    let trailers = body.trailers;
     let no_body = head_request
         || parts.status.is_informational()
         || parts.status == http::StatusCode::NO_CONTENT
@@ -668,7 +675,14 @@ fn respond(h2: &mut H2, d: Done, shared: &Shared) {
                     .headers
                     .insert(CONTENT_LENGTH, HeaderValue::from(0u32));
             }
-            h2.core.send_headers(id, parts.status, &parts.headers, true);
+            match trailers {
+                Some(t) if !no_body => {
+                    h2.core
+                        .send_headers(id, parts.status, &parts.headers, false);
+                    h2.core.send_trailers(id, &t);
+                }
+                _ => h2.core.send_headers(id, parts.status, &parts.headers, true),
+            }
         }
         Kind::Bytes { data, pos } => {
             let bytes = match data {
@@ -683,12 +697,20 @@ fn respond(h2: &mut H2, d: Done, shared: &Shared) {
                     .headers
                     .insert(CONTENT_LENGTH, HeaderValue::from(bytes.len() as u64));
             }
-            if no_body || bytes.is_empty() {
+            if no_body || (bytes.is_empty() && trailers.is_none()) {
                 h2.core.send_headers(id, parts.status, &parts.headers, true);
             } else {
                 h2.core
                     .send_headers(id, parts.status, &parts.headers, false);
-                h2.core.send_data(id, bytes, true);
+                match trailers {
+                    Some(t) => {
+                        if !bytes.is_empty() {
+                            h2.core.send_data(id, bytes, false);
+                        }
+                        h2.core.send_trailers(id, &t);
+                    }
+                    None => h2.core.send_data(id, bytes, true),
+                }
             }
         }
         Kind::Reader { reader, len } => {
@@ -702,7 +724,7 @@ fn respond(h2: &mut H2, d: Done, shared: &Shared) {
             } else {
                 h2.core
                     .send_headers(id, parts.status, &parts.headers, false);
-                h2.bodies.insert(id, reader);
+                h2.bodies.insert(id, (reader, trailers));
             }
         }
         // Turned into a reader or a 500 by `finish`.
@@ -718,12 +740,15 @@ fn pull_bodies(h2: &mut H2, conn_id: u64) {
         return;
     }
     let mut finished = Vec::new();
-    for (id, reader) in h2.bodies.iter_mut() {
+    for (id, (reader, trailers)) in h2.bodies.iter_mut() {
         while h2.core.queued_data(*id) < MAX_QUEUED_PER_STREAM {
             let mut chunk = vec![0u8; READ_CHUNK];
             match reader.read(&mut chunk) {
                 Ok(0) => {
-                    h2.core.send_data(*id, Bytes::new(), true);
+                    match trailers.take() {
+                        Some(t) => h2.core.send_trailers(*id, &t),
+                        None => h2.core.send_data(*id, Bytes::new(), true),
+                    }
                     finished.push(*id);
                     break;
                 }
