@@ -96,13 +96,16 @@ fn wake(mb: &Mailbox, shared: &Shared) {
     }
 }
 
+/// A response body still being pulled, with the trailers that follow it.
+type PendingBody = (Box<dyn Read + Send>, Option<Box<http::HeaderMap>>);
+
 /// One HTTP/2 connection's driver state, kept in its [`Conn`].
 pub(crate) struct H2 {
     core: Connection,
     pub(crate) mailbox: Arc<Mailbox>,
     out: Vec<u8>,
     out_pos: usize,
-    bodies: HashMap<StreamId, (Box<dyn Read + Send>, Option<Box<http::HeaderMap>>)>,
+    bodies: HashMap<StreamId, PendingBody>,
     controls: HashMap<StreamId, RequestControl>,
     running: usize,
     shutdown_sent: bool,
