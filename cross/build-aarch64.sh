@@ -67,5 +67,5 @@ printf '| %-44s | %-8s | %9s |\n' "build" "profile" "bytes"
 printf '|%s|%s|%s|\n' "----------------------------------------------" "----------" "-----------"
 size_of "minimal HTTP/1.1 (appliance only)" minsize --no-default-features --features appliance
 size_of "minimal HTTP/1.1 (appliance only)" release --no-default-features --features appliance
-size_of "default (appliance, json-config, static-files)" release
+size_of "default (appliance, json, files, tls, http2)" release
 size_of "everything (--all-features)" release --all-features
