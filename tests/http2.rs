@@ -106,6 +106,11 @@ fn h2c_prior_knowledge_get_and_post() {
         let (status, _, body) = send(&mut c, "POST", "/up", Some(big)).await.unwrap();
         assert_eq!(status, 200);
         assert!(String::from_utf8(body).unwrap().ends_with("body=300000"));
+        // An upload larger than the connection window (1 MiB), as HTTP/1.1 allows.
+        let big = Bytes::from(vec![7u8; 5_000_000]);
+        let (status, _, body) = send(&mut c, "POST", "/up", Some(big)).await.unwrap();
+        assert_eq!(status, 200);
+        assert!(String::from_utf8(body).unwrap().ends_with("body=5000000"));
     });
 }
 

@@ -33,9 +33,10 @@
 //! buffered here. Every DATA octet, padding included, counts against the connection and
 //! stream receive windows (RFC 9113 §6.9). The stream window is given back as the bytes
 //! are buffered. The connection window is given back only as far as the buffered bytes
-//! stay within [`ConnSettings::max_request_body_buffer`]: with the default (equal to the
-//! connection window), a byte is returned to the client when the driver takes its request
-//! with `poll_event`. So all request bodies not yet taken by the driver never exceed that
+//! stay within [`ConnSettings::max_request_body_buffer`] (by default MaxRequestBodySize,
+//! so that an upload allowed over HTTP/1.1 is allowed here; set to the connection window,
+//! a byte is returned to the client only when the driver takes its request with
+//! `poll_event`). So all request bodies not yet taken by the driver never exceed that
 //! bound, whatever the number of streams. A body that cannot fit (alone, or because the
 //! streams still receiving fill the whole buffer, which would otherwise stall every one of
 //! them) is answered 413 without a handler, like a body over `max_request_body_size`.
@@ -206,7 +207,9 @@ pub(crate) struct ConnSettings {
     /// The most request body octets the connection holds for requests not yet taken by the
     /// driver, all streams together (see the module documentation). At least the
     /// connection window; more lets the client send ahead of the handlers. A single body
-    /// larger than this gets 413. Default: `initial_connection_window` (1 MiB).
+    /// larger than this gets 413. Default: Limits::max_request_body_size (30,000,000;
+    /// 32 MiB when that is unlimited), at least the connection window: the same worst case
+    /// per connection as one HTTP/1.1 upload.
     pub(crate) max_request_body_buffer: usize,
     /// Send a PING after this long without a frame from the client; `None`: never.
     /// Kestrel: Http2.KeepAlivePingDelay, off.
@@ -234,7 +237,13 @@ impl ConnSettings {
             max_request_body_size: limits.max_request_body_size,
             allow_response_header_compression: true,
             request_headers_timeout: limits.request_headers_timeout,
-            max_request_body_buffer: h2.initial_connection_window_size as usize,
+            // As large as one HTTP/1.1 upload may be, so that a body allowed there is
+            // allowed here (32 MiB when the limit is off); never below the window.
+            max_request_body_buffer: limits
+                .max_request_body_size
+                .map_or(32 << 20, |m| usize::try_from(m).unwrap_or(usize::MAX))
+                .min(1 << 30)
+                .max(h2.initial_connection_window_size as usize),
             keep_alive_ping_delay: h2.keep_alive_ping_delay,
             keep_alive_ping_timeout: h2.keep_alive_ping_timeout,
         }

@@ -81,9 +81,14 @@ struct Peer {
 }
 
 impl Peer {
-    /// A connection past the preface and an empty client SETTINGS, its output read.
+    /// A connection past the preface and an empty client SETTINGS, its output read. Its
+    /// request body buffer is the connection window (the tightest setting), so that the
+    /// tests see the window accounting at work.
     fn new() -> Peer {
-        Peer::with(ConnSettings::default())
+        Peer::with(ConnSettings {
+            max_request_body_buffer: 1 << 20,
+            ..ConnSettings::default()
+        })
     }
 
     fn with(settings: ConnSettings) -> Peer {
@@ -1871,7 +1876,20 @@ fn settings_from_limits() {
     assert_eq!(s.max_header_field_size, 32_768);
     assert_eq!(s.max_header_count, 100);
     assert_eq!(s.initial_connection_window, 200_000);
-    assert_eq!(s.max_request_body_buffer, 200_000);
+    // No body size limit: the buffer is capped at 32 MiB.
+    assert_eq!(s.max_request_body_buffer, 32 << 20);
+    limits.max_request_body_size = Some(100_000);
+    // Never below the connection window.
+    assert_eq!(
+        ConnSettings::from_limits(&limits).max_request_body_buffer,
+        200_000
+    );
+    limits.max_request_body_size = Some(5_000_000);
+    assert_eq!(
+        ConnSettings::from_limits(&limits).max_request_body_buffer,
+        5_000_000
+    );
+    limits.max_request_body_size = None;
     assert_eq!(s.initial_stream_window, 786_432);
     assert_eq!(s.max_request_body_size, None);
     assert_eq!(s.request_headers_timeout, Duration::from_secs(30));
