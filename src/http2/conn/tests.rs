@@ -1889,7 +1889,6 @@ fn settings_from_limits() {
         ConnSettings::from_limits(&limits).max_request_body_buffer,
         5_000_000
     );
-    limits.max_request_body_size = None;
     assert_eq!(s.initial_stream_window, 786_432);
     assert_eq!(s.max_request_body_size, None);
     assert_eq!(s.request_headers_timeout, Duration::from_secs(30));
