@@ -442,3 +442,35 @@ fn trailers_both_ways_and_handler_reset() {
         assert_eq!(s, 200);
     });
 }
+
+/// Requests read together run as one batch on one worker; a handler that blocks must not
+/// hold up the others (the poller thread spreads a batch stuck behind it).
+#[test]
+fn a_blocking_handler_does_not_hold_up_its_batch() {
+    let mut options = support::options();
+    options.workers = 3;
+    let server = start(options, |req: Request| {
+        if req.uri().path() == "/block" {
+            std::thread::sleep(Duration::from_secs(3));
+        }
+        Response::new(Body::from(req.uri().path().to_string()))
+    });
+    rt().block_on(async {
+        let c = connect(server.addr).await;
+        let mut a = c.clone();
+        let mut b = c.clone();
+        // Both requests go out together, so the server reads them in one pass.
+        let start = Instant::now();
+        let slow = tokio::spawn(async move { send(&mut a, "GET", "/block", None).await });
+        let fast = tokio::spawn(async move { send(&mut b, "GET", "/fast", None).await });
+        let (_, _, body) = fast.await.unwrap().unwrap();
+        assert_eq!(body, b"/fast");
+        assert!(
+            start.elapsed() < Duration::from_secs(1),
+            "the fast request waited {:?} behind the blocking one",
+            start.elapsed()
+        );
+        let (_, _, body) = slow.await.unwrap().unwrap();
+        assert_eq!(body, b"/block");
+    });
+}

@@ -107,6 +107,8 @@ pub(crate) struct H2 {
     out_pos: usize,
     bodies: HashMap<StreamId, PendingBody>,
     controls: HashMap<StreamId, RequestControl>,
+    /// Requests read in this pass, queued as one task at its end.
+    batch: VecDeque<Job>,
     running: usize,
     shutdown_sent: bool,
     /// Last time the connection had anything to do (keep-alive timeout from here).
@@ -130,6 +132,7 @@ impl H2 {
             out_pos: 0,
             bodies: HashMap::new(),
             controls: HashMap::new(),
+            batch: VecDeque::new(),
             running: 0,
             shutdown_sent: false,
             last_active: now,
@@ -435,6 +438,7 @@ fn read(c: &mut Conn, shared: &Shared) -> Read2 {
             }
         }
     }
+    submit_batch(h2, shared, info.id());
     if progressed {
         Read2::Progress
     } else {
@@ -502,38 +506,208 @@ fn dispatch(
     let mut body = Body::from(body.to_vec());
     body.trailers = trailers.map(Box::new);
     let req = http::Request::from_parts(head, body);
-    let mb = h2.mailbox.clone();
-    let sync_io = settings.synchronous_io;
-    let conn_id = info.id();
-    let task = Box::new(move |shared: &Shared| {
-        let resp = match catch_unwind(AssertUnwindSafe(|| shared.handler.handle(req))) {
-            Ok(r) => r,
-            Err(_) => {
-                log::error!(
-                    "Connection id \"{conn_id}\" stream {}: handler panicked; responding 500",
-                    id.value()
-                );
-                status_response(500)
-            }
-        };
-        finish(resp, id, head_request, sync_io, &mb, shared, conn_id);
-    });
-    if shared.submit(task).is_err() {
-        log::debug!(
-            "Connection id \"{}\" stream {} refused: the worker pool's queue is full",
-            info.id(),
-            id.value()
-        );
-        h2.core.reset(id, ErrorCode::RefusedStream);
-        return;
-    }
+    let job = Job {
+        id,
+        req,
+        head_request,
+        sync_io: settings.synchronous_io,
+        conn_id: info.id(),
+    };
     h2.controls.insert(id, control);
     h2.running += 1;
+    if job.sync_io {
+        // Its writer may block this worker: never in a batch.
+        let mb = h2.mailbox.clone();
+        let task: crate::server::Task =
+            Box::new(move |shared: &Shared| run_job(job, &mb, shared, true));
+        if shared.submit(task).is_err() {
+            refuse(h2, id, info.id());
+        }
+    } else {
+        h2.batch.push_back(job);
+    }
+}
+
+/// Refuses a stream the pool had no room for.
+fn refuse(h2: &mut H2, id: StreamId, conn_id: u64) {
+    log::debug!(
+        "Connection id \"{conn_id}\" stream {} refused: the worker pool's queue is full",
+        id.value()
+    );
+    h2.controls.remove(&id);
+    h2.running = h2.running.saturating_sub(1);
+    h2.core.reset(id, ErrorCode::RefusedStream);
+}
+
+/// Queues the requests read in one pass as one task: handlers that are quick run one
+/// after another on one worker (one hand-off and one wake-up for the lot), and once the
+/// batch has run for [`BATCH_SLICE`], the rest is spread over the pool one task each, so
+/// slow handlers still run in parallel.
+fn submit_batch(h2: &mut H2, shared: &Shared, conn_id: u64) {
+    if h2.batch.is_empty() {
+        return;
+    }
+    let jobs = std::mem::take(&mut h2.batch);
+    let ids: Vec<StreamId> = jobs.iter().map(|j| j.id).collect();
+    let batch = Arc::new(Batch {
+        jobs: Mutex::new(jobs),
+        started: Mutex::new(None),
+        mb: h2.mailbox.clone(),
+    });
+    let b = batch.clone();
+    let task: crate::server::Task = Box::new(move |shared: &Shared| run_batch(&b, shared));
+    if shared.submit(task).is_err() {
+        for id in ids {
+            refuse(h2, id, conn_id);
+        }
+        return;
+    }
+    // Watched by the poller thread: a batch stuck behind a slow handler is spread.
+    let mut all = shared.batches.lock().unwrap_or_else(|e| e.into_inner());
+    all.retain(|w| w.strong_count() > 0);
+    let first = all.is_empty();
+    all.push(Arc::downgrade(&batch));
+    drop(all);
+    if first {
+        // The poller thread may be asleep for up to a second: it must tick now.
+        shared.poller.wake();
+    }
+}
+
+/// Requests of one read pass, run one after another by one worker.
+pub(crate) struct Batch {
+    jobs: Mutex<VecDeque<Job>>,
+    /// When a worker started on it.
+    started: Mutex<Option<Instant>>,
+    mb: Arc<Mailbox>,
+}
+
+/// Called by the poller thread on each tick: spreads every batch whose worker has been
+/// on it for [`BATCH_SLICE`] or more, so that a handler that blocks (a long poll, a slow
+/// backend) delays the other requests of its batch by at most a tick.
+pub(crate) fn spread_stale_batches(shared: &Shared) {
+    let stale: Vec<Arc<Batch>> = {
+        let mut all = shared.batches.lock().unwrap_or_else(|e| e.into_inner());
+        all.retain(|w| w.strong_count() > 0);
+        all.iter()
+            .filter_map(|w| w.upgrade())
+            .filter(|b| {
+                b.started
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .is_some_and(|t| t.elapsed() >= BATCH_SLICE)
+            })
+            .collect()
+    };
+    for b in stale {
+        b.spread_without_losing(shared);
+    }
+}
+
+/// How long a batch of handlers runs on one worker before the rest is handed out.
+const BATCH_SLICE: Duration = Duration::from_micros(500);
+
+/// A stream's handler, ready to run.
+struct Job {
+    id: StreamId,
+    req: http::Request<Body>,
+    head_request: bool,
+    sync_io: bool,
+    conn_id: u64,
+}
+
+fn run_job(job: Job, mb: &Arc<Mailbox>, shared: &Shared, wake_after: bool) {
+    let Job {
+        id,
+        req,
+        head_request,
+        sync_io,
+        conn_id,
+    } = job;
+    let resp = match catch_unwind(AssertUnwindSafe(|| shared.handler.handle(req))) {
+        Ok(r) => r,
+        Err(_) => {
+            log::error!(
+                "Connection id \"{conn_id}\" stream {}: handler panicked; responding 500",
+                id.value()
+            );
+            status_response(500)
+        }
+    };
+    finish(
+        resp,
+        id,
+        head_request,
+        sync_io,
+        mb,
+        shared,
+        conn_id,
+        wake_after,
+    );
+}
+
+fn run_batch(batch: &Batch, shared: &Shared) {
+    let start = Instant::now();
+    *batch.started.lock().unwrap_or_else(|e| e.into_inner()) = Some(start);
+    let mut woke = false;
+    loop {
+        let Some(job) = batch
+            .jobs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .pop_front()
+        else {
+            break;
+        };
+        run_job(job, &batch.mb, shared, false);
+        if start.elapsed() >= BATCH_SLICE && !woke {
+            // Slow handlers: send what is done, then spread the rest over the pool.
+            woke = true;
+            wake(&batch.mb, shared);
+            batch.spread_without_losing(shared);
+        }
+    }
+    wake(&batch.mb, shared);
+}
+
+impl Batch {
+    /// [`spread`](Self::spread), keeping a job the full queue refused in the batch.
+    fn spread_without_losing(&self, shared: &Shared) {
+        loop {
+            let Some(job) = self
+                .jobs
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .pop_front()
+            else {
+                return;
+            };
+            let mb = self.mb.clone();
+            let slot = Arc::new(Mutex::new(Some(job)));
+            let s2 = slot.clone();
+            let task: crate::server::Task = Box::new(move |shared: &Shared| {
+                if let Some(job) = s2.lock().unwrap_or_else(|e| e.into_inner()).take() {
+                    run_job(job, &mb, shared, true);
+                }
+            });
+            if shared.submit(task).is_err() {
+                // The queue is full: put the job back for the batch's worker.
+                if let Some(job) = slot.lock().unwrap_or_else(|e| e.into_inner()).take() {
+                    self.jobs
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .push_front(job);
+                }
+                return;
+            }
+        }
+    }
 }
 
 /// On the handler's worker: hands the response to the connection. A synchronous-I/O
 /// writer body runs here, after the hand-over, feeding the connection through a bounded
 /// channel.
+#[allow(clippy::too_many_arguments)]
 fn finish(
     mut resp: Response,
     id: StreamId,
@@ -542,6 +716,7 @@ fn finish(
     mb: &Arc<Mailbox>,
     shared: &Shared,
     conn_id: u64,
+    wake_after: bool,
 ) {
     let body = std::mem::take(resp.body_mut());
     let mut trailers = body.trailers;
@@ -580,7 +755,9 @@ fn finish(
                 response: resp,
                 head_request,
             });
-            wake(mb, shared);
+            if wake_after {
+                wake(mb, shared);
+            }
         }
         Some(f) => {
             let (tx, rx) = std::sync::mpsc::sync_channel(WRITER_CHUNKS);

@@ -41,8 +41,11 @@ use stats::{ConnGuard, Counters};
 pub(crate) enum Work {
     Conn(Box<Conn>),
     #[cfg_attr(not(feature = "http2"), allow(dead_code))]
-    Task(Box<dyn FnOnce(&Shared) + Send>),
+    Task(Task),
 }
+
+/// A job for the pool (an HTTP/2 stream's handler).
+pub(crate) type Task = Box<dyn FnOnce(&Shared) + Send>;
 
 /// State shared by every thread of one server.
 pub(crate) struct Shared {
@@ -61,6 +64,9 @@ pub(crate) struct Shared {
     /// The pool's queue, for tasks submitted from workers (HTTP/2 streams); taken at the
     /// end of shutdown so that the workers see the queue closed.
     pool: Mutex<Option<Sender<Work>>>,
+    /// HTTP/2 request batches being run, watched by the poller thread.
+    #[cfg(feature = "http2")]
+    pub(crate) batches: Mutex<Vec<std::sync::Weak<crate::http2::driver::Batch>>>,
 }
 
 impl Shared {
@@ -79,10 +85,10 @@ impl Shared {
     /// Queues a task for the pool without waiting; gives it back when the queue is full
     /// or closed.
     #[cfg_attr(not(feature = "http2"), allow(dead_code))]
-    pub(crate) fn submit(&self, task: Box<dyn FnOnce(&Shared) + Send>) -> Result<(), ()> {
+    pub(crate) fn submit(&self, task: Task) -> Result<(), Task> {
         let guard = self.pool.lock().unwrap_or_else(|e| e.into_inner());
         let Some(tx) = guard.as_ref() else {
-            return Err(());
+            return Err(task);
         };
         match tx.try_send(Work::Task(task)) {
             Ok(()) => {
@@ -90,7 +96,10 @@ impl Shared {
                 self.poller.notify_work();
                 Ok(())
             }
-            Err(_) => Err(()),
+            Err(e) => match e.into_inner() {
+                Work::Task(t) => Err(t),
+                Work::Conn(_) => unreachable!("a task was sent"),
+            },
         }
     }
 
@@ -287,6 +296,8 @@ impl Server {
             poller,
             next_id: AtomicU64::new(1),
             pool: Mutex::new(Some(pool_tx.clone())),
+            #[cfg(feature = "http2")]
+            batches: Mutex::new(Vec::new()),
         });
 
         let mut worker_threads = Vec::with_capacity(workers);

@@ -344,7 +344,15 @@ pub(crate) fn run(shared: &Shared, pool: Sender<super::Work>) {
             st.slots.len() - st.free.len()
         };
         let mut until = next_expire.max(now);
-        if parked > 0 || !pending.is_empty() {
+        #[cfg(feature = "http2")]
+        let batches = !shared
+            .batches
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_empty();
+        #[cfg(not(feature = "http2"))]
+        let batches = false;
+        if parked > 0 || !pending.is_empty() || batches {
             until = until.min(now + RESCUE_INTERVAL);
         }
         poller.lock().next_wake = until;
@@ -364,6 +372,8 @@ pub(crate) fn run(shared: &Shared, pool: Sender<super::Work>) {
         if poller.waiting.load(Ordering::Acquire) == 0 {
             poller.rescue(shared, &pool, &mut pending);
         }
+        #[cfg(feature = "http2")]
+        crate::http2::driver::spread_stale_batches(shared);
         flush_pending(&pool, &mut pending);
         if shared.is_shutting_down() && !closed_idle {
             closed_idle = true;
