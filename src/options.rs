@@ -165,6 +165,10 @@ pub struct ServerOptions {
     pub allow_synchronous_io: bool,
     /// Add `Server: falconet` to responses (Kestrel's AddServerHeader). Default: `true`.
     pub add_server_header: bool,
+    /// Let HTTP/2 responses use the HPACK dynamic table (Kestrel's
+    /// AllowResponseHeaderCompression); sensitive values and `set-cookie` are never
+    /// indexed either way. Default: `true`.
+    pub allow_response_header_compression: bool,
     /// Host names accepted in `Host`; `*` wildcards allowed (`*.example.org`, `*`).
     /// Empty means any. A request whose host does not match gets 400.
     /// Default: empty (any host).
@@ -209,6 +213,7 @@ impl Default for ServerOptions {
             listen_backlog: 511,
             allow_synchronous_io: false,
             add_server_header: true,
+            allow_response_header_compression: true,
             allowed_hosts: Vec::new(),
             allow_bare_lf: false,
             request_body_drain_timeout: Duration::from_secs(5),

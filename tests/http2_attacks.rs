@@ -282,3 +282,38 @@ fn zero_window_client_is_ended_by_the_response_data_rate() {
     assert!(support::logged(&["MinResponseDataRate"], Duration::from_secs(2)).is_some());
     still_serves(&server);
 }
+
+#[test]
+fn request_body_that_stops_arriving_is_ended_by_the_body_data_rate() {
+    let mut options = support::options();
+    options.limits.min_request_body_data_rate = Some(MinDataRate {
+        bytes_per_second: 240,
+        grace_period: Duration::from_secs(2),
+    });
+    support::capture_logs();
+    let server = support::start(options, |_req: Request| Response::new(Body::from("ok")));
+    let mut s = open(&server, &[]);
+    // A POST whose body starts and then stops (no END_STREAM).
+    let mut block = vec![0x83, 0x86, 0x84, 0x01, 9];
+    block.extend_from_slice(b"localhost");
+    s.write_all(&frame(0x1, END_HEADERS, 1, &block)).unwrap();
+    s.write_all(&frame(0x0, 0, 1, b"0123456789")).unwrap();
+    let start = Instant::now();
+    let mut buf = [0u8; 4096];
+    loop {
+        match s.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(_) => {}
+        }
+        assert!(start.elapsed() < Duration::from_secs(10), "still open");
+    }
+    let took = start.elapsed();
+    assert!(
+        took >= Duration::from_millis(1800) && took < Duration::from_secs(9),
+        "{took:?}"
+    );
+    assert!(support::logged(&["MinRequestBodyDataRate"], Duration::from_secs(2)).is_some());
+    let t: std::collections::HashMap<_, _> = server.handle.stats().timeouts.into_iter().collect();
+    assert!(t["body_rate"] >= 1);
+    still_serves(&server);
+}

@@ -148,12 +148,11 @@ fn apply_kestrel(
                 "has no effect in this build",
                 w,
             ),
-            "allowresponseheadercompression" => no_effect(
-                v,
-                "Kestrel:AllowResponseHeaderCompression",
-                "has no effect in this build (it applies to HTTP/2 and HTTP/3)",
-                w,
-            ),
+            "allowresponseheadercompression" => {
+                if let Some(b) = boolean(v, "Kestrel:AllowResponseHeaderCompression")? {
+                    options.allow_response_header_compression = b;
+                }
+            }
             "allowhostheaderoverride" => no_effect(
                 v,
                 "Kestrel:AllowHostHeaderOverride",
@@ -1520,18 +1519,25 @@ mod tests {
     }
 
     #[test]
+    fn allow_response_header_compression() {
+        let (o, w) = apply(r#"{"Kestrel": {"AllowResponseHeaderCompression": false}}"#);
+        assert!(w.is_empty(), "{w:?}");
+        assert!(!o.allow_response_header_compression);
+        assert!(ServerOptions::default().allow_response_header_compression);
+    }
+
+    #[test]
     fn unsupported_keys_warn() {
         let (_, w) = apply(
             r#"{"Kestrel": {
                 "AllowAlternateSchemes": true, "DisableStringReuse": true,
-                "AllowResponseHeaderCompression": true, "AllowHostHeaderOverride": true,
+                "AllowHostHeaderOverride": true,
                 "Limits": {"Http3": {"MaxRequestHeaderFieldSize": 16384}},
                 "Endpoints": {"E": {"Url": "http://*:1"}}}}"#,
         );
         for key in [
             "Kestrel:AllowAlternateSchemes",
             "Kestrel:DisableStringReuse",
-            "Kestrel:AllowResponseHeaderCompression",
             "Kestrel:AllowHostHeaderOverride",
             "Kestrel:Limits:Http3:MaxRequestHeaderFieldSize",
         ] {

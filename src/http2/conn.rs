@@ -688,6 +688,15 @@ impl Connection {
         self.streams.active_count()
     }
 
+    /// Streams whose request body is still arriving (the driver holds them to
+    /// MinRequestBodyDataRate's grace period).
+    pub(crate) fn receiving_streams(&self) -> usize {
+        self.data
+            .values()
+            .filter(|d| matches!(d.recv, RecvState::Body(_)))
+            .count()
+    }
+
     /// Whether the connection is done: GOAWAY exchanged and no stream left, or a
     /// connection error. The driver closes the socket after writing the last output.
     pub(crate) fn is_closed(&self) -> bool {

@@ -115,6 +115,8 @@ pub(crate) struct H2 {
     last_active: Instant,
     /// Last time output moved, while some was waiting (MinResponseDataRate's grace).
     last_output: Instant,
+    /// Last time bytes arrived (MinRequestBodyDataRate's grace while a body is arriving).
+    last_input: Instant,
     /// Whether the last write found the socket full.
     pub(crate) write_blocked: bool,
     /// Whether the socket may have bytes: false after a read found it empty and when
@@ -137,6 +139,7 @@ impl H2 {
             shutdown_sent: false,
             last_active: now,
             last_output: now,
+            last_input: now,
             write_blocked: false,
             read_hint: true,
         }
@@ -170,7 +173,8 @@ impl H2 {
 /// ALPN `h2` handshake) into an HTTP/2 connection.
 pub(crate) fn start(conn: &mut Conn, shared: &Shared) {
     let now = Instant::now();
-    let settings = ConnSettings::from_limits(&shared.options.limits);
+    let mut settings = ConnSettings::from_limits(&shared.options.limits);
+    settings.allow_response_header_compression = shared.options.allow_response_header_compression;
     conn.h2 = Some(Box::new(H2::new(settings, now)));
     conn.phase = Phase::Http2;
     log::debug!("Connection id \"{}\" speaks HTTP/2", conn.id());
@@ -263,6 +267,11 @@ pub(crate) fn drive(mut conn: Box<Conn>, shared: &Shared) -> Next {
         if let Some(t) = h2.core.next_timeout() {
             deadline = deadline.min(t);
         }
+        if h2.core.receiving_streams() > 0 {
+            if let Some(rate) = limits.min_request_body_data_rate {
+                deadline = deadline.min(h2.last_input + rate.grace_period);
+            }
+        }
         // Parked: the next drive comes from a readiness event (read) or a wake-up
         // (which clears this again).
         h2.read_hint = true;
@@ -291,6 +300,24 @@ pub(crate) fn on_expired(mut conn: Box<Conn>, shared: &Shared) -> Option<Box<Con
             .and_then(|h| h.core.next_timeout())
             .unwrap_or(now + shared.options.limits.keep_alive_timeout);
         return Some(conn);
+    }
+    let body_grace = shared
+        .options
+        .limits
+        .min_request_body_data_rate
+        .map(|r| r.grace_period);
+    if h2.core.receiving_streams() > 0 && body_grace.is_some_and(|g| h2.last_input + g <= now) {
+        log::info!(
+            "Connection id \"{id}\" closed: a request body arrived slower than \
+             MinRequestBodyDataRate"
+        );
+        shared
+            .counters
+            .timeouts
+            .request_body_rate
+            .fetch_add(1, Ordering::Relaxed);
+        abort_all(h2);
+        return None;
     }
     if h2.output_stalled() {
         log::info!(
@@ -398,6 +425,7 @@ fn read(c: &mut Conn, shared: &Shared) -> Read2 {
             c.buf.advance(n);
             let h2 = c.h2.as_mut().expect("HTTP/2 connection");
             h2.read_hint = true;
+            h2.last_input = Instant::now();
             let r = h2.core.recv(c.buf.bytes(), Instant::now());
             let len = c.buf.bytes().len();
             c.buf.consume(len);
