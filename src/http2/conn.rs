@@ -108,8 +108,7 @@ use super::frame::{
 };
 use super::hpack::{Decoder, DecoderError, Encoder, DEFAULT_TABLE_SIZE};
 use super::stream::{
-    Handling, StreamError, StreamErrorKind, StreamLimits, Streams,
-    DEFAULT_CLOSED_STREAMS_REMEMBERED,
+    Handling, StreamError, StreamLimits, Streams, DEFAULT_CLOSED_STREAMS_REMEMBERED,
 };
 use crate::limits::Limits;
 use request::{BlockCollector, HeaderLimits, Outcome, RequestHead, CONNECTION_SPECIFIC};
@@ -897,7 +896,7 @@ impl Connection {
 
     fn on_frame_error(&mut self, err: FrameError, now: Instant) -> Result<(), ConnError> {
         log::debug!("HTTP/2 frame error: {err}");
-        let reason = frame_error_reason(err.kind());
+        let reason = err.kind().reason();
         match err.scope() {
             ErrorScope::Connection => Err(self.fail(err.code(), reason)),
             // The first frame must be a valid SETTINGS; no frame may come between the
@@ -990,7 +989,7 @@ impl Connection {
         match result {
             Ok(handling) => Ok(Some(handling)),
             Err(err) => {
-                let reason = stream_error_reason(err.kind());
+                let reason = err.kind().reason();
                 if err.is_connection_error() {
                     return Err(self.fail(err.code(), reason));
                 }
@@ -1374,7 +1373,7 @@ impl Connection {
         }
         if let Some(size) = settings.initial_window_size {
             if let Err(err) = self.streams.apply_peer_initial_window_size(size) {
-                return Err(self.fail(err.code(), stream_error_reason(err.kind())));
+                return Err(self.fail(err.code(), err.kind().reason()));
             }
         }
         if let Some(size) = settings.max_frame_size {
@@ -1644,45 +1643,4 @@ fn response_fields(headers: &HeaderMap) -> Vec<(HeaderName, HeaderValue)> {
         .filter(|(name, _)| !is_connection_specific(name))
         .map(|(name, value)| (name.clone(), value.clone()))
         .collect()
-}
-
-/// A fixed text for GOAWAY's debug data and the log.
-fn frame_error_reason(kind: FrameErrorKind) -> &'static str {
-    match kind {
-        FrameErrorKind::TooLarge => "frame larger than SETTINGS_MAX_FRAME_SIZE",
-        FrameErrorKind::LengthMismatch => "payload length differs from the frame header",
-        FrameErrorKind::StreamIdZero => "frame on stream 0",
-        FrameErrorKind::StreamIdNonZero => "connection frame on a stream",
-        FrameErrorKind::BadPadding => "padding as long as the payload",
-        FrameErrorKind::TooShort => "frame too short for its fields",
-        FrameErrorKind::BadLength => "invalid frame length",
-        FrameErrorKind::SettingsAckWithPayload => "SETTINGS ACK with a payload",
-        FrameErrorKind::InvalidSettingValue => "invalid SETTINGS value",
-        FrameErrorKind::InitialWindowSizeTooLarge => "SETTINGS_INITIAL_WINDOW_SIZE too large",
-        FrameErrorKind::InvalidMaxFrameSize => "SETTINGS_MAX_FRAME_SIZE out of range",
-        FrameErrorKind::DependsOnItself => "stream depends on itself",
-        FrameErrorKind::ZeroWindowIncrement => "WINDOW_UPDATE increment of 0",
-    }
-}
-
-/// A fixed text for GOAWAY's debug data and the log.
-fn stream_error_reason(kind: StreamErrorKind) -> &'static str {
-    use StreamErrorKind as E;
-    match kind {
-        E::FrameOnIdle => "frame other than HEADERS or PRIORITY on an idle stream",
-        E::FrameOnReserved => "frame not allowed on a reserved stream",
-        E::PushPromise => "unexpected PUSH_PROMISE",
-        E::NotClientStreamId => "client opened a stream with an even identifier",
-        E::StreamIdNotIncreasing => "new stream identifier not above the previous ones",
-        E::TrailersWithoutEndStream => "trailers without END_STREAM",
-        E::HalfClosed => "frame after END_STREAM",
-        E::ClosedAfterEndStream => "frame on a stream closed by END_STREAM",
-        E::ClosedAfterReset => "frame on a stream after RST_STREAM",
-        E::ClosedStream => "frame on a closed stream",
-        E::Refused => "too many concurrent streams",
-        E::WindowExceeded => "DATA beyond the stream's flow-control window",
-        E::WindowOverflow => "WINDOW_UPDATE takes the window above 2^31-1",
-        E::InitialWindowOverflow => "SETTINGS_INITIAL_WINDOW_SIZE takes a window above 2^31-1",
-        _ => "stream error",
-    }
 }

@@ -439,10 +439,11 @@ impl StreamError {
     }
 }
 
-impl std::fmt::Display for StreamError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl StreamErrorKind {
+    /// A fixed text saying what is wrong (GOAWAY's debug data, logs).
+    pub(crate) fn reason(self) -> &'static str {
         use StreamErrorKind as E;
-        let what = match self.kind {
+        match self {
             E::FrameOnIdle => "frame other than HEADERS or PRIORITY on an idle stream",
             E::FrameOnReserved => "frame not allowed on a reserved stream",
             E::PushPromise => "unexpected PUSH_PROMISE",
@@ -458,8 +459,13 @@ impl std::fmt::Display for StreamError {
             E::WindowOverflow => "WINDOW_UPDATE takes the window above 2^31-1",
             E::InitialWindowOverflow => "SETTINGS_INITIAL_WINDOW_SIZE takes a window above 2^31-1",
             E::InvalidSend => "frame not allowed to be sent in the stream's state",
-        };
-        write!(f, "{what} (stream {})", self.stream_id)
+        }
+    }
+}
+
+impl std::fmt::Display for StreamError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} (stream {})", self.kind.reason(), self.stream_id)
     }
 }
 

@@ -484,9 +484,10 @@ impl FrameError {
     }
 }
 
-impl std::fmt::Display for FrameError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let what = match self.kind {
+impl FrameErrorKind {
+    /// A fixed text saying what is wrong (GOAWAY's debug data, logs).
+    pub(crate) fn reason(self) -> &'static str {
+        match self {
             FrameErrorKind::TooLarge => "frame larger than SETTINGS_MAX_FRAME_SIZE",
             FrameErrorKind::LengthMismatch => "payload length differs from the frame header",
             FrameErrorKind::StreamIdZero => "frame on stream 0",
@@ -500,11 +501,19 @@ impl std::fmt::Display for FrameError {
             FrameErrorKind::InvalidMaxFrameSize => "SETTINGS_MAX_FRAME_SIZE out of range",
             FrameErrorKind::DependsOnItself => "stream depends on itself",
             FrameErrorKind::ZeroWindowIncrement => "WINDOW_UPDATE increment of 0",
-        };
+        }
+    }
+}
+
+impl std::fmt::Display for FrameError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "{what} ({:?} frame, stream {}, length {})",
-            self.header.kind, self.header.stream_id, self.header.length
+            "{} ({:?} frame, stream {}, length {})",
+            self.kind.reason(),
+            self.header.kind,
+            self.header.stream_id,
+            self.header.length
         )
     }
 }
