@@ -777,21 +777,7 @@ pub(super) mod tests {
         assert_eq!(err.frame_len(), bytes.len());
     }
 
-    /// A pseudo-random generator (xorshift64*), deterministic so failures reproduce.
-    struct Rng(u64);
-
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 >> 12;
-            self.0 ^= self.0 << 25;
-            self.0 ^= self.0 >> 27;
-            self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-        }
-
-        fn below(&mut self, n: usize) -> usize {
-            (self.next() % n as u64) as usize
-        }
-    }
+    use crate::http2::testing::Rng;
 
     #[test]
     fn header_load_and_encode() {
