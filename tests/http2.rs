@@ -474,3 +474,20 @@ fn a_blocking_handler_does_not_hold_up_its_batch() {
         assert_eq!(body, b"/block");
     });
 }
+
+#[test]
+fn preface_split_across_reads_is_recognised() {
+    let server = start(support::options(), echo);
+    let mut s = server.connect();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    // "PRI * HT" alone could still be HTTP/1.x: the server waits for the rest.
+    s.write_all(b"PRI * HT").unwrap();
+    std::thread::sleep(Duration::from_millis(100));
+    s.write_all(b"TP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00")
+        .unwrap();
+    // The server's first frame is its SETTINGS (type 4 on stream 0).
+    let mut head = [0u8; 9];
+    s.read_exact(&mut head).unwrap();
+    assert_eq!(head[3], 0x4, "{head:?}");
+    assert_eq!(&head[5..9], &[0, 0, 0, 0]);
+}

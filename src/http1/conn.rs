@@ -604,30 +604,10 @@ impl Conn {
                     self.head_deadline =
                         Some(Instant::now() + shared.options.limits.request_headers_timeout);
                 }
-                match self.check_preface(shared) {
-                    Preface::No => {}
-                    Preface::Partial => {
-                        // Read on: the next bytes decide.
-                        let cap = self.cap;
-                        if self.buf.spare(cap).is_empty() {
-                            return self.fail(RequestError::HeadersTooLarge, shared);
-                        }
-                        match self.io.try_read(self.buf.spare(cap)) {
-                            Err(_) | Ok(Some(0)) => return Step::Close,
-                            Ok(Some(n)) => {
-                                self.buf.advance(n);
-                                continue;
-                            }
-                            Ok(None) => match self.io.wait(false, Instant::now() + PARTIAL_WAIT) {
-                                Ok(crate::io::deadline::Ready::Yes) => continue,
-                                Ok(_) => {
-                                    self.deadline = self.head_deadline.unwrap_or(self.deadline);
-                                    return Step::Park;
-                                }
-                                Err(_) => return Step::Close,
-                            },
-                        }
-                    }
+                let parse = match self.check_preface(shared) {
+                    Preface::No => true,
+                    // A prefix of the HTTP/2 preface: the next bytes decide, read on.
+                    Preface::Partial => false,
                     Preface::Http2 => return Step::Continue,
                     Preface::Refused => {
                         log::debug!(
@@ -641,14 +621,16 @@ impl Conn {
                             shared,
                         );
                     }
-                }
-                match parse_head(self.buf.bytes(), &limits) {
-                    Err(e) => return self.fail(e, shared),
-                    Ok(Some((head, n))) => {
-                        self.buf.consume(n);
-                        return self.start_request(head, shared);
+                };
+                if parse {
+                    match parse_head(self.buf.bytes(), &limits) {
+                        Err(e) => return self.fail(e, shared),
+                        Ok(Some((head, n))) => {
+                            self.buf.consume(n);
+                            return self.start_request(head, shared);
+                        }
+                        Ok(None) => {}
                     }
-                    Ok(None) => {}
                 }
             }
             let cap = self.cap;

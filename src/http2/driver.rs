@@ -531,7 +531,8 @@ fn dispatch(
         return;
     }
     let head_request = head.method == http::Method::HEAD;
-    let mut body = Body::from(body.to_vec());
+    // Bytes -> Vec without a copy when the core holds the only reference.
+    let mut body = Body::from(Vec::from(body));
     body.trailers = trailers.map(Box::new);
     let req = http::Request::from_parts(head, body);
     let job = Job {
