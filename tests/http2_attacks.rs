@@ -337,3 +337,23 @@ fn request_body_that_stops_arriving_is_ended_by_the_body_data_rate() {
     assert!(t["body_rate"] >= 1);
     still_serves(&server);
 }
+
+/// KeepAliveTimeout applies to an HTTP/2 connection with no stream: it is closed with a
+/// GOAWAY NO_ERROR, and counted.
+#[test]
+fn idle_http2_connection_is_closed_after_the_keep_alive_timeout() {
+    let mut options = support::options();
+    options.limits.keep_alive_timeout = Duration::from_millis(500);
+    support::capture_logs();
+    let server = support::start(options, |_req: Request| Response::new(Body::from("ok")));
+    let mut s = open(&server, &[]);
+    let start = Instant::now();
+    assert_eq!(goaway_code(&mut s, Duration::from_secs(10)), Some(0));
+    let took = start.elapsed();
+    assert!(
+        took >= Duration::from_millis(400) && took < Duration::from_secs(5),
+        "{took:?}"
+    );
+    let t: std::collections::HashMap<_, _> = server.handle.stats().timeouts.into_iter().collect();
+    assert!(t["keep_alive"] >= 1);
+}
