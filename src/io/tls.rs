@@ -69,6 +69,21 @@ fn tls_error(e: rustls::Error) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, e)
 }
 
+/// What a socket read during the handshake means: `Ok(None)` go on (bytes arrived, or a
+/// signal interrupted), `Ok(Some(WantRead))` wait for the client, an error ends it.
+fn handshake_read(r: io::Result<usize>) -> io::Result<Option<Handshake>> {
+    match r {
+        Ok(0) => Err(io::Error::new(
+            io::ErrorKind::UnexpectedEof,
+            "client closed the connection during the TLS handshake",
+        )),
+        Ok(_) => Ok(None),
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(Some(Handshake::WantRead)),
+        Err(e) if e.kind() == io::ErrorKind::Interrupted => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
 impl TlsStream {
     pub(crate) fn new(sock: Transport) -> TlsStream {
         TlsStream {
@@ -100,20 +115,13 @@ impl TlsStream {
                     ))
                 }
                 State::Hello(acc) => {
-                    match acc.read_tls(&mut self.sock) {
-                        Ok(0) => {
+                    match handshake_read(acc.read_tls(&mut self.sock)) {
+                        Ok(Some(wait)) => return Ok(wait),
+                        Ok(None) => {}
+                        Err(e) => {
                             self.state = State::Failed;
-                            return Err(io::Error::new(
-                                io::ErrorKind::UnexpectedEof,
-                                "client closed the connection during the TLS handshake",
-                            ));
+                            return Err(e);
                         }
-                        Ok(_) => {}
-                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                            return Ok(Handshake::WantRead)
-                        }
-                        Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                        Err(e) => return Err(e),
                     }
                     match acc.accept() {
                         Ok(None) => continue,
@@ -156,19 +164,8 @@ impl TlsStream {
                     if !c.is_handshaking() {
                         return Ok(Handshake::Done);
                     }
-                    match c.read_tls(&mut self.sock) {
-                        Ok(0) => {
-                            return Err(io::Error::new(
-                                io::ErrorKind::UnexpectedEof,
-                                "client closed the connection during the TLS handshake",
-                            ))
-                        }
-                        Ok(_) => {}
-                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                            return Ok(Handshake::WantRead)
-                        }
-                        Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                        Err(e) => return Err(e),
+                    if let Some(wait) = handshake_read(c.read_tls(&mut self.sock))? {
+                        return Ok(wait);
                     }
                     if let Err(e) = c.process_new_packets() {
                         // Tell the client why (the alert rustls queued), best effort.
