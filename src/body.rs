@@ -35,6 +35,9 @@ pub(crate) enum Kind {
         reader: Box<dyn Read + Send>,
         len: Option<u64>,
     },
+    /// A region of a file: sent with sendfile(2) on plain TCP connections, read and
+    /// copied elsewhere (TLS, Unix sockets, HTTP/2).
+    File(FileRegion),
     Writer(WriteFn),
     Incoming(crate::http1::stream::Incoming),
     Upgrade(crate::upgrade::Pending),
@@ -74,6 +77,23 @@ impl Body {
         }
     }
 
+    /// A body of `len` bytes of `file` from byte `offset` on, with `Content-Length: len`.
+    /// On a plain TCP connection the kernel copies it to the socket (sendfile(2)), under the
+    /// same deadlines and MinResponseDataRate as any body; over TLS, Unix sockets and
+    /// HTTP/2 it is read and written like [`Body::from_reader`]. The file's own position is
+    /// not used or changed. A file shorter than `offset + len` ends the connection once its
+    /// data runs out, as a reader body shorter than its declared length does.
+    pub fn from_file(file: std::fs::File, offset: u64, len: u64) -> Self {
+        Body {
+            kind: Kind::File(FileRegion {
+                file,
+                offset,
+                remaining: len,
+            }),
+            trailers: None,
+        }
+    }
+
     /// A body written by `f` directly to the connection (chunked, flushed as written).
     /// Requires synchronous I/O (server-wide, per endpoint or per request); without it
     /// the server answers 500 and logs why.
@@ -100,6 +120,7 @@ impl Body {
             Kind::Empty => Some(0),
             Kind::Bytes { data, pos } => Some((data.len() - pos) as u64),
             Kind::Reader { len, .. } => *len,
+            Kind::File(f) => Some(f.remaining),
             Kind::Incoming(i) => i.content_length(),
             Kind::Writer(_) | Kind::Upgrade(_) => None,
         }
@@ -184,6 +205,7 @@ impl fmt::Debug for Body {
             Kind::Empty => "empty",
             Kind::Bytes { .. } => "bytes",
             Kind::Reader { .. } => "reader",
+            Kind::File(_) => "file",
             Kind::Writer(_) => "writer",
             Kind::Incoming(_) => "incoming",
             Kind::Upgrade(_) => "upgrade",
@@ -206,10 +228,42 @@ impl Read for Body {
                 Ok(n)
             }
             Kind::Reader { reader, .. } => reader.read(buf),
+            Kind::File(f) => f.read(buf),
             Kind::Incoming(i) => i.read(buf),
             Kind::Writer(_) => Err(io::Error::other("a writer body cannot be read")),
             Kind::Upgrade(_) => Err(io::Error::other("an upgrade body cannot be read")),
         }
+    }
+}
+
+/// The part of a file a [`Body::from_file`] still has to send.
+#[derive(Debug)]
+pub(crate) struct FileRegion {
+    pub(crate) file: std::fs::File,
+    /// Where the next byte to send lies in the file.
+    pub(crate) offset: u64,
+    /// How many bytes are still to be sent.
+    pub(crate) remaining: u64,
+}
+
+impl FileRegion {
+    /// Records `n` bytes as sent (by sendfile or a read).
+    pub(crate) fn advance(&mut self, n: u64) {
+        self.offset += n;
+        self.remaining = self.remaining.saturating_sub(n);
+    }
+}
+
+impl Read for FileRegion {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        use std::os::unix::fs::FileExt;
+        let want = (buf.len() as u64).min(self.remaining) as usize;
+        if want == 0 {
+            return Ok(0);
+        }
+        let n = self.file.read_at(&mut buf[..want], self.offset)?;
+        self.advance(n as u64);
+        Ok(n)
     }
 }
 

@@ -1097,6 +1097,7 @@ impl Conn {
                 }
                 Kind::Empty => Body::from_reader(std::io::empty(), None),
                 Kind::Reader { reader, .. } => Body::from_reader(reader, None),
+                Kind::File(f) => Body::from_reader(f, None),
                 other => Body {
                     kind: other,
                     trailers: None,
@@ -1190,6 +1191,7 @@ impl Conn {
             match body.kind {
                 Kind::Bytes { data, pos } => OutBody::Bytes(data, pos),
                 Kind::Reader { reader, .. } => OutBody::Reader(reader),
+                Kind::File(f) => OutBody::Reader(Box::new(f)),
                 // The request body of this very connection echoed back (synchronous I/O).
                 Kind::Incoming(_) => {
                     return self.echo_request_body(framing, keep_alive, timer, shared)

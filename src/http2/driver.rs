@@ -877,7 +877,15 @@ fn respond(h2: &mut H2, d: Done, shared: &Shared) {
         || parts.status.is_informational()
         || parts.status == http::StatusCode::NO_CONTENT
         || parts.status == http::StatusCode::NOT_MODIFIED;
-    match body.kind {
+    let kind = match body.kind {
+        // No sendfile here: DATA frames carry copies.
+        Kind::File(f) => Kind::Reader {
+            len: Some(f.remaining),
+            reader: Box::new(f),
+        },
+        other => other,
+    };
+    match kind {
         Kind::Empty => {
             if !no_body && !parts.headers.contains_key(CONTENT_LENGTH) {
                 parts
@@ -936,8 +944,8 @@ fn respond(h2: &mut H2, d: Done, shared: &Shared) {
                 h2.bodies.insert(id, (reader, trailers));
             }
         }
-        // Turned into a reader or a 500 by `finish`.
-        Kind::Writer(_) | Kind::Incoming(_) | Kind::Upgrade(_) => {
+        // Turned into a reader or a 500 by `finish`; files into readers above.
+        Kind::Writer(_) | Kind::Incoming(_) | Kind::Upgrade(_) | Kind::File(_) => {
             h2.core.reset(id, ErrorCode::InternalError);
         }
     }
