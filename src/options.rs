@@ -153,6 +153,12 @@ pub struct ServerOptions {
     /// Number of worker threads that run connections and handlers.
     /// Default: twice the available cores, at least 4.
     pub workers: usize,
+    /// Number of event loops (`Falconet:EventLoops`): shards of the connection table, each
+    /// with its own epoll set, lock and timers; a connection stays in one for life and each
+    /// worker waits on one, so workers of different loops share no lock per request.
+    /// `None`: one per core. At most [`workers`](Self::workers) are used (every loop needs
+    /// a worker of its own), and at most 256. Default: `None` (one per core).
+    pub event_loops: Option<usize>,
     /// Connections waiting for a worker. When full, accept threads wait (back-pressure: new
     /// connections queue in the kernel's listen backlog). Default: 1024.
     pub queue_capacity: usize,
@@ -208,6 +214,7 @@ impl Default for ServerOptions {
             urls: Vec::new(),
             limits: Limits::default(),
             workers: (cores * 2).max(4),
+            event_loops: None,
             queue_capacity: 1024,
             worker_stack_size: 256 * 1024,
             listen_backlog: 511,
@@ -234,6 +241,11 @@ impl ServerOptions {
         self.limits.validate().map_err(crate::Error::config)?;
         if self.workers == 0 {
             return Err(crate::Error::config("Falconet.Workers must be at least 1"));
+        }
+        if self.event_loops.is_some_and(|n| n == 0 || n > 256) {
+            return Err(crate::Error::config(
+                "Falconet.EventLoops must be between 1 and 256",
+            ));
         }
         if self.queue_capacity == 0 {
             return Err(crate::Error::config(

@@ -577,6 +577,11 @@ fn apply_falconet(
                     options.workers = n;
                 }
             }
+            "eventloops" => {
+                if let Some(n) = size(v, &path("EventLoops"))? {
+                    options.event_loops = Some(n);
+                }
+            }
             "queuecapacity" => {
                 if let Some(n) = size(v, &path("QueueCapacity"))? {
                     options.queue_capacity = n;
@@ -1357,7 +1362,7 @@ mod tests {
     }
   },
   "Falconet": {
-    "Workers": 8, "QueueCapacity": 64, "WorkerStackSize": 131072, "ListenBacklog": 128,
+    "Workers": 8, "EventLoops": 2, "QueueCapacity": 64, "WorkerStackSize": 131072, "ListenBacklog": 128,
     "AllowBareLineFeed": true, "RequestBodyDrainTimeout": "00:00:02",
     "ShutdownTimeout": "00:01:00"
   }
@@ -1390,6 +1395,7 @@ mod tests {
         );
         assert_eq!(l.min_response_data_rate, None);
         assert_eq!(o.workers, 8);
+        assert_eq!(o.event_loops, Some(2));
         assert_eq!(o.queue_capacity, 64);
         assert_eq!(o.worker_stack_size, 131_072);
         assert_eq!(o.listen_backlog, 128);

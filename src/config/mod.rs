@@ -58,7 +58,7 @@
 //!   that do not set `Protocols` (in this build not endpoints from code or URLs).
 //! - `Kestrel:Certificates`, `AllowAlternateSchemes`, `DisableStringReuse`,
 //!   `AllowResponseHeaderCompression`, `AllowHostHeaderOverride` → a warning (no effect yet).
-//! - `Falconet:Workers`, `QueueCapacity`, `WorkerStackSize`, `ListenBacklog`,
+//! - `Falconet:Workers`, `EventLoops`, `QueueCapacity`, `WorkerStackSize`, `ListenBacklog`,
 //!   `AllowBareLineFeed`, `RequestBodyDrainTimeout`, `ShutdownTimeout` → the options of the
 //!   same names ([`ServerOptions::workers`], ..., [`ServerOptions::allow_bare_lf`], ...).
 //!

@@ -2,10 +2,12 @@
 //! run by a worker until the connection has nothing to read, then parked in the poller.
 //!
 //! A connection moves through [`Phase`]s. Each call to [`drive`] runs it as far as the
-//! bytes at hand allow and answers [`Next`]: park (the poller waits for bytes or the
-//! phase's deadline), keep going, or close. Every wait inside is a short, deadline-bound
-//! `ppoll` (see [`crate::io::deadline`]), so a slow client costs a worker at most
-//! [`PARTIAL_WAIT`] at a time until the header timeout or data rate cuts it off.
+//! bytes at hand allow and answers [`Next`]: park (its event loop waits for bytes, room to
+//! write, or the phase's deadline) or close. A read or write that would block parks the
+//! connection at once, with its partial buffer and its deadline, so a slow or dripping
+//! client costs a worker only the time to process the bytes it sent. Only a handler that
+//! opted into synchronous I/O makes a worker wait on a socket (see
+//! [`crate::io::deadline`]), and then the minimum data rates cut a slow client off.
 
 use std::io;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -32,9 +34,6 @@ use crate::server::stats::ConnGuard;
 use crate::server::Shared;
 use crate::upgrade::{Upgradable, Upgraded};
 
-/// How long a worker waits for the rest of a partly received head or body before it
-/// parks the connection in the poller.
-pub(crate) const PARTIAL_WAIT: Duration = Duration::from_millis(20);
 /// How long a connection closed after an error response keeps reading (and discarding)
 /// what the client still sends, so that the client sees the response rather than a reset.
 pub(crate) const LINGER: Duration = Duration::from_secs(2);
@@ -249,8 +248,10 @@ pub(crate) struct Conn {
     pub(crate) phase: Phase,
     /// When the poller gives up waiting on this connection.
     pub(crate) deadline: Instant,
-    /// Whether the socket is in the poller's epoll set (re-armed with MOD, not ADD).
-    pub(crate) registered: bool,
+    /// The event loop (shard) the connection belongs to for life.
+    pub(crate) shard: usize,
+    /// The socket's registration in its shard's epoll set, from its first park on.
+    pub(crate) reg: Option<crate::server::event_loop::Registration>,
     parked_at: Instant,
     head_deadline: Option<Instant>,
     pub(crate) info: ConnectionInfo,
@@ -289,7 +290,8 @@ impl Conn {
             wbuf: Vec::with_capacity(256),
             phase: Phase::Idle,
             deadline: now + shared.options.limits.keep_alive_timeout,
-            registered: false,
+            shard: shared.poller.assign(),
+            reg: None,
             parked_at: now,
             head_deadline: None,
             info,
@@ -421,23 +423,10 @@ impl Conn {
             match r {
                 Ok(Handshake::Done) => return self.handshake_done(&tls, shared),
                 Ok(want) => {
-                    let write = want == Handshake::WantWrite;
-                    let now = Instant::now();
-                    let deadline = self.deadline;
-                    let ready = if now < deadline {
-                        self.io.wait(write, (now + PARTIAL_WAIT).min(deadline))
-                    } else {
-                        Ok(crate::io::deadline::Ready::TimedOut)
-                    };
-                    match ready {
-                        Ok(crate::io::deadline::Ready::Yes) => continue,
-                        Ok(_) => {
-                            self.handshake_wants_write = write;
-                            // Past the deadline the poller expires it at once.
-                            return Step::Park;
-                        }
-                        Err(_) => return Step::Close,
-                    }
+                    // The socket has nothing more (or no room): park at once, under the
+                    // handshake deadline (past it, the timer thread expires it at once).
+                    self.handshake_wants_write = want == Handshake::WantWrite;
+                    return Step::Park;
                 }
                 Err(e) => {
                     log::debug!("Connection id \"{}\" TLS handshake failed: {e}", self.id());
@@ -667,21 +656,14 @@ impl Conn {
                         }
                         return Step::Park;
                     }
+                    // Part of a head: park with it at once (the worker serves others
+                    // meanwhile), under RequestHeadersTimeout.
                     let hd = self.head_deadline.unwrap_or(now);
                     if now >= hd {
                         return self.fail(RequestError::HeadersTimeout, shared);
                     }
-                    match self.io.wait(false, (now + PARTIAL_WAIT).min(hd)) {
-                        Ok(crate::io::deadline::Ready::Yes) => continue,
-                        Ok(_) => {
-                            if Instant::now() >= hd {
-                                return self.fail(RequestError::HeadersTimeout, shared);
-                            }
-                            self.deadline = hd;
-                            return Step::Park;
-                        }
-                        Err(_) => return Step::Close,
-                    }
+                    self.deadline = hd;
+                    return Step::Park;
                 }
             }
         }
@@ -977,28 +959,14 @@ impl Conn {
             if allowance == Some(Duration::ZERO) {
                 return self.fail(RequestError::BodyTimeout, shared);
             }
+            // Nothing more now: park at once, for as long as the data rate allows.
             let now = Instant::now();
-            let wait = allowance.map_or(PARTIAL_WAIT, |a| a.min(PARTIAL_WAIT));
-            let ready = self.io.wait(false, now + wait);
-            if let Some(b) = &mut self.body {
-                b.rate.add_wait(now.elapsed());
-            }
-            match ready {
-                Ok(crate::io::deadline::Ready::Yes) => continue,
-                Ok(_) => {
-                    let allowance = self.body.as_ref().and_then(|b| b.rate.allowance());
-                    match allowance {
-                        Some(Duration::ZERO) => {
-                            return self.fail(RequestError::BodyTimeout, shared)
-                        }
-                        Some(a) => self.deadline = Instant::now() + a,
-                        None => self.deadline = Instant::now() + FOREVER,
-                    }
-                    self.parked_at = Instant::now();
-                    return Step::Park;
-                }
-                Err(_) => return Step::Close,
-            }
+            self.deadline = match allowance {
+                Some(a) => now + a,
+                None => now + FOREVER,
+            };
+            self.parked_at = now;
+            return Step::Park;
         }
     }
 
@@ -1426,27 +1394,24 @@ impl Conn {
                         self.log_slow_reader(shared);
                         return Step::Close;
                     }
+                    if may_park {
+                        // The client reads slowly: park at once, for as long as the data
+                        // rate allows.
+                        let now = Instant::now();
+                        self.deadline = now + allowance;
+                        self.parked_at = now;
+                        self.out = Some(out);
+                        return Step::Park;
+                    }
+                    // Synchronous I/O (the handler opted in): wait on this worker.
                     let start = Instant::now();
-                    let wait = if may_park {
-                        allowance.min(PARTIAL_WAIT)
-                    } else {
-                        allowance
-                    };
-                    let ready = self.io.wait(true, start + wait);
+                    let ready = self.io.wait(true, start + allowance);
                     out.timer.add_wait(start.elapsed());
                     match ready {
                         Ok(crate::io::deadline::Ready::Yes) => {}
                         Ok(_) => {
-                            let left = out.timer.allowance_unconfirmed(queued).unwrap_or(FOREVER);
-                            if left.is_zero() || !may_park {
-                                self.log_slow_reader(shared);
-                                return Step::Close;
-                            }
-                            let now = Instant::now();
-                            self.deadline = now + left;
-                            self.parked_at = now;
-                            self.out = Some(out);
-                            return Step::Park;
+                            self.log_slow_reader(shared);
+                            return Step::Close;
                         }
                         Err(_) => return Step::Close,
                     }
@@ -1582,7 +1547,15 @@ pub(crate) fn drive(mut conn: Box<Conn>, shared: &Shared) -> Next {
             Phase::Idle | Phase::Head => conn.step_head(shared),
             Phase::Body => conn.step_body(shared),
             Phase::Writing => conn.step_write(shared, true),
-            Phase::Lingering => return Next::Park(conn),
+            // Discard what came while the connection was out (an edge-triggered event
+            // will not announce it again), then wait for more.
+            Phase::Lingering => {
+                return if crate::server::event_loop::linger_read(&mut conn) {
+                    Next::Park(conn)
+                } else {
+                    Next::Close
+                };
+            }
             #[cfg(feature = "http2")]
             Phase::Http2 => return crate::http2::driver::drive(conn, shared),
             #[cfg(not(feature = "http2"))]
@@ -1616,6 +1589,10 @@ pub(crate) fn drive(mut conn: Box<Conn>, shared: &Shared) -> Next {
 fn start_upgraded(mut conn: Box<Conn>, p: crate::upgrade::Pending) {
     let prefix = conn.buf.take_rest();
     let id = conn.id();
+    // The upgrade's thread does its own blocking I/O: no more events for this socket.
+    if let Some(reg) = conn.reg.take() {
+        reg.deregister(conn.io.fd());
+    }
     let Conn {
         io, info, guard, ..
     } = *conn;

@@ -11,8 +11,8 @@
 //! while a head or pipelined requests are buffered) + buffered request bodies (up to
 //! MaxRequestBodySize each, one per busy worker).
 
+pub(crate) mod event_loop;
 pub(crate) mod listener;
-pub(crate) mod poller;
 pub(crate) mod stats;
 #[allow(unsafe_code)]
 pub(crate) mod systemd;
@@ -32,8 +32,8 @@ use crate::io::DeadlineIo;
 use crate::options::ServerOptions;
 use crate::request::{Address, ConnectionInfo};
 use crate::Error;
+use event_loop::{EventLoops, Parked, Waited};
 use listener::Listener;
-use poller::{Poller, Waited};
 use stats::{ConnGuard, Counters};
 
 /// What the worker pool runs: a connection to drive, or a task (an HTTP/2 stream's
@@ -59,7 +59,8 @@ pub(crate) struct Shared {
     pub(crate) abort: Arc<OwnedFd>,
     /// Readable once accept threads must stop.
     stop: OwnedFd,
-    pub(crate) poller: Poller,
+    /// The event loops (shards) where connections wait.
+    pub(crate) poller: EventLoops,
     next_id: AtomicU64,
     /// The pool's queue, for tasks submitted from workers (HTTP/2 streams); taken at the
     /// end of shutdown so that the workers see the queue closed.
@@ -103,9 +104,13 @@ impl Shared {
         }
     }
 
-    /// Hands a connection to the poller.
+    /// Hands a connection to its event loop (from a thread that will not look at the
+    /// loop's ready list next: the timer thread, a finished streaming request).
     pub(crate) fn park(&self, conn: Box<Conn>) {
-        self.poller.park(conn, self);
+        let shard = conn.shard;
+        if let Parked::Ready = self.poller.park(conn, self) {
+            self.poller.shard(shard).notify();
+        }
     }
 }
 
@@ -268,10 +273,18 @@ impl Server {
 
         let io_err = |what: &str, e: std::io::Error| Error::io(format!("cannot {what}: {e}"), e);
         let (pool_tx, pool_rx) = crossbeam_channel::bounded::<Work>(options.queue_capacity);
-        let poller = Poller::new().map_err(|e| io_err("create the poller", e))?;
-        let abort = Arc::new(poller::new_event().map_err(|e| io_err("create an eventfd", e))?);
-        let stop = poller::new_event().map_err(|e| io_err("create an eventfd", e))?;
         let workers = options.workers;
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        // Every shard needs a worker of its own.
+        let shards = options.event_loops.unwrap_or(cores).min(workers);
+        let poller =
+            EventLoops::new(shards, cores).map_err(|e| io_err("create the event loops", e))?;
+        log::debug!(
+            "{workers} workers on {} event loop(s), {cores} core(s)",
+            poller.len()
+        );
+        let abort = Arc::new(event_loop::new_event().map_err(|e| io_err("create an eventfd", e))?);
+        let stop = event_loop::new_event().map_err(|e| io_err("create an eventfd", e))?;
         let stack = options.worker_stack_size;
         let counters = Arc::new(Counters::default());
         let _ = stats_source.set(crate::status::StatsSource {
@@ -307,7 +320,7 @@ impl Server {
             let t = std::thread::Builder::new()
                 .name(format!("falconet-worker-{i}"))
                 .stack_size(stack)
-                .spawn(move || worker_loop(rx, sh))
+                .spawn(move || worker_loop(rx, sh, i))
                 .map_err(|e| io_err("start a worker thread", e))?;
             worker_threads.push(t);
         }
@@ -317,9 +330,9 @@ impl Server {
             let sh = shared.clone();
             let tx = pool_tx.clone();
             let t = std::thread::Builder::new()
-                .name("falconet-poller".into())
-                .spawn(move || poller::run(&sh, tx))
-                .map_err(|e| io_err("start the poller thread", e))?;
+                .name("falconet-timers".into())
+                .spawn(move || event_loop::run(&sh, tx))
+                .map_err(|e| io_err("start the timer thread", e))?;
             threads.push(t);
         }
         #[cfg(feature = "tls")]
@@ -399,13 +412,11 @@ fn notify_systemd(state: &str) {
     }
 }
 
-/// Drives a connection on this worker until it parks or closes. An HTTP/2 connection
-/// whose mailbox got a response while it was being parked is taken back and driven again
+/// Drives a connection on this worker until it parks or closes. A connection that got an
+/// event while it was being driven is taken back from its shard's ready list at once, and
+/// an HTTP/2 connection whose mailbox got a response while it was being parked likewise
 /// (see `http2::driver` for the wake-up protocol).
-#[cfg_attr(not(feature = "http2"), allow(clippy::never_loop))]
-pub(crate) fn run_conn(conn: Box<Conn>, shared: &Shared) {
-    #[allow(unused_mut)]
-    let mut conn = conn;
+pub(crate) fn run_conn(mut conn: Box<Conn>, shared: &Shared) {
     loop {
         shared.counters.workers_busy.fetch_add(1, Ordering::Relaxed);
         let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drive(conn, shared)));
@@ -414,7 +425,13 @@ pub(crate) fn run_conn(conn: Box<Conn>, shared: &Shared) {
             Ok(Next::Park(c)) => {
                 #[cfg(feature = "http2")]
                 let mailbox = c.h2_mailbox();
-                shared.park(c);
+                let shard = c.shard;
+                if let Parked::Ready = shared.poller.park(c, shared) {
+                    if let Some(c) = shared.poller.shard(shard).pop_ready(shared) {
+                        conn = c;
+                        continue;
+                    }
+                }
                 #[cfg(feature = "http2")]
                 if let Some(mb) = mailbox {
                     if mb.has_pending() {
@@ -438,10 +455,13 @@ pub(crate) fn run_conn(conn: Box<Conn>, shared: &Shared) {
     }
 }
 
-fn worker_loop(rx: Receiver<Work>, shared: Arc<Shared>) {
-    let run_conn = |conn: Box<Conn>| run_conn(conn, &shared);
+/// A worker: belongs to shard `index % shards`. It works through its shard's ready list,
+/// then the pool's queue, then waits on its shard's epoll set (or, when enough workers of
+/// the shard wait there already, on the queue).
+fn worker_loop(rx: Receiver<Work>, shared: Arc<Shared>, index: usize) {
+    let shard = shared.poller.shard(index).clone();
     let run = |work: Work| match work {
-        Work::Conn(c) => run_conn(c),
+        Work::Conn(c) => run_conn(c, &shared),
         Work::Task(t) => {
             shared.counters.workers_busy.fetch_add(1, Ordering::Relaxed);
             let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| t(&shared)));
@@ -452,37 +472,41 @@ fn worker_loop(rx: Receiver<Work>, shared: Arc<Shared>) {
         }
     };
     loop {
+        if let Some(conn) = shard.pop_ready(&shared) {
+            run_conn(conn, &shared);
+            continue;
+        }
         match rx.try_recv() {
-            Ok(conn) => {
+            Ok(work) => {
                 // The queue's eventfd was drained by whoever woke; pass the word on.
                 if !rx.is_empty() {
                     shared.poller.notify_work();
                 }
-                run(conn);
+                run(work);
                 continue;
             }
             Err(TryRecvError::Disconnected) => return,
             Err(TryRecvError::Empty) => {}
         }
-        // Nothing queued: wait on the epoll set, where a ready connection comes straight
-        // to this worker; or, when as many workers as cores wait there already, on the
-        // queue (the poller thread queues ready connections when no worker is waiting,
-        // say because the waiters are busy in slow handlers).
-        if shared.poller.try_become_waiter() {
+        // Nothing at hand: wait on the shard's epoll set, where a ready connection comes
+        // straight to this worker; or, when enough workers wait there already, on the
+        // queue (the timer thread queues the ready connections of a shard whose waiters
+        // are all busy, say in slow handlers).
+        if shard.try_become_waiter() {
             // A job queued just before this worker became a waiter may not have
-            // signaled the eventfd (see Poller::notify_work): look once more.
+            // signaled the eventfd (see EventLoops::notify_work): look once more.
             std::sync::atomic::fence(Ordering::SeqCst);
-            if !rx.is_empty() {
-                shared.poller.release_waiter();
+            if !rx.is_empty() || shard.should_not_wait() {
+                shard.release_waiter();
                 continue;
             }
-            match shared.poller.wait(&shared, Duration::from_secs(1)) {
-                Waited::Conn(conn) => run_conn(conn),
+            match shard.wait(&shared, Duration::from_secs(1)) {
+                Waited::Conn(conn) => run_conn(conn, &shared),
                 Waited::Work | Waited::Nothing => {}
             }
         } else {
             match rx.recv() {
-                Ok(conn) => run(conn),
+                Ok(work) => run(work),
                 Err(_) => return,
             }
         }
@@ -698,7 +722,7 @@ impl ServerHandle {
         let start = Instant::now();
         log::info!("Application is shutting down...");
         shared.shutting_down.store(true, Ordering::Release);
-        poller::signal(&shared.stop);
+        event_loop::signal(&shared.stop);
         shared.poller.wake();
         let deadline = start + timeout;
         let mut clean = true;
@@ -710,7 +734,7 @@ impl ServerHandle {
                     shared.counters.connections_open.load(Ordering::Acquire)
                 );
                 shared.aborting.store(true, Ordering::Release);
-                poller::signal(&shared.abort);
+                event_loop::signal(&shared.abort);
                 shared.counters.abort_all();
                 shared.poller.wake();
                 break;

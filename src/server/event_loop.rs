@@ -1,0 +1,795 @@
+//! The event loops where connections wait while they have nothing to read (or, writing to
+//! a slow reader, no room to write): idle keep-alive connections, slow clients mid-head or
+//! mid-body, TLS handshakes waiting for the client, connections lingering after an error
+//! response. None of them holds a worker.
+//!
+//! **Shards.** There are `Falconet:EventLoops` shards (default: one per core). Each has its
+//! own epoll set, its own table of parked connections (slots) behind its own lock, its own
+//! list of ready events and its own wake-up eventfd. A new connection is given a shard
+//! round-robin and stays in it for life; a worker belongs to one shard and waits on that
+//! shard's set, so no lock is shared between the workers of different shards on the
+//! request path.
+//!
+//! **Registered once, edge-triggered.** A connection's socket enters its shard's epoll set
+//! the first time it parks (`EPOLLIN | EPOLLRDHUP | EPOLLET`, plus `EPOLLOUT` from the
+//! first time it waits to write) and stays there while the connection lives: no
+//! `epoll_ctl` per request. Drivers park only after a read or write found the socket empty
+//! or full (`EAGAIN`), which is what edge-triggered readiness needs. An event that arrives
+//! while the connection is out being driven is remembered in its slot (`pending`), and the
+//! park that follows puts the connection straight on the shard's ready list instead of
+//! waiting for an edge that will not come again: no wake-up is lost.
+//!
+//! **Workers wait on their shard.** An idle worker blocks in `epoll_wait` on its shard's set
+//! and takes a batch of events at a time: the first ready connection it drives itself, the
+//! rest go on the shard's ready list, which the worker (or another worker of the shard)
+//! works through before it waits again. At most `max_waiters` workers of a shard wait on
+//! its set; the others wait on the pool's queue (new connections, HTTP/2 streams).
+//!
+//! **The timer thread** owns the deadlines (keep-alive, header timeout, data rates,
+//! handshake, linger) of every shard, closes parked connections at shutdown, and rescues
+//! the ready connections of a shard none of whose workers is waiting (say, all busy in slow
+//! handlers): it moves them to the pool's queue, where any idle worker takes them.
+
+use std::collections::VecDeque;
+use std::os::fd::OwnedFd;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Sender, TrySendError};
+use rustix::event::epoll::{self, EventData, EventFlags};
+use rustix::event::{eventfd, poll, EventfdFlags, PollFd, PollFlags, Timespec};
+
+use crate::http1::conn::{Conn, Phase, LINGER_BYTES};
+use crate::server::Shared;
+
+/// Token of a shard's eventfd that says the pool's queue has work (slot tokens are never
+/// 0: generations start at 1).
+const WORK: u64 = 0;
+/// Events taken per `epoll_wait`.
+const BATCH: usize = 32;
+/// The most shards (the token has 8 bits for the shard).
+pub(crate) const MAX_SHARDS: usize = 256;
+
+/// Creates a non-blocking eventfd.
+pub(crate) fn new_event() -> std::io::Result<OwnedFd> {
+    Ok(eventfd(0, EventfdFlags::CLOEXEC | EventfdFlags::NONBLOCK)?)
+}
+
+/// Makes an eventfd readable (it stays readable until drained).
+pub(crate) fn signal(fd: &OwnedFd) {
+    let _ = rustix::io::write(fd, &1u64.to_ne_bytes());
+}
+
+fn drain_event(fd: &OwnedFd) {
+    let mut b = [0u8; 8];
+    let _ = rustix::io::read(fd, &mut b);
+}
+
+/// A token names a slot: generation (32 bits), shard (8), slot index (24).
+fn token(gen: u32, shard: usize, idx: usize) -> u64 {
+    ((gen as u64) << 32) | ((shard as u64) << 24) | idx as u64
+}
+
+fn untoken(token: u64) -> (u32, usize, usize) {
+    (
+        (token >> 32) as u32,
+        ((token >> 24) & 0xff) as usize,
+        (token & 0xff_ffff) as usize,
+    )
+}
+
+/// One registered connection's place in its shard.
+#[derive(Default)]
+struct Slot {
+    /// The connection while it is parked; `None` while a worker drives it.
+    conn: Option<Box<Conn>>,
+    gen: u32,
+    /// An event arrived while the connection was out being driven.
+    pending: bool,
+}
+
+/// What the threads of one shard share under its lock.
+struct State {
+    slots: Vec<Slot>,
+    free: Vec<usize>,
+    /// Events taken from the epoll set and not yet handled (token, flags).
+    ready: VecDeque<(u64, EventFlags)>,
+    /// Connections parked now.
+    parked: usize,
+    /// When the timer thread will next look at this shard's deadlines.
+    next_wake: Instant,
+}
+
+/// One event loop: an epoll set, its parked connections and its ready list.
+pub(crate) struct Shard {
+    index: usize,
+    epoll: OwnedFd,
+    /// In the epoll set (level-triggered): the pool's queue has work.
+    work: OwnedFd,
+    /// Set while `work` is signaled and not yet drained: saves a write per queued job.
+    work_signaled: AtomicBool,
+    /// Workers waiting in `epoll_wait` now, at most `max_waiters`.
+    waiting: AtomicUsize,
+    max_waiters: usize,
+    state: Mutex<State>,
+}
+
+/// A connection's registration in its shard's epoll set: taken at its first park, given
+/// back when the connection is dropped (or its socket handed to an upgrade).
+pub(crate) struct Registration {
+    shard: Arc<Shard>,
+    token: u64,
+    /// Whether `EPOLLOUT` is in the registered events.
+    out: bool,
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        let (gen, _, idx) = untoken(self.token);
+        let mut st = self.shard.lock();
+        if let Some(slot) = st.slots.get_mut(idx) {
+            if slot.gen == gen {
+                // Stale events for this token are ignored from now on.
+                slot.gen = next_gen(gen);
+                slot.pending = false;
+                if slot.conn.take().is_some() {
+                    st.parked -= 1;
+                }
+                st.free.push(idx);
+            }
+        }
+    }
+}
+
+impl Registration {
+    /// Takes the socket out of the epoll set (before it is handed to an upgrade's thread,
+    /// which does its own blocking I/O on it).
+    pub(crate) fn deregister(self, fd: std::os::fd::BorrowedFd<'_>) {
+        let _ = epoll::delete(&self.shard.epoll, fd);
+    }
+}
+
+impl std::fmt::Debug for Registration {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Registration")
+            .field("shard", &self.shard.index)
+            .field("token", &self.token)
+            .finish()
+    }
+}
+
+fn next_gen(gen: u32) -> u32 {
+    match gen.wrapping_add(1) {
+        0 => 1,
+        g => g,
+    }
+}
+
+/// What to do with a connection whose socket became ready.
+enum Ready {
+    /// Drive it.
+    Drive(Box<Conn>),
+    /// Handled here (lingering read, idle hang-up, an event for a connection being
+    /// driven), nothing more to do.
+    Done,
+}
+
+/// What an idle worker's wait produced.
+pub(crate) enum Waited {
+    /// A parked connection is ready: drive it.
+    Conn(Box<Conn>),
+    /// The pool's queue may have work.
+    Work,
+    /// Nothing (timeout, or events handled on the way).
+    Nothing,
+}
+
+impl Shard {
+    fn new(index: usize, max_waiters: usize) -> std::io::Result<Shard> {
+        let ep = epoll::create(epoll::CreateFlags::CLOEXEC)?;
+        let work = new_event()?;
+        epoll::add(&ep, &work, EventData::new_u64(WORK), EventFlags::IN)?;
+        Ok(Shard {
+            index,
+            epoll: ep,
+            work,
+            work_signaled: AtomicBool::new(false),
+            waiting: AtomicUsize::new(0),
+            max_waiters,
+            state: Mutex::new(State {
+                slots: Vec::new(),
+                free: Vec::new(),
+                ready: VecDeque::new(),
+                parked: 0,
+                next_wake: Instant::now(),
+            }),
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Takes the connection behind an event (under the lock): `None` when the token is
+    /// stale or the connection is out being driven (then the event is remembered).
+    fn take_for_event(st: &mut State, token: u64) -> Option<Box<Conn>> {
+        let (gen, _, idx) = untoken(token);
+        let slot = st.slots.get_mut(idx)?;
+        if slot.gen != gen {
+            return None;
+        }
+        match slot.conn.take() {
+            Some(c) => {
+                st.parked -= 1;
+                Some(c)
+            }
+            None => {
+                slot.pending = true;
+                None
+            }
+        }
+    }
+
+    /// Deals with what needs no worker: lingering reads, idle hang-ups.
+    fn on_event(&self, mut conn: Box<Conn>, flags: EventFlags, shared: &Shared) -> Ready {
+        if conn.phase == Phase::Lingering {
+            if linger_read(&mut conn) {
+                shared.park(conn);
+            }
+            return Ready::Done;
+        }
+        let hung_up = flags.intersects(EventFlags::RDHUP | EventFlags::HUP | EventFlags::ERR);
+        if hung_up && conn.is_idle() {
+            log::debug!(
+                "Connection id \"{}\" closed by the client while idle",
+                conn.id()
+            );
+            return Ready::Done;
+        }
+        Ready::Drive(conn)
+    }
+
+    /// Takes the next ready connection from the shard's ready list.
+    pub(crate) fn pop_ready(&self, shared: &Shared) -> Option<Box<Conn>> {
+        loop {
+            let (conn, flags) = {
+                let mut st = self.lock();
+                let (token, flags) = st.ready.pop_front()?;
+                match Self::take_for_event(&mut st, token) {
+                    Some(c) => (c, flags),
+                    None => continue,
+                }
+            };
+            if let Ready::Drive(c) = self.on_event(conn, flags, shared) {
+                return Some(c);
+            }
+        }
+    }
+
+    /// Whether events wait on the ready list.
+    fn has_ready(&self) -> bool {
+        !self.lock().ready.is_empty()
+    }
+
+    /// Takes one of the places of workers waiting on the epoll set, if one is free.
+    pub(crate) fn try_become_waiter(&self) -> bool {
+        self.waiting
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < self.max_waiters).then_some(n + 1)
+            })
+            .is_ok()
+    }
+
+    /// Gives back a waiter's place taken with [`try_become_waiter`](Self::try_become_waiter)
+    /// without waiting.
+    pub(crate) fn release_waiter(&self) {
+        self.waiting.fetch_sub(1, Ordering::AcqRel);
+    }
+
+    /// Whether a worker holding a waiter's place should look elsewhere before it waits:
+    /// events on the ready list.
+    pub(crate) fn should_not_wait(&self) -> bool {
+        self.has_ready()
+    }
+
+    /// For an idle worker holding a waiter's place (released here): waits up to `timeout`
+    /// for events on the shard's set, puts them on the ready list and takes the first
+    /// ready connection, or reports work in the pool's queue.
+    pub(crate) fn wait(&self, shared: &Shared, timeout: Duration) -> Waited {
+        let w = self.wait_inner(shared, timeout);
+        self.waiting.fetch_sub(1, Ordering::AcqRel);
+        w
+    }
+
+    fn wait_inner(&self, shared: &Shared, timeout: Duration) -> Waited {
+        let mut buf = [epoll::Event {
+            flags: EventFlags::empty(),
+            data: EventData::new_u64(0),
+        }; BATCH];
+        let ts = Timespec {
+            tv_sec: timeout.as_secs() as _,
+            tv_nsec: timeout.subsec_nanos() as _,
+        };
+        let n = match epoll::wait(&self.epoll, &mut buf, Some(&ts)) {
+            Ok(n) => n,
+            Err(rustix::io::Errno::INTR) => return Waited::Nothing,
+            Err(e) => {
+                log::error!("worker: epoll_wait failed: {e}");
+                std::thread::sleep(Duration::from_millis(10));
+                return Waited::Nothing;
+            }
+        };
+        let mut work = false;
+        {
+            let mut st = None;
+            for ev in &buf[..n] {
+                let token = ev.data.u64();
+                if token == WORK {
+                    work = true;
+                    continue;
+                }
+                st.get_or_insert_with(|| self.lock())
+                    .ready
+                    .push_back((token, ev.flags));
+            }
+        }
+        if work {
+            // At the very end of shutdown the event stays set, so that every worker wakes
+            // and sees the queue closed.
+            if !shared.poller_should_exit() {
+                drain_event(&self.work);
+                // After the drain: a job queued meanwhile found the flag still set and
+                // did not signal, but this worker looks at the queue next.
+                self.work_signaled.store(false, Ordering::SeqCst);
+            }
+        }
+        match self.pop_ready(shared) {
+            Some(c) => Waited::Conn(c),
+            None if work => Waited::Work,
+            None => Waited::Nothing,
+        }
+    }
+
+    /// Signals the shard's work eventfd unless it is signaled already: a waiting worker
+    /// wakes and looks at the ready list and the pool's queue.
+    pub(crate) fn notify(&self) {
+        if self.work_signaled.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        signal(&self.work);
+    }
+
+    /// Parks a connection until its socket is ready or its deadline passes.
+    fn park(self: &Arc<Self>, mut conn: Box<Conn>, timers: &OwnedFd) -> Parked {
+        let fd = conn.io.fd();
+        let want_out = conn.wants_write();
+        if conn.reg.is_none() {
+            let mut st = self.lock();
+            let idx = match st.free.pop() {
+                Some(i) => i,
+                None => {
+                    if st.slots.len() > 0xff_ffff {
+                        log::error!(
+                            "event loop {}: too many connections; closing {}",
+                            self.index,
+                            conn.id()
+                        );
+                        return Parked::Dropped;
+                    }
+                    st.slots.push(Slot::default());
+                    st.slots.len() - 1
+                }
+            };
+            let gen = next_gen(st.slots[idx].gen);
+            st.slots[idx].gen = gen;
+            st.slots[idx].pending = false;
+            drop(st);
+            let t = token(gen, self.index, idx);
+            let mut flags = EventFlags::IN | EventFlags::RDHUP | EventFlags::ET;
+            if want_out {
+                flags |= EventFlags::OUT;
+            }
+            // The registration exists before the socket is in the set, so that dropping
+            // the connection on failure gives the slot back.
+            conn.reg = Some(Registration {
+                shard: self.clone(),
+                token: t,
+                out: want_out,
+            });
+            if let Err(e) = epoll::add(&self.epoll, fd, EventData::new_u64(t), flags) {
+                log::error!("event loop: cannot watch connection {}: {e}", conn.id());
+                return Parked::Dropped;
+            }
+        } else if want_out && conn.reg.as_ref().is_some_and(|r| !r.out) {
+            let Some(reg) = conn.reg.as_mut() else {
+                return Parked::Dropped;
+            };
+            let flags = EventFlags::IN | EventFlags::RDHUP | EventFlags::OUT | EventFlags::ET;
+            if let Err(e) = epoll::modify(&self.epoll, fd, EventData::new_u64(reg.token), flags) {
+                log::error!("event loop: cannot watch connection {}: {e}", conn.id());
+                return Parked::Dropped;
+            }
+            reg.out = true;
+        }
+        let Some(t) = conn.reg.as_ref().map(|r| r.token) else {
+            return Parked::Dropped;
+        };
+        let (gen, _, idx) = untoken(t);
+        let deadline = conn.deadline;
+        // An HTTP/2 connection's finished handlers find it here (see http2::driver).
+        #[cfg(feature = "http2")]
+        if let Some(h2) = conn.h2.as_ref() {
+            h2.mailbox.parked.store(t, Ordering::Release);
+        }
+        let mut st = self.lock();
+        let slot = &mut st.slots[idx];
+        debug_assert_eq!(slot.gen, gen);
+        slot.conn = Some(conn);
+        let again = std::mem::take(&mut slot.pending);
+        st.parked += 1;
+        if again {
+            // Bytes (or room) came while the connection was being driven: the edge that
+            // announced them has been consumed, so it is ready now.
+            st.ready.push_back((t, EventFlags::IN | EventFlags::OUT));
+        }
+        let earlier = deadline < st.next_wake;
+        drop(st);
+        if earlier {
+            signal(timers);
+        }
+        if again {
+            Parked::Ready
+        } else {
+            Parked::Yes
+        }
+    }
+
+    /// Takes a parked connection by its token; `None` when it is not parked now.
+    #[cfg(feature = "http2")]
+    fn take_parked(&self, token: u64) -> Option<Box<Conn>> {
+        let (gen, _, idx) = untoken(token);
+        let mut st = self.lock();
+        let slot = st.slots.get_mut(idx)?;
+        if slot.gen != gen {
+            return None;
+        }
+        let c = slot.conn.take()?;
+        st.parked -= 1;
+        Some(c)
+    }
+
+    /// Takes every parked connection whose deadline has passed; returns them with the
+    /// earliest deadline still pending. A linear sweep under the shard's lock, run when
+    /// the timer thread wakes (at the earliest deadline, at least once a second): cheaper
+    /// than a timer heap that would gain an entry at every park.
+    // The connections stay boxed: they move on to on_expired and park, which take boxes.
+    #[allow(clippy::vec_box)]
+    fn sweep(&self, now: Instant) -> (Vec<Box<Conn>>, Option<Instant>) {
+        let mut st = self.lock();
+        let mut expired = Vec::new();
+        let mut next: Option<Instant> = None;
+        for i in 0..st.slots.len() {
+            let Some(deadline) = st.slots[i].conn.as_ref().map(|c| c.deadline) else {
+                continue;
+            };
+            if deadline <= now {
+                if let Some(c) = st.slots[i].conn.take() {
+                    expired.push(c);
+                }
+            } else {
+                next = Some(next.map_or(deadline, |n| n.min(deadline)));
+            }
+        }
+        st.parked -= expired.len();
+        (expired, next)
+    }
+
+    /// Takes the parked connections that `pick` selects.
+    #[allow(clippy::vec_box)]
+    fn take_where(&self, pick: impl Fn(&Conn) -> bool) -> Vec<Box<Conn>> {
+        let mut st = self.lock();
+        let mut taken = Vec::new();
+        for i in 0..st.slots.len() {
+            if st.slots[i].conn.as_deref().is_some_and(&pick) {
+                if let Some(c) = st.slots[i].conn.take() {
+                    taken.push(c);
+                }
+            }
+        }
+        st.parked -= taken.len();
+        taken
+    }
+
+    /// When no worker of this shard is waiting on its set: takes what is ready (on the
+    /// ready list and in the set) and queues it for the pool.
+    fn rescue(
+        &self,
+        shared: &Shared,
+        pool: &Sender<super::Work>,
+        pending: &mut VecDeque<Box<Conn>>,
+    ) {
+        let mut buf = [epoll::Event {
+            flags: EventFlags::empty(),
+            data: EventData::new_u64(0),
+        }; BATCH];
+        let zero = Timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        let n = epoll::wait(&self.epoll, &mut buf, Some(&zero)).unwrap_or(0);
+        {
+            let mut st = self.lock();
+            for ev in &buf[..n] {
+                let token = ev.data.u64();
+                if token == WORK {
+                    // The workers' business: they look at the queue when they wake.
+                    continue;
+                }
+                st.ready.push_back((token, ev.flags));
+            }
+        }
+        while let Some(conn) = self.pop_ready(shared) {
+            if pending.is_empty() {
+                match pool.try_send(super::Work::Conn(conn)) {
+                    Ok(()) => {}
+                    Err(TrySendError::Full(super::Work::Conn(c))) => pending.push_back(c),
+                    Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => {}
+                }
+            } else {
+                pending.push_back(conn);
+            }
+        }
+    }
+}
+
+/// The result of parking.
+pub(crate) enum Parked {
+    /// Parked until its socket is ready or its deadline passes.
+    Yes,
+    /// Parked, and already on its shard's ready list (an event came while it was out).
+    Ready,
+    /// Dropped (closing it): the server is shutting down and it was idle, or it could not
+    /// be watched.
+    Dropped,
+}
+
+/// Every shard, and the timer thread's wake-up.
+pub(crate) struct EventLoops {
+    shards: Box<[Arc<Shard>]>,
+    /// Wakes the timer thread (an earlier deadline, shutdown); not in any epoll set.
+    timers: OwnedFd,
+    /// Round-robin position for new connections.
+    next: AtomicUsize,
+    /// Round-robin position for work notifications.
+    next_notify: AtomicUsize,
+}
+
+impl EventLoops {
+    /// `shards` event loops for `workers` workers on `cores` cores.
+    pub(crate) fn new(shards: usize, cores: usize) -> std::io::Result<EventLoops> {
+        let shards = shards.clamp(1, MAX_SHARDS);
+        // As many event-driven workers as cores, spread over the shards: more would only
+        // take turns on the same cores and add scheduling delays.
+        let max_waiters = cores.div_ceil(shards).max(1);
+        let shards = (0..shards)
+            .map(|i| Shard::new(i, max_waiters).map(Arc::new))
+            .collect::<std::io::Result<Vec<_>>>()?;
+        Ok(EventLoops {
+            shards: shards.into_boxed_slice(),
+            timers: new_event()?,
+            next: AtomicUsize::new(0),
+            next_notify: AtomicUsize::new(0),
+        })
+    }
+
+    /// How many shards there are.
+    pub(crate) fn len(&self) -> usize {
+        self.shards.len()
+    }
+
+    /// Shard `i` (modulo the number of shards).
+    pub(crate) fn shard(&self, i: usize) -> &Arc<Shard> {
+        &self.shards[i % self.shards.len()]
+    }
+
+    /// The shard for a new connection (round-robin).
+    pub(crate) fn assign(&self) -> usize {
+        self.next.fetch_add(1, Ordering::Relaxed) % self.shards.len()
+    }
+
+    /// Wakes the timer thread (shutdown, abort, an earlier deadline).
+    pub(crate) fn wake(&self) {
+        signal(&self.timers);
+    }
+
+    /// Parks a connection in its shard until its socket is ready or its deadline passes.
+    pub(crate) fn park(&self, conn: Box<Conn>, shared: &Shared) -> Parked {
+        if (shared.is_shutting_down() && conn.is_idle()) || shared.is_aborting() {
+            return Parked::Dropped;
+        }
+        self.shard(conn.shard).clone().park(conn, &self.timers)
+    }
+
+    /// Takes a parked connection by the token it was parked with (an HTTP/2 connection
+    /// woken by a finished handler); `None` when it is not parked now.
+    #[cfg(feature = "http2")]
+    pub(crate) fn take_parked(&self, token: u64) -> Option<Box<Conn>> {
+        let (_, shard, _) = untoken(token);
+        self.shards.get(shard)?.take_parked(token)
+    }
+
+    /// Tells a waiting worker that the pool's queue has work.
+    ///
+    /// Only workers in `epoll_wait` need the eventfd (one blocked on the queue is woken by
+    /// the channel), so one shard with a waiter is signaled, and a signaled eventfd needs
+    /// no second write. A worker re-checks the queue after becoming a waiter, so skipping
+    /// is safe.
+    pub(crate) fn notify_work(&self) {
+        std::sync::atomic::fence(Ordering::SeqCst);
+        let n = self.shards.len();
+        let start = if n == 1 {
+            0
+        } else {
+            self.next_notify.fetch_add(1, Ordering::Relaxed)
+        };
+        for k in 0..n {
+            let s = &self.shards[(start + k) % n];
+            if s.waiting.load(Ordering::SeqCst) > 0 {
+                s.notify();
+                return;
+            }
+        }
+    }
+
+    /// Signals every shard's work eventfd (shutdown: every worker must look).
+    pub(crate) fn notify_work_always(&self) {
+        for s in self.shards.iter() {
+            s.work_signaled.store(true, Ordering::SeqCst);
+            signal(&s.work);
+        }
+    }
+
+    fn parked(&self) -> usize {
+        self.shards.iter().map(|s| s.lock().parked).sum()
+    }
+}
+
+/// Reads and discards what a lingering client sends. `true`: keep lingering.
+pub(crate) fn linger_read(conn: &mut Conn) -> bool {
+    let mut scratch = [0u8; 4096];
+    loop {
+        match conn.io.try_read(&mut scratch) {
+            Ok(Some(0)) | Err(_) => return false,
+            Ok(Some(n)) => {
+                conn.lingered += n;
+                if conn.lingered > LINGER_BYTES {
+                    return false;
+                }
+            }
+            Ok(None) => return true,
+        }
+    }
+}
+
+/// How often the timer thread checks for ready connections that no worker is waiting
+/// for (all event-driven workers of a shard busy, say in slow handlers) and hands them to
+/// the pool.
+const RESCUE_INTERVAL: Duration = Duration::from_millis(5);
+
+/// The timer thread: enforces deadlines, hands ready connections to the pool when no
+/// worker is waiting on their shard, and closes parked connections at shutdown. Returns
+/// once the server has shut down.
+pub(crate) fn run(shared: &Shared, pool: Sender<super::Work>) {
+    let loops = &shared.poller;
+    let mut closed_idle = false;
+    let mut next_expire = Instant::now();
+    let mut pending: VecDeque<Box<Conn>> = VecDeque::new();
+    loop {
+        let now = Instant::now();
+        let mut until = next_expire.max(now);
+        #[cfg(feature = "http2")]
+        let batches = !shared
+            .batches
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_empty();
+        #[cfg(not(feature = "http2"))]
+        let batches = false;
+        if loops.parked() > 0 || !pending.is_empty() || batches {
+            until = until.min(now + RESCUE_INTERVAL);
+        }
+        for s in loops.shards.iter() {
+            s.lock().next_wake = until;
+        }
+        let timeout = until.saturating_duration_since(now);
+        let ts = Timespec {
+            tv_sec: timeout.as_secs() as _,
+            tv_nsec: timeout.subsec_nanos() as _,
+        };
+        let mut fds = [PollFd::new(&loops.timers, PollFlags::IN)];
+        match poll(&mut fds, Some(&ts)) {
+            Ok(n) if n > 0 => drain_event(&loops.timers),
+            _ => {}
+        }
+        if Instant::now() >= next_expire {
+            next_expire = Instant::now() + expire(shared);
+        }
+        for s in loops.shards.iter() {
+            if s.waiting.load(Ordering::Acquire) == 0 {
+                s.rescue(shared, &pool, &mut pending);
+            }
+        }
+        #[cfg(feature = "http2")]
+        crate::http2::driver::spread_stale_batches(shared);
+        flush_pending(&pool, &mut pending);
+        if shared.is_shutting_down() && !closed_idle {
+            closed_idle = true;
+            close_idle(loops);
+        }
+        if shared.is_aborting() {
+            close_all(loops);
+            pending.clear();
+        }
+        if shared.poller_should_exit() {
+            close_all(loops);
+            return;
+        }
+    }
+}
+
+fn flush_pending(pool: &Sender<super::Work>, pending: &mut VecDeque<Box<Conn>>) {
+    while let Some(c) = pending.pop_front() {
+        match pool.try_send(super::Work::Conn(c)) {
+            Ok(()) => {}
+            Err(TrySendError::Full(super::Work::Conn(c))) => {
+                pending.push_front(c);
+                return;
+            }
+            Err(TrySendError::Full(_)) => return,
+            Err(TrySendError::Disconnected(_)) => {
+                pending.clear();
+                return;
+            }
+        }
+    }
+}
+
+/// Handles expired connections; returns how long until the next deadline (at most 1 s).
+fn expire(shared: &Shared) -> Duration {
+    let now = Instant::now();
+    let mut next: Option<Instant> = None;
+    for s in shared.poller.shards.iter() {
+        let (expired, n) = s.sweep(now);
+        for conn in expired {
+            if let Some(conn) = conn.on_expired(shared) {
+                shared.park(conn);
+            }
+        }
+        if let Some(n) = n {
+            next = Some(next.map_or(n, |x| x.min(n)));
+        }
+    }
+    let max = Duration::from_secs(1);
+    next.map_or(max, |n| {
+        n.saturating_duration_since(Instant::now()).min(max)
+    })
+}
+
+/// At shutdown: closes idle connections, and lingering ones after discarding what their
+/// client has queued (their response and FIN are out; closing sends a FIN, not a reset).
+fn close_idle(loops: &EventLoops) {
+    for s in loops.shards.iter() {
+        for mut c in s.take_where(|c| c.is_idle() || c.phase == Phase::Lingering) {
+            if c.phase == Phase::Lingering {
+                linger_read(&mut c);
+            }
+        }
+    }
+}
+
+fn close_all(loops: &EventLoops) {
+    for s in loops.shards.iter() {
+        drop(s.take_where(|_| true));
+    }
+}
