@@ -93,7 +93,8 @@ fn get(c: &AtomicU64) -> u64 {
 impl StatsSource {
     pub(crate) fn snapshot(&self) -> ServerStats {
         let c = &self.counters;
-        let busy = get(&c.workers_busy);
+        let busy = c.workers_busy();
+        let requests = c.requests();
         ServerStats {
             uptime: self.started.elapsed(),
             connections_open: get(&c.connections_open),
@@ -108,13 +109,13 @@ impl StatsSource {
                     connections_total: get(&e.total),
                 })
                 .collect(),
-            requests_total: get(&c.requests_total),
+            requests_total: requests.iter().sum(),
             requests_by_protocol: vec![
-                ("http/1.0", get(&c.requests_http10)),
-                ("http/1.1", get(&c.requests_http11)),
-                ("h2", get(&c.requests_http2)),
+                ("http/1.0", requests[0]),
+                ("http/1.1", requests[1]),
+                ("h2", requests[2]),
             ],
-            responses_by_class: std::array::from_fn(|i| get(&c.responses[i])),
+            responses_by_class: std::array::from_fn(|i| c.responses(i)),
             refused: vec![
                 (
                     "MaxConcurrentConnections",

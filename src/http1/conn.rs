@@ -122,10 +122,64 @@ pub(crate) struct ReadBuf {
     end: usize,
 }
 
+/// Buffers of idle connections, kept per thread for the next connection that has bytes
+/// to read or a response to write: an idle keep-alive connection holds neither a read
+/// nor a write buffer, and a busy one takes them without a heap allocation.
+mod pool {
+    use std::cell::RefCell;
+
+    /// The most buffers of each kind kept per thread (128 KiB of read buffers).
+    const KEEP: usize = 32;
+
+    thread_local! {
+        static READ: RefCell<Vec<Vec<u8>>> = const { RefCell::new(Vec::new()) };
+        static WRITE: RefCell<Vec<Vec<u8>>> = const { RefCell::new(Vec::new()) };
+    }
+
+    /// A zeroed read buffer of `size` bytes.
+    pub(super) fn take_read(size: usize) -> Vec<u8> {
+        READ.with(|p| p.borrow_mut().pop())
+            .unwrap_or_else(|| vec![0; size])
+    }
+
+    /// Gives back a read buffer (kept only if it has the initial size).
+    pub(super) fn give_read(v: Vec<u8>, size: usize) {
+        if v.len() == size {
+            READ.with(|p| {
+                let mut p = p.borrow_mut();
+                if p.len() < KEEP {
+                    p.push(v);
+                }
+            });
+        }
+    }
+
+    /// An empty write buffer.
+    pub(super) fn take_write() -> Vec<u8> {
+        WRITE
+            .with(|p| p.borrow_mut().pop())
+            .unwrap_or_else(|| Vec::with_capacity(256))
+    }
+
+    /// Gives back a write buffer (kept only if it is small).
+    pub(super) fn give_write(mut v: Vec<u8>, max: usize) {
+        if v.capacity() > 0 && v.capacity() <= max {
+            v.clear();
+            WRITE.with(|p| {
+                let mut p = p.borrow_mut();
+                if p.len() < KEEP {
+                    p.push(v);
+                }
+            });
+        }
+    }
+}
+
 impl ReadBuf {
+    /// An empty buffer holding no memory until bytes arrive.
     fn new() -> Self {
         ReadBuf {
-            data: vec![0; INITIAL_READ_BUFFER],
+            data: Vec::new(),
             start: 0,
             end: 0,
         }
@@ -149,6 +203,9 @@ impl ReadBuf {
 
     /// Free space to read into, growing the buffer up to `cap` bytes; empty when full.
     pub(crate) fn spare(&mut self, cap: usize) -> &mut [u8] {
+        if self.data.is_empty() {
+            self.data = pool::take_read(INITIAL_READ_BUFFER);
+        }
         if self.end == self.data.len() && self.start > 0 {
             self.data.copy_within(self.start..self.end, 0);
             self.end -= self.start;
@@ -165,11 +222,10 @@ impl ReadBuf {
         self.end = (self.end + n).min(self.data.len());
     }
 
-    /// Gives back memory beyond the initial size while the connection is idle.
-    fn shrink(&mut self) {
-        if self.is_empty() && self.data.len() > INITIAL_READ_BUFFER {
-            self.data.truncate(INITIAL_READ_BUFFER);
-            self.data.shrink_to_fit();
+    /// Gives the memory back while the connection is idle (to this thread's pool).
+    fn release(&mut self) {
+        if self.is_empty() {
+            pool::give_read(std::mem::take(&mut self.data), INITIAL_READ_BUFFER);
         }
     }
 
@@ -287,7 +343,7 @@ impl Conn {
         Box::new(Conn {
             io,
             buf: ReadBuf::new(),
-            wbuf: Vec::with_capacity(256),
+            wbuf: Vec::new(),
             phase: Phase::Idle,
             deadline: now + shared.options.limits.keep_alive_timeout,
             shard: shared.poller.assign(),
@@ -313,6 +369,16 @@ impl Conn {
 
     pub(crate) fn id(&self) -> u64 {
         self.info.id()
+    }
+
+    /// Empties the write buffer for a response head, taking one from the thread's pool
+    /// when the connection (idle until now) holds none.
+    fn fresh_wbuf(&mut self) {
+        if self.wbuf.capacity() == 0 {
+            self.wbuf = pool::take_write();
+        } else {
+            self.wbuf.clear();
+        }
     }
 
     /// Called by the poller when `deadline` passed while the connection was parked.
@@ -345,7 +411,7 @@ impl Conn {
                 );
                 shared.counters.count_error(e);
                 shared.counters.response(e.status());
-                self.wbuf.clear();
+                self.fresh_wbuf();
                 encode_error(
                     &mut self.wbuf,
                     e.status(),
@@ -648,12 +714,11 @@ impl Conn {
                         // Park at once: the worker then waits on the whole epoll set,
                         // so whichever connection speaks next, this one included, is
                         // served without a hand-off to another thread.
-                        self.buf.shrink();
-                        // A reader body staged up to READ_CHUNK bytes here: an idle
-                        // connection keeps no more than a response head's worth.
-                        if self.wbuf.capacity() > INITIAL_READ_BUFFER {
-                            self.wbuf = Vec::with_capacity(256);
-                        }
+                        // An idle connection holds no buffer: both go back to this
+                        // thread's pool (a write buffer that held a reader body's chunk
+                        // is freed instead).
+                        self.buf.release();
+                        pool::give_write(std::mem::take(&mut self.wbuf), INITIAL_READ_BUFFER);
                         return Step::Park;
                     }
                     // Part of a head: park with it at once (the worker serves others
@@ -1022,7 +1087,7 @@ impl Conn {
             return Step::Close;
         }
         shared.counters.response(status);
-        self.wbuf.clear();
+        self.fresh_wbuf();
         encode_error(
             &mut self.wbuf,
             status,
@@ -1081,7 +1146,7 @@ impl Conn {
                 return self.simple_error(500, shared);
             }
             shared.counters.response(parts.status.as_u16());
-            self.wbuf.clear();
+            self.fresh_wbuf();
             encode_head(
                 &mut self.wbuf,
                 parts.status,
@@ -1139,7 +1204,7 @@ impl Conn {
             None
         };
         shared.counters.response(parts.status.as_u16());
-        self.wbuf.clear();
+        self.fresh_wbuf();
         encode_head(
             &mut self.wbuf,
             parts.status,
@@ -1690,7 +1755,7 @@ fn serve_streaming(conn: Box<Conn>, pending: Box<Pending>, shared: &Shared) -> O
         {
             let mut guard = cell.lock().unwrap_or_else(|e| e.into_inner());
             let conn = guard.as_mut()?;
-            conn.wbuf.clear();
+            conn.fresh_wbuf();
             let framing = if meta.is_head {
                 OutFraming::NoBody
             } else if chunked {

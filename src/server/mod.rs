@@ -418,9 +418,9 @@ fn notify_systemd(state: &str) {
 /// (see `http2::driver` for the wake-up protocol).
 pub(crate) fn run_conn(mut conn: Box<Conn>, shared: &Shared) {
     loop {
-        shared.counters.workers_busy.fetch_add(1, Ordering::Relaxed);
+        shared.counters.worker_busy(true);
         let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drive(conn, shared)));
-        shared.counters.workers_busy.fetch_sub(1, Ordering::Relaxed);
+        shared.counters.worker_busy(false);
         match r {
             Ok(Next::Park(c)) => {
                 #[cfg(feature = "http2")]
@@ -463,9 +463,9 @@ fn worker_loop(rx: Receiver<Work>, shared: Arc<Shared>, index: usize) {
     let run = |work: Work| match work {
         Work::Conn(c) => run_conn(c, &shared),
         Work::Task(t) => {
-            shared.counters.workers_busy.fetch_add(1, Ordering::Relaxed);
+            shared.counters.worker_busy(true);
             let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| t(&shared)));
-            shared.counters.workers_busy.fetch_sub(1, Ordering::Relaxed);
+            shared.counters.worker_busy(false);
             if r.is_err() {
                 log::error!("worker: a task panicked");
             }

@@ -41,33 +41,88 @@ pub(crate) struct Timeouts {
 /// Server-wide counters.
 #[derive(Debug, Default)]
 pub(crate) struct Counters {
-    /// Requests by HTTP version: 1.0, 1.1, 2.
-    pub(crate) requests_http10: AtomicU64,
-    pub(crate) requests_http11: AtomicU64,
-    pub(crate) requests_http2: AtomicU64,
-    /// Responses by status class, 1xx to 5xx.
-    pub(crate) responses: [AtomicU64; 5],
+    /// Requests by protocol, responses by status class and busy workers, striped per
+    /// thread (see [`Hot`]).
+    stripes: Box<[Hot; STRIPES]>,
     pub(crate) refused: Refusals,
     pub(crate) timeouts: Timeouts,
-    /// Workers running a connection or handler right now.
-    pub(crate) workers_busy: AtomicU64,
     pub(crate) connections_open: AtomicU64,
     pub(crate) connections_total: AtomicU64,
     pub(crate) connections_refused: AtomicU64,
     pub(crate) upgraded_open: AtomicU64,
-    pub(crate) requests_total: AtomicU64,
     /// TLS handshakes that failed (protocol errors, refused names or certificates).
     pub(crate) handshake_failures: AtomicU64,
     /// The sockets of open (not upgraded) connections, to abort them at shutdown.
     open: Mutex<HashMap<u64, Transport>>,
 }
 
+/// How many stripes the per-request counters have.
+const STRIPES: usize = 16;
+
+/// The counters every request touches, one set per stripe on a cache line of its own:
+/// each thread adds to its own stripe, so workers on different cores do not fight over
+/// one cache line per request. A snapshot sums the stripes.
+#[derive(Debug, Default)]
+#[repr(align(128))]
+struct Hot {
+    /// Requests by protocol: HTTP/1.0, HTTP/1.1, HTTP/2.
+    requests: [AtomicU64; 3],
+    /// Responses by status class (1xx to 5xx).
+    responses: [AtomicU64; 5],
+    /// Workers busy, as a wrapping count: a thread adds and subtracts on its own stripe,
+    /// and the wrapping sum over the stripes is exact.
+    busy: AtomicU64,
+}
+
+thread_local! {
+    /// This thread's stripe.
+    static STRIPE: usize = {
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        (NEXT.fetch_add(1, Ordering::Relaxed) as usize) % STRIPES
+    };
+}
+
 impl Counters {
+    fn hot(&self) -> &Hot {
+        &self.stripes[STRIPE.with(|s| *s)]
+    }
+
+    fn sum(&self, f: impl Fn(&Hot) -> &AtomicU64) -> u64 {
+        self.stripes
+            .iter()
+            .fold(0u64, |n, h| n.wrapping_add(f(h).load(Ordering::Relaxed)))
+    }
+
     /// Counts a response with this status code.
     pub(crate) fn response(&self, status: u16) {
         if (100..600).contains(&status) {
-            self.responses[(status / 100 - 1) as usize].fetch_add(1, Ordering::Relaxed);
+            self.hot().responses[(status / 100 - 1) as usize].fetch_add(1, Ordering::Relaxed);
         }
+    }
+
+    /// Responses of status class `class` (0: 1xx, ..., 4: 5xx).
+    pub(crate) fn responses(&self, class: usize) -> u64 {
+        self.sum(|h| &h.responses[class])
+    }
+
+    /// Requests of HTTP/1.0, HTTP/1.1 and HTTP/2.
+    pub(crate) fn requests(&self) -> [u64; 3] {
+        std::array::from_fn(|i| self.sum(|h| &h.requests[i]))
+    }
+
+    /// A worker starts (`true`) or stops (`false`) running a connection or a task.
+    pub(crate) fn worker_busy(&self, busy: bool) {
+        let h = self.hot();
+        if busy {
+            h.busy.fetch_add(1, Ordering::Relaxed);
+        } else {
+            h.busy.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Workers busy now.
+    pub(crate) fn workers_busy(&self) -> u64 {
+        (self.sum(|h| &h.busy) as i64).max(0) as u64
     }
 
     /// Counts a request refused for a limit or a timeout, by kind.
@@ -87,13 +142,12 @@ impl Counters {
 
     /// Counts a request of this HTTP version.
     pub(crate) fn request(&self, version: http::Version) {
-        self.requests_total.fetch_add(1, Ordering::Relaxed);
-        let c = match version {
-            http::Version::HTTP_10 | http::Version::HTTP_09 => &self.requests_http10,
-            http::Version::HTTP_2 => &self.requests_http2,
-            _ => &self.requests_http11,
+        let i = match version {
+            http::Version::HTTP_10 | http::Version::HTTP_09 => 0,
+            http::Version::HTTP_2 => 2,
+            _ => 1,
         };
-        c.fetch_add(1, Ordering::Relaxed);
+        self.hot().requests[i].fetch_add(1, Ordering::Relaxed);
     }
 
     /// Shuts down the socket of every open connection: blocked reads and writes fail at
