@@ -117,6 +117,12 @@ pub(crate) struct DeadlineIo {
     pub(crate) stream: Transport,
     abort: Arc<OwnedFd>,
     log_id: Option<u64>,
+    /// The last read of a plain socket returned fewer bytes than asked for, so the socket
+    /// was empty then: the next [`try_read`](Self::try_read) answers "would block" without
+    /// a system call. Bytes that arrive later raise an edge-triggered event, and parking
+    /// or a readiness wait clears this. Saves the read that finds the socket empty after
+    /// each request, as nginx does.
+    drained: bool,
 }
 
 /// The result of waiting for readiness.
@@ -132,11 +138,19 @@ impl DeadlineIo {
             stream,
             abort,
             log_id,
+            drained: false,
         }
     }
 
+    /// Forgets that the socket was found empty (the connection parks: the next drive
+    /// comes from a readiness event).
+    pub(crate) fn forget_drained(&mut self) {
+        self.drained = false;
+    }
+
     /// Waits until the socket is readable (or writable with `write`) or `until` passes.
-    pub(crate) fn wait(&self, write: bool, until: Instant) -> Result<Ready, IoFail> {
+    pub(crate) fn wait(&mut self, write: bool, until: Instant) -> Result<Ready, IoFail> {
+        self.drained = false;
         loop {
             let now = Instant::now();
             if now >= until {
@@ -172,9 +186,15 @@ impl DeadlineIo {
 
     /// One non-blocking read: `Ok(Some(0))` is end of stream, `Ok(None)` would block.
     pub(crate) fn try_read(&mut self, buf: &mut [u8]) -> Result<Option<usize>, IoFail> {
+        if self.drained {
+            return Ok(None);
+        }
         loop {
             match self.stream.read(buf) {
                 Ok(n) => {
+                    // TLS buffers records above the socket: a short read says nothing
+                    // about the socket there.
+                    self.drained = n > 0 && n < buf.len() && self.stream.is_plain();
                     if let Some(id) = self.log_id {
                         log_bytes(id, "read", &buf[..n]);
                     }

@@ -28,6 +28,15 @@ impl Transport {
         }
     }
 
+    /// Whether reads go straight to the socket (no TLS layer).
+    pub(crate) fn is_plain(&self) -> bool {
+        match self {
+            Transport::Tcp(_) | Transport::Unix(_) => true,
+            #[cfg(feature = "tls")]
+            Transport::Tls(_) => false,
+        }
+    }
+
     /// Whether encrypted bytes wait in the TLS layer to be written.
     pub(crate) fn pending_output(&self) -> bool {
         match self {

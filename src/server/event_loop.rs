@@ -362,6 +362,8 @@ impl Shard {
 
     /// Parks a connection until its socket is ready or its deadline passes.
     fn park(self: &Arc<Self>, mut conn: Box<Conn>, timers: &OwnedFd) -> Parked {
+        // The next drive comes from an event: read then.
+        conn.io.forget_drained();
         let fd = conn.io.fd();
         let want_out = conn.wants_write();
         if conn.reg.is_none() {
