@@ -276,6 +276,8 @@ enum OutBody {
     None,
     Bytes(std::borrow::Cow<'static, [u8]>, usize),
     Reader(Box<dyn io::Read + Send>),
+    /// A file region sent by the kernel (sendfile(2)) on a plain socket.
+    File(crate::body::FileRegion),
 }
 
 /// A response being written without holding a worker: the head (and, for reader bodies,
@@ -1224,6 +1226,11 @@ impl Conn {
             match body.kind {
                 Kind::Bytes { data, pos } => OutBody::Bytes(data, pos),
                 Kind::Reader { reader, .. } => OutBody::Reader(reader),
+                // The kernel copies a file to a plain socket; TLS (and connection
+                // logging, which must see the bytes) copy it through user space.
+                Kind::File(f) if self.io.stream.is_plain() && !self.io.logs_bytes() => {
+                    OutBody::File(f)
+                }
                 Kind::File(f) => OutBody::Reader(Box::new(f)),
                 // The request body of this very connection echoed back (synchronous I/O).
                 Kind::Incoming(_) => {
@@ -1404,10 +1411,17 @@ impl Conn {
         loop {
             let mut flush_only = false;
             if out.staged >= self.wbuf.len() {
-                let body_left = matches!(&out.body, OutBody::Bytes(d, p) if *p < d.len());
+                let body_left = match &out.body {
+                    OutBody::Bytes(d, p) => *p < d.len(),
+                    OutBody::File(f) => f.remaining > 0,
+                    _ => false,
+                };
                 if !body_left {
-                    let source_done =
-                        out.source_done || matches!(out.body, OutBody::None | OutBody::Bytes(..));
+                    let source_done = out.source_done
+                        || matches!(
+                            out.body,
+                            OutBody::None | OutBody::Bytes(..) | OutBody::File(_)
+                        );
                     if source_done && self.io.pending_output() {
                         // Everything is written, but TLS records wait above the socket.
                         flush_only = true;
@@ -1432,15 +1446,35 @@ impl Conn {
                     }
                 }
             }
-            let second: &[u8] = match &out.body {
-                OutBody::Bytes(d, p) => &d[*p..],
-                _ => &[],
-            };
             let first = &self.wbuf[out.staged.min(self.wbuf.len())..];
             let first_len = first.len();
             let r = if flush_only {
                 self.io.try_flush().map(|done| done.then_some(0))
+            } else if let OutBody::File(f) = &mut out.body {
+                if f.remaining == 0 {
+                    self.io.try_write_pair(first, &[])
+                } else if first.is_empty() {
+                    match self.io.try_sendfile(f) {
+                        Ok(Some(0)) => {
+                            log::error!(
+                                "Connection id \"{}\": the response's file ended {} bytes short \
+                                 of its declared length; closing",
+                                self.info.id(),
+                                f.remaining
+                            );
+                            return Step::Close;
+                        }
+                        r => r,
+                    }
+                } else {
+                    // The head, held back until the file's first bytes join it.
+                    self.io.try_write_more(first)
+                }
             } else {
+                let second: &[u8] = match &out.body {
+                    OutBody::Bytes(d, p) => &d[*p..],
+                    _ => &[],
+                };
                 self.io.try_write_pair(first, second)
             };
             match r {
@@ -1448,8 +1482,11 @@ impl Conn {
                     out.timer.add_bytes(n);
                     let a = n.min(first_len);
                     out.staged += a;
-                    if let OutBody::Bytes(_, p) = &mut out.body {
-                        *p += n - a;
+                    match &mut out.body {
+                        OutBody::Bytes(_, p) => *p += n - a,
+                        // Sent by try_sendfile, which advanced the region itself.
+                        OutBody::File(_) => {}
+                        _ => {}
                     }
                 }
                 Ok(None) => {

@@ -340,6 +340,49 @@ impl DeadlineIo {
         }
     }
 
+    /// Whether connection logging shows this connection's bytes.
+    pub(crate) fn logs_bytes(&self) -> bool {
+        self.log_id.is_some()
+    }
+
+    /// One non-blocking write that tells the kernel more follows at once (`MSG_MORE`):
+    /// a response head then leaves in one segment with the start of a file sent by
+    /// [`try_sendfile`](Self::try_sendfile). `Ok(None)` would block. Plain sockets only.
+    pub(crate) fn try_write_more(&mut self, data: &[u8]) -> Result<Option<usize>, IoFail> {
+        loop {
+            match rustix::net::send(&self.stream, data, rustix::net::SendFlags::MORE) {
+                Ok(0) => return Err(IoFail::Closed),
+                Ok(n) => return Ok(Some(n)),
+                Err(rustix::io::Errno::AGAIN) => return Ok(None),
+                Err(rustix::io::Errno::INTR) => {}
+                Err(e) => return Err(io::Error::from(e).into()),
+            }
+        }
+    }
+
+    /// Sends the next part of a file region with sendfile(2), without waiting: the
+    /// kernel copies from the page cache to the socket. Advances the region; `Ok(None)`
+    /// would block, `Ok(Some(0))` means the file ended early. Plain sockets only.
+    pub(crate) fn try_sendfile(
+        &mut self,
+        f: &mut crate::body::FileRegion,
+    ) -> Result<Option<usize>, IoFail> {
+        // At most 1 MiB a call, so that a large file does not keep one call going long.
+        let count = f.remaining.min(1 << 20) as usize;
+        loop {
+            let mut offset = f.offset;
+            match rustix::fs::sendfile(&self.stream, &f.file, Some(&mut offset), count) {
+                Ok(n) => {
+                    f.advance(n as u64);
+                    return Ok(Some(n));
+                }
+                Err(rustix::io::Errno::AGAIN) => return Ok(None),
+                Err(rustix::io::Errno::INTR) => {}
+                Err(e) => return Err(io::Error::from(e).into()),
+            }
+        }
+    }
+
     /// The size of the socket's send buffer: an upper bound on the bytes written that
     /// may not have reached the peer yet.
     pub(crate) fn send_buffer_size(&self) -> u64 {
