@@ -117,8 +117,8 @@ pub(crate) struct DeadlineIo {
     pub(crate) stream: Transport,
     abort: Arc<OwnedFd>,
     log_id: Option<u64>,
-    /// The last read of a plain socket returned fewer bytes than asked for, so the socket
-    /// was empty then: the next [`try_read`](Self::try_read) answers "would block" without
+    /// The last read returned fewer bytes than asked for and the socket was empty then
+    /// (see [`Transport::drained_after`]): the next [`try_read`](Self::try_read) answers "would block" without
     /// a system call. Bytes that arrive later raise an edge-triggered event, and parking
     /// or a readiness wait clears this. Saves the read that finds the socket empty after
     /// each request, as nginx does.
@@ -192,9 +192,7 @@ impl DeadlineIo {
         loop {
             match self.stream.read(buf) {
                 Ok(n) => {
-                    // TLS buffers records above the socket: a short read says nothing
-                    // about the socket there.
-                    self.drained = n > 0 && n < buf.len() && self.stream.is_plain();
+                    self.drained = self.stream.drained_after(n, buf.len());
                     if let Some(id) = self.log_id {
                         log_bytes(id, "read", &buf[..n]);
                     }

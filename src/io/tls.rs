@@ -48,6 +48,23 @@ pub(crate) enum Handshake {
 pub(crate) struct TlsStream {
     pub(crate) sock: Transport,
     state: State,
+    /// The last socket read returned fewer bytes than rustls asked for: the socket was
+    /// empty then (see [`TlsStream::socket_drained`]).
+    sock_short: bool,
+}
+
+/// The socket as rustls reads it, noting whether a read came back short.
+struct NoteShort<'a> {
+    sock: &'a mut Transport,
+    short: &'a mut bool,
+}
+
+impl Read for NoteShort<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.sock.read(buf)?;
+        *self.short = n < buf.len();
+        Ok(n)
+    }
 }
 
 impl std::fmt::Debug for TlsStream {
@@ -89,6 +106,7 @@ impl TlsStream {
         TlsStream {
             sock,
             state: State::Hello(Box::default()),
+            sock_short: false,
         }
     }
 
@@ -177,6 +195,14 @@ impl TlsStream {
         }
     }
 
+    /// After a read that returned fewer plaintext bytes than asked for: whether the
+    /// socket was empty too (its last read came back short), so that nothing is left to
+    /// read until the socket becomes readable again. Records rustls has only partly
+    /// received wait for bytes that have not arrived.
+    pub(crate) fn socket_drained(&self) -> bool {
+        self.sock_short
+    }
+
     /// Whether encrypted bytes wait to be written.
     pub(crate) fn pending_output(&self) -> bool {
         matches!(&self.state, State::Conn(c) if c.wants_write())
@@ -232,7 +258,11 @@ impl Read for TlsStream {
                     Err(_) => break,
                 }
             }
-            match c.read_tls(&mut self.sock) {
+            let mut probe = NoteShort {
+                sock: &mut self.sock,
+                short: &mut self.sock_short,
+            };
+            match c.read_tls(&mut probe) {
                 Ok(0) => return Ok(0),
                 Ok(_) => {}
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
@@ -258,6 +288,34 @@ impl Write for TlsStream {
         let n = c
             .writer()
             .write(&buf[..buf.len().min(MAX_PLAINTEXT_PER_WRITE)])?;
+        match self.flush_output() {
+            Err(e) if e.kind() != io::ErrorKind::WouldBlock => Err(e),
+            _ => Ok(n),
+        }
+    }
+
+    /// Every slice in one TLS record where they fit (a response head and its body leave
+    /// in one record and one socket write, not one each).
+    fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+        self.flush_output()?;
+        let State::Conn(c) = &mut self.state else {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "TLS handshake not complete",
+            ));
+        };
+        // Take at most MAX_PLAINTEXT_PER_WRITE bytes, as `write` does.
+        let mut room = MAX_PLAINTEXT_PER_WRITE;
+        let mut take = Vec::with_capacity(bufs.len().min(4));
+        for b in bufs {
+            if room == 0 {
+                break;
+            }
+            let n = b.len().min(room);
+            take.push(io::IoSlice::new(&b[..n]));
+            room -= n;
+        }
+        let n = c.writer().write_vectored(&take)?;
         match self.flush_output() {
             Err(e) if e.kind() != io::ErrorKind::WouldBlock => Err(e),
             _ => Ok(n),

@@ -28,6 +28,20 @@ impl Transport {
         }
     }
 
+    /// After a read of `got` bytes into a buffer of `asked`: whether the socket was empty
+    /// then. A plain socket that returned fewer bytes than asked for was; over TLS, the
+    /// plaintext must have run out and the last socket read must have come back short.
+    pub(crate) fn drained_after(&self, got: usize, asked: usize) -> bool {
+        if got == 0 || got >= asked {
+            return false;
+        }
+        match self {
+            Transport::Tcp(_) | Transport::Unix(_) => true,
+            #[cfg(feature = "tls")]
+            Transport::Tls(t) => t.socket_drained(),
+        }
+    }
+
     /// Whether reads go straight to the socket (no TLS layer).
     pub(crate) fn is_plain(&self) -> bool {
         match self {
