@@ -472,13 +472,16 @@ impl Conn {
         let Some(tls) = self.endpoint.tls.clone() else {
             return Step::Close;
         };
+        #[allow(clippy::never_loop)] // every arm returns: one handshake step per drive
         loop {
             let crate::io::Transport::Tls(t) = &mut self.io.stream else {
                 return Step::Close;
             };
             let r = t.handshake(&|acc: &rustls::server::Accepted| {
                 let name = acc.client_hello().server_name().map(str::to_string);
-                let cfg = tls.select(name.as_deref());
+                let cfg = tls
+                    .select(name.as_deref())
+                    .map(|c| c.pick(acc.client_hello().cipher_suites()));
                 if cfg.is_none() {
                     log::info!(
                         "Connection id \"{}\" refused: no certificate is configured for server \

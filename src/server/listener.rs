@@ -48,13 +48,22 @@ impl Listener {
     pub(crate) fn accept(&self) -> io::Result<(Transport, Address, Address)> {
         match self {
             Listener::Tcp(l, bound) => {
-                let (s, remote) = l.accept()?;
+                // accept4 with SOCK_NONBLOCK: no separate system call to make the new
+                // socket non-blocking.
+                let (fd, remote) = rustix::net::acceptfrom_with(
+                    l,
+                    rustix::net::SocketFlags::NONBLOCK | rustix::net::SocketFlags::CLOEXEC,
+                )?;
+                let s = std::net::TcpStream::from(fd);
+                let remote = match remote.map(std::net::SocketAddr::try_from) {
+                    Some(Ok(a)) => a,
+                    _ => s.peer_addr()?,
+                };
                 let local = if bound.ip().is_unspecified() {
                     s.local_addr().unwrap_or(*bound)
                 } else {
                     *bound
                 };
-                s.set_nonblocking(true)?;
                 let _ = s.set_nodelay(true);
                 Ok((
                     Transport::Tcp(std::sync::Arc::new(s)),

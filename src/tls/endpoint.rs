@@ -29,11 +29,11 @@ use crate::Error;
 /// The TLS side of one HTTPS endpoint.
 pub(crate) struct TlsEndpoint {
     /// The config for clients when no SNI entries are configured.
-    default: Option<Arc<ServerConfig>>,
-    exact: HashMap<String, Arc<ServerConfig>>,
+    default: Option<Arc<Configs>>,
+    exact: HashMap<String, Arc<Configs>>,
     /// `(".example.org", config)`, longest suffix first.
-    wildcards: Vec<(String, Arc<ServerConfig>)>,
-    any: Option<Arc<ServerConfig>>,
+    wildcards: Vec<(String, Arc<Configs>)>,
+    any: Option<Arc<Configs>>,
     pub(crate) filter: Option<TlsFilter>,
     pub(crate) handshake_timeout: Duration,
     /// Certificates loaded from files, for the rotation watcher.
@@ -47,6 +47,68 @@ impl std::fmt::Debug for TlsEndpoint {
             .field("handshake_timeout", &self.handshake_timeout)
             .finish()
     }
+}
+
+/// The rustls configs of one certificate setup, one per cipher suite policy.
+///
+/// The server picks the cipher suite (as Go's TLS server does): AES-128-GCM first, then
+/// AES-256-GCM, then ChaCha20-Poly1305, each protocol version alike; AES-128-GCM is as
+/// strong as a TLS suite needs and its SHA-256 key schedule runs on the CPU's SHA
+/// instructions where AES-256-GCM's SHA-384 does not, which makes a handshake cheaper. A
+/// client that puts ChaCha20-Poly1305 first (one without AES instructions, as many small
+/// ARM devices) gets its own order instead.
+pub(crate) struct Configs {
+    server_order: Arc<ServerConfig>,
+    client_order: Arc<ServerConfig>,
+}
+
+impl Configs {
+    fn new(cfg: ServerConfig) -> Configs {
+        let mut ours = cfg.clone();
+        ours.ignore_client_order = true;
+        let mut theirs = cfg;
+        theirs.ignore_client_order = false;
+        Configs {
+            server_order: Arc::new(ours),
+            client_order: Arc::new(theirs),
+        }
+    }
+
+    /// The config for a client offering `suites` in its order of preference.
+    pub(crate) fn pick(&self, suites: &[rustls::CipherSuite]) -> Arc<ServerConfig> {
+        use rustls::CipherSuite as S;
+        let chacha_first = matches!(
+            suites.first(),
+            Some(S::TLS13_CHACHA20_POLY1305_SHA256)
+                | Some(S::TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256)
+                | Some(S::TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256)
+        );
+        if chacha_first {
+            self.client_order.clone()
+        } else {
+            self.server_order.clone()
+        }
+    }
+}
+
+/// The ring provider with the server's cipher suite preference (see [`Configs`]).
+fn provider() -> CryptoProvider {
+    let mut p = rustls::crypto::ring::default_provider();
+    let rank = |s: &rustls::SupportedCipherSuite| {
+        use rustls::CipherSuite as S;
+        match s.suite() {
+            S::TLS13_AES_128_GCM_SHA256 => 0,
+            S::TLS13_AES_256_GCM_SHA384 => 1,
+            S::TLS13_CHACHA20_POLY1305_SHA256 => 2,
+            S::TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256
+            | S::TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256 => 3,
+            S::TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384
+            | S::TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384 => 4,
+            _ => 5,
+        }
+    };
+    p.cipher_suites.sort_by_key(rank);
+    p
 }
 
 /// The ALPN protocols offered for an endpoint's `Protocols`.
@@ -249,7 +311,7 @@ impl Builder<'_> {
         base: &Base,
         resolver: Arc<dyn ResolvesServerCert>,
         path: &str,
-    ) -> Result<Arc<ServerConfig>, Error> {
+    ) -> Result<Arc<Configs>, Error> {
         if base.versions.is_empty() {
             return Err(Error::config(format!(
                 "The endpoint '{}' allows no TLS version ({path}:SslProtocols is empty); use \
@@ -271,7 +333,7 @@ impl Builder<'_> {
         };
         let mut cfg = builder.with_cert_resolver(resolver);
         cfg.alpn_protocols = alpn_for(base.protocols);
-        Ok(Arc::new(cfg))
+        Ok(Arc::new(Configs::new(cfg)))
     }
 
     fn slot(&mut self, source: &super::CertificateSource) -> Result<Arc<CertSlot>, Error> {
@@ -295,7 +357,7 @@ impl TlsEndpoint {
             Some(n) => format!("Kestrel:Endpoints:{n}"),
             None => "HttpsOptions".to_string(),
         };
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let provider = Arc::new(provider());
         let ca_path = https
             .client_certificate_ca
             .as_ref()
@@ -433,7 +495,7 @@ impl TlsEndpoint {
 
     /// The config for a client that asked for `server_name`; `None` refuses the handshake
     /// (SNI entries are configured and none matches).
-    pub(crate) fn select(&self, server_name: Option<&str>) -> Option<Arc<ServerConfig>> {
+    pub(crate) fn select(&self, server_name: Option<&str>) -> Option<Arc<Configs>> {
         if let Some(d) = &self.default {
             return Some(d.clone());
         }
