@@ -58,8 +58,9 @@
 //! a directory), as with nginx, not from a symlink's target; text types carry
 //! `; charset=utf-8`, unknown extensions are `application/octet-stream`.
 //!
-//! Files are never read into memory: the body is a [`Body::from_reader`] over the open
-//! file with its length, so the server streams it under MinResponseDataRate.
+//! Files are never read into memory: the body is a [`Body::from_file`] region (offset and
+//! length) of the open file, so the server streams it under MinResponseDataRate, with
+//! sendfile(2) where the connection allows.
 //!
 //! Errors: a missing file is 404, permission denied 403, any other I/O error 500 with an
 //! error log line. Error bodies are a short `text/plain` line.
@@ -73,7 +74,7 @@
 //! ```
 
 use std::fs::{self, File, Metadata};
-use std::io::{self, Read, Seek, SeekFrom};
+use std::io;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -350,21 +351,19 @@ impl StaticFiles {
         } else {
             ByteRange::Ignore
         };
-        let Representation { mut file, len, .. } = rep;
+        let Representation { file, len, .. } = rep;
         match range {
             ByteRange::Ignore => {
-                let mut resp = Response::new(Body::from_reader(file, Some(len)));
+                let mut resp = Response::new(Body::from_file(file, 0, len));
                 *resp.headers_mut() = headers;
                 Ok(resp)
             }
             ByteRange::Satisfiable { start, end } => {
-                file.seek(SeekFrom::Start(start))
-                    .map_err(|e| classify(&e, &self.root.join(&rel)))?;
                 let n = end - start + 1;
                 if let Ok(v) = HeaderValue::try_from(format!("bytes {start}-{end}/{len}")) {
                     headers.insert(CONTENT_RANGE, v);
                 }
-                let mut resp = Response::new(Body::from_reader(file.take(n), Some(n)));
+                let mut resp = Response::new(Body::from_file(file, start, n));
                 *resp.status_mut() = StatusCode::PARTIAL_CONTENT;
                 *resp.headers_mut() = headers;
                 Ok(resp)
