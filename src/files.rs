@@ -10,21 +10,37 @@
 //!    name anything above the root. Empty segments (`//`) are merged, as nginx does. A
 //!    segment starting with `.` (a hidden file or directory) is 404 unless
 //!    [`StaticFilesOptions::serve_hidden`].
-//! 3. **Resolution**: the path under the root is canonicalized (symlinks resolved) and
-//!    must still lie inside the canonical root, compared component by component;
-//!    otherwise 404. Symlinks that stay inside the root are followed. Only regular files
-//!    are served (no FIFOs, devices or sockets; they are 404).
+//! 3. **Resolution**: the root directory is opened once, when the handler is built, and
+//!    each path is opened relative to it with openat2(2) and `RESOLVE_BENEATH |
+//!    RESOLVE_NO_MAGICLINKS`: the kernel follows symlinks but refuses every step out of
+//!    the root, with no race between a check and the open. A step it refuses (an absolute
+//!    symlink, or a `..` above the root, either of which may lead back inside) sends that
+//!    path the userspace way: it is canonicalized (symlinks resolved) and must lie inside
+//!    the canonical root, compared component by component (otherwise 404), and the
+//!    canonical path is opened beneath the root again. So symlinks are followed exactly
+//!    when they resolve inside the root. Where openat2 is unavailable (kernels before 5.6,
+//!    seccomp filters that refuse it; probed once when the handler is built, and given up
+//!    for good at the first ENOSYS) every path goes the userspace way and the canonical
+//!    path is opened as such. The open file is stat'ed (one fstat) for its type, size and
+//!    modification time. Only regular files are served: FIFOs, devices and sockets are
+//!    404. As with nginx, a FIFO or device node inside the root is opened (non-blocking,
+//!    never as a controlling terminal) before it is refused: keep device nodes out of the
+//!    root, or mount it `nodev`.
 //! 4. **Directories**: a directory URL without its trailing slash is redirected (301) to
 //!    the slash form, query kept (nginx's behaviour); with the slash, its
-//!    [`index`](StaticFilesOptions::index) file is served, or 404 when there is none.
-//!    There are no directory listings.
+//!    [`index`](StaticFilesOptions::index) file is opened directly (`dir/index.html`)
+//!    and served, or 404 when there is none or what precedes the slash is not a
+//!    directory. There are no directory listings.
 //! 5. **Precompressed variants**: with [`precompressed`](StaticFilesOptions::precompressed),
-//!    a `file.br` or `file.gz` next to the file is served instead when the client's
-//!    `Accept-Encoding` accepts `br` or `gzip` (the higher `q` wins, `br` on a tie; `q=0`
-//!    refuses), with `Content-Encoding`, the original file's `Content-Type`, and the
-//!    variant's own length and ETag. `Vary: Accept-Encoding` is sent whenever a variant
-//!    exists, on the identity response too. Variants are not checked for freshness
-//!    against the original (as with nginx's `gzip_static`): keep them up to date.
+//!    a `file.br` or `file.gz` next to the name in the URL (next to the index file for a
+//!    directory URL; when the name is a symlink, next to the link, not its target) is
+//!    served instead when the client's `Accept-Encoding` accepts `br` or `gzip` (the
+//!    higher `q` wins, `br` on a tie; `q=0` refuses), with `Content-Encoding`, the
+//!    original file's `Content-Type`, and the variant's own length and ETag.
+//!    `Vary: Accept-Encoding` is sent whenever a variant exists, on the identity
+//!    response too (so a name without variants costs one failed open per coding).
+//!    Variants are not checked for freshness against the original (as with nginx's
+//!    `gzip_static`): keep them up to date.
 //! 6. **Conditional requests** (RFC 9110 §13.2.2 order): `If-Match`, then
 //!    `If-Unmodified-Since` (412 when they fail); `If-None-Match` (weak comparison, lists
 //!    and `*`), or when it is absent `If-Modified-Since`, give 304 with the validators
@@ -42,8 +58,9 @@
 //! a directory), as with nginx, not from a symlink's target; text types carry
 //! `; charset=utf-8`, unknown extensions are `application/octet-stream`.
 //!
-//! Files are never read into memory: the body is a [`Body::from_reader`] over the open
-//! file with its length, so the server streams it under MinResponseDataRate.
+//! Files are never read into memory: the body is a [`Body::from_file`] region (offset and
+//! length) of the open file, so the server streams it under MinResponseDataRate, with
+//! sendfile(2) where the connection allows.
 //!
 //! Errors: a missing file is 404, permission denied 403, any other I/O error 500 with an
 //! error log line. Error bodies are a short `text/plain` line.
@@ -56,11 +73,11 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-use std::ffi::OsString;
 use std::fs::{self, File, Metadata};
-use std::io::{self, Read, Seek, SeekFrom};
-use std::os::unix::fs::OpenOptionsExt;
+use std::io;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::UNIX_EPOCH;
 
 use http::header::{
@@ -69,6 +86,8 @@ use http::header::{
     LAST_MODIFIED, LOCATION, RANGE, VARY,
 };
 use http::{HeaderMap, HeaderValue, Method, StatusCode};
+use rustix::fs::{Mode, OFlags, ResolveFlags};
+use rustix::io::Errno;
 
 use crate::body::Body;
 use crate::handler::{Handler, Request, Response};
@@ -139,6 +158,12 @@ impl Default for StaticFilesOptions {
 #[derive(Debug)]
 pub struct StaticFiles {
     root: PathBuf,
+    /// The root directory, opened once (`O_PATH`); requests are opened beneath it with
+    /// openat2. `None` when openat2 is unavailable (the probe in [`open_root`] failed).
+    root_fd: Option<OwnedFd>,
+    /// Whether `root_fd` is used: cleared for good when openat2 fails with ENOSYS after
+    /// construction; from then on paths are resolved with realpath.
+    beneath: AtomicBool,
     index: String,
     serve_hidden: bool,
     cache_control: Option<HeaderValue>,
@@ -147,7 +172,10 @@ pub struct StaticFiles {
 
 impl StaticFiles {
     /// Serves `root` with the default [`StaticFilesOptions`]. The root is canonicalized
-    /// once, here; it is an error if it does not exist or is not a directory.
+    /// and opened once, here; it is an error if it does not exist or is not a directory.
+    /// Requests are resolved beneath the directory opened here: one renamed into its
+    /// place later is served once the handler is built again (where openat2 is
+    /// unavailable, paths are resolved by name and follow such a rename at once).
     ///
     /// ```no_run
     /// let files = falconet::StaticFiles::new("./public")?;
@@ -196,7 +224,10 @@ impl StaticFiles {
             })?),
             None => None,
         };
+        let root_fd = open_root(&root);
         Ok(StaticFiles {
+            beneath: AtomicBool::new(root_fd.is_some()),
+            root_fd,
             root,
             index,
             serve_hidden: options.serve_hidden,
@@ -222,41 +253,53 @@ impl StaticFiles {
         if !self.serve_hidden && segments.iter().any(|s| s.starts_with('.')) {
             return Err(Failure::NotFound);
         }
+        // The path relative to the root. A directory URL names its index file directly, so
+        // a file or a missing directory before the slash fails like a missing index (404).
         let trailing_slash = path.ends_with('/');
-        let mut candidate = self.root.clone();
-        candidate.extend(&segments);
-        let (mut canonical, mut meta) = self.resolve(&candidate)?;
-        let mut name: &str = segments.last().map(String::as_str).unwrap_or("");
-        if meta.is_dir() {
-            if !trailing_slash {
+        let mut rel = segments.join("/");
+        let name = if trailing_slash {
+            if !rel.is_empty() {
+                rel.push('/');
+            }
+            rel.push_str(&self.index);
+            self.index.as_str()
+        } else {
+            segments.last().map_or("", String::as_str)
+        };
+        let (file, meta) = match self.lookup(&rel)? {
+            Entry::File(file, meta) => (file, meta),
+            Entry::Dir if !trailing_slash => {
                 return Ok(redirect_to_dir(&segments, req.uri().query()));
             }
-            (canonical, meta) = self.resolve(&canonical.join(&self.index))?;
-            name = &self.index;
-        } else if trailing_slash {
-            return Err(Failure::NotFound);
-        }
-        if !meta.is_file() {
-            return Err(Failure::NotFound);
-        }
+            Entry::Dir | Entry::Other => return Err(Failure::NotFound),
+        };
         let content_type = content_type(name);
 
-        // Precompressed variants, in the client's order of preference.
+        // Precompressed variants, in the client's order of preference: one open for each
+        // accepted coding until one exists; a coding the client refuses is only looked up
+        // (for Vary) while no variant has been seen.
         let mut vary = false;
         let mut chosen = None;
         if self.precompressed {
             let accept = AcceptEncoding::from_headers(req.headers());
+            let base = rel.len();
             for enc in accept.preference() {
-                let sibling = self.sibling(&canonical, enc);
-                vary |= sibling.is_some();
+                rel.truncate(base);
+                rel.push_str(enc.suffix());
                 if chosen.is_none() && accept.accepts(enc) {
-                    chosen = sibling.and_then(|p| match open(&p) {
-                        Ok(r) => Some((r, enc)),
-                        Err(e) => {
-                            log::debug!("static files: variant {} unusable: {e}", p.display());
-                            None
+                    match self.lookup(&rel) {
+                        Ok(Entry::File(f, m)) => {
+                            vary = true;
+                            chosen = Some((f, m, enc));
                         }
-                    });
+                        Err(Failure::Forbidden) => {
+                            log::debug!("static files: variant '{rel}' is not readable");
+                            vary = true;
+                        }
+                        _ => {}
+                    }
+                } else if !vary {
+                    vary = self.is_file(&rel);
                 }
                 if vary && (chosen.is_some() || !accept.accepts_any()) {
                     break;
@@ -264,15 +307,9 @@ impl StaticFiles {
             }
         }
         let (file, meta, encoding) = match chosen {
-            Some(((f, m), enc)) => (f, m, Some(enc)),
-            None => {
-                let (f, m) = open(&canonical).map_err(|e| classify(&e, &canonical))?;
-                (f, m, None)
-            }
+            Some((f, m, enc)) => (f, m, Some(enc)),
+            None => (file, meta, None),
         };
-        if !meta.is_file() {
-            return Err(Failure::NotFound);
-        }
         let rep = Representation::new(file, &meta, encoding);
 
         let mut headers = HeaderMap::new();
@@ -314,21 +351,19 @@ impl StaticFiles {
         } else {
             ByteRange::Ignore
         };
-        let Representation { mut file, len, .. } = rep;
+        let Representation { file, len, .. } = rep;
         match range {
             ByteRange::Ignore => {
-                let mut resp = Response::new(Body::from_reader(file, Some(len)));
+                let mut resp = Response::new(Body::from_file(file, 0, len));
                 *resp.headers_mut() = headers;
                 Ok(resp)
             }
             ByteRange::Satisfiable { start, end } => {
-                file.seek(SeekFrom::Start(start))
-                    .map_err(|e| classify(&e, &canonical))?;
                 let n = end - start + 1;
                 if let Ok(v) = HeaderValue::try_from(format!("bytes {start}-{end}/{len}")) {
                     headers.insert(CONTENT_RANGE, v);
                 }
-                let mut resp = Response::new(Body::from_reader(file.take(n), Some(n)));
+                let mut resp = Response::new(Body::from_file(file, start, n));
                 *resp.status_mut() = StatusCode::PARTIAL_CONTENT;
                 *resp.headers_mut() = headers;
                 Ok(resp)
@@ -343,28 +378,181 @@ impl StaticFiles {
         }
     }
 
-    /// Canonicalizes `path`, checks that it lies inside the root, and stats it.
-    fn resolve(&self, path: &Path) -> Result<(PathBuf, Metadata), Failure> {
-        let canonical = fs::canonicalize(path).map_err(|e| classify(&e, path))?;
-        if !canonical.starts_with(&self.root) {
+    /// Opens what `rel` (sanitized segments joined with `/`) names under the root for
+    /// reading, and tells what it is from the open file (one fstat).
+    fn lookup(&self, rel: &str) -> Result<Entry, Failure> {
+        let file = match self.open(rel, READ) {
+            Ok(file) => file,
+            // Serving needs read permission; telling a directory (301) or a special file
+            // (404) from an unreadable file (403) does not: look again with O_PATH.
+            Err(Failure::Forbidden) => {
+                return match self.open(rel, PATH).map(|f| f.metadata()) {
+                    Ok(Ok(m)) if m.is_dir() => Ok(Entry::Dir),
+                    Ok(Ok(m)) if !m.is_file() => Ok(Entry::Other),
+                    _ => Err(Failure::Forbidden),
+                };
+            }
+            Err(f) => return Err(f),
+        };
+        let meta = file
+            .metadata()
+            .map_err(|e| classify(&e, &self.root.join(rel)))?;
+        Ok(if meta.is_file() {
+            Entry::File(file, meta)
+        } else if meta.is_dir() {
+            Entry::Dir
+        } else {
+            Entry::Other
+        })
+    }
+
+    /// Whether `rel` names a regular file under the root (opened with O_PATH, which needs
+    /// no read permission and opens no device, and stat'ed).
+    fn is_file(&self, rel: &str) -> bool {
+        self.open(rel, PATH)
+            .is_ok_and(|f| f.metadata().is_ok_and(|m| m.is_file()))
+    }
+
+    /// Opens `rel` with `flags`, never outside the root: with openat2 beneath the root
+    /// directory (one system call), or with [`open_canonical`](Self::open_canonical) when
+    /// openat2 is unavailable or refuses a step out of the root that may come back in.
+    fn open(&self, rel: &str, flags: OFlags) -> Result<File, Failure> {
+        let dir = match &self.root_fd {
+            Some(fd) if self.beneath.load(Ordering::Relaxed) => Some(fd.as_fd()),
+            _ => None,
+        };
+        let fd = match dir {
+            Some(dir) => match openat2(dir, rel, flags) {
+                // An absolute symlink or a `..` above the root on the way: the kernel
+                // refuses it, but the path may still lead back inside the root.
+                Err(Errno::XDEV) => self.open_canonical(rel, flags, Some(dir)),
+                Err(Errno::NOSYS) => {
+                    log::warn!(
+                        "static files: openat2 failed with ENOSYS; paths are resolved with realpath from now on"
+                    );
+                    self.beneath.store(false, Ordering::Relaxed);
+                    self.open_canonical(rel, flags, None)
+                }
+                r => r.map_err(|e| classify(&e.into(), &self.root.join(rel))),
+            },
+            None => self.open_canonical(rel, flags, None),
+        }?;
+        Ok(File::from(fd))
+    }
+
+    /// The userspace way: canonicalizes the path under the root (realpath: a readlink per
+    /// component), checks that it lies inside the canonical root (compared component by
+    /// component; otherwise 404), and opens the canonical path. With `dir` the canonical
+    /// path is opened beneath the root directory with openat2, so a symlink swapped in
+    /// meanwhile leads nowhere outside either.
+    fn open_canonical(
+        &self,
+        rel: &str,
+        flags: OFlags,
+        dir: Option<BorrowedFd<'_>>,
+    ) -> Result<OwnedFd, Failure> {
+        let path = self.root.join(rel);
+        let canonical = fs::canonicalize(&path).map_err(|e| classify(&e, &path))?;
+        let Ok(inside) = canonical.strip_prefix(&self.root) else {
             log::debug!(
                 "static files: '{}' resolves outside the root to '{}'",
                 path.display(),
                 canonical.display()
             );
             return Err(Failure::NotFound);
-        }
-        let meta = fs::metadata(&canonical).map_err(|e| classify(&e, &canonical))?;
-        Ok((canonical, meta))
+        };
+        let opened = match dir {
+            Some(dir) if inside.as_os_str().is_empty() => openat2(dir, ".", flags),
+            Some(dir) => openat2(dir, inside, flags),
+            None => rustix::fs::open(&canonical, flags, Mode::empty()),
+        };
+        opened.map_err(|e| {
+            if e == Errno::XDEV {
+                log::debug!(
+                    "static files: '{}' changed while it was opened",
+                    path.display()
+                );
+                Failure::NotFound
+            } else {
+                classify(&e.into(), &canonical)
+            }
+        })
     }
 
-    /// The canonical path of `file`'s precompressed sibling for `enc`, when it exists
-    /// inside the root and is a regular file.
-    fn sibling(&self, file: &Path, enc: Encoding) -> Option<PathBuf> {
-        let mut name = OsString::from(file.as_os_str());
-        name.push(enc.suffix());
-        let (canonical, meta) = self.resolve(Path::new(&name)).ok()?;
-        meta.is_file().then_some(canonical)
+    /// Whether requests are opened with openat2 (false once it is found unavailable).
+    #[cfg(test)]
+    fn uses_openat2(&self) -> bool {
+        self.root_fd.is_some() && self.beneath.load(Ordering::Relaxed)
+    }
+
+    /// This handler as it behaves where openat2 is unavailable.
+    #[cfg(test)]
+    fn without_openat2(self) -> StaticFiles {
+        self.beneath.store(false, Ordering::Relaxed);
+        self
+    }
+}
+
+/// How files are opened for serving: never blocking on a FIFO, never becoming a
+/// controlling terminal.
+const READ: OFlags = OFlags::RDONLY
+    .union(OFlags::NONBLOCK)
+    .union(OFlags::NOCTTY)
+    .union(OFlags::CLOEXEC);
+/// How names are opened only to be stat'ed.
+const PATH: OFlags = OFlags::PATH.union(OFlags::CLOEXEC);
+/// openat2's resolution: symlinks are followed, but never out of the directory (nor
+/// through `/proc` magic links); a step out fails with EXDEV.
+const RESOLVE: ResolveFlags = ResolveFlags::BENEATH.union(ResolveFlags::NO_MAGICLINKS);
+
+/// What a name under the root turned out to be.
+enum Entry {
+    /// A regular file, open for reading, and its metadata.
+    File(File, Metadata),
+    Dir,
+    /// A FIFO, socket or device: never served.
+    Other,
+}
+
+/// Opens the root directory (`O_PATH`) for openat2, or `None` where openat2 cannot be
+/// used: a kernel before 5.6 (ENOSYS), a seccomp filter that refuses it (EPERM, EACCES),
+/// or any other failure of a probe that opens the root beneath itself.
+fn open_root(root: &Path) -> Option<OwnedFd> {
+    let flags = PATH.union(OFlags::DIRECTORY);
+    let dir = match rustix::fs::open(root, flags, Mode::empty()) {
+        Ok(dir) => dir,
+        Err(e) => {
+            log::warn!(
+                "static files: cannot open '{}' ({e}); paths are resolved with realpath",
+                root.display()
+            );
+            return None;
+        }
+    };
+    match rustix::fs::openat2(&dir, ".", flags, Mode::empty(), RESOLVE) {
+        Ok(_) => Some(dir),
+        Err(e) => {
+            log::info!(
+                "static files: openat2 is unavailable ({e}); paths are resolved with realpath"
+            );
+            None
+        }
+    }
+}
+
+/// openat2 beneath `dir` with [`RESOLVE`], retried a few times when the kernel asks to
+/// (EAGAIN: a rename raced with a `..` lookup).
+fn openat2<P: rustix::path::Arg + Copy>(
+    dir: BorrowedFd<'_>,
+    path: P,
+    flags: OFlags,
+) -> rustix::io::Result<OwnedFd> {
+    let mut tries = 0;
+    loop {
+        match rustix::fs::openat2(dir, path, flags, Mode::empty(), RESOLVE) {
+            Err(Errno::AGAIN) if tries < 4 => tries += 1,
+            r => return r,
+        }
     }
 }
 
@@ -416,8 +604,11 @@ fn classify(e: &io::Error, path: &Path) -> Failure {
     match e.kind() {
         NotFound | NotADirectory | IsADirectory => Failure::NotFound,
         PermissionDenied => Failure::Forbidden,
-        _ if e.raw_os_error() == Some(rustix::io::Errno::LOOP.raw_os_error())
-            || e.raw_os_error() == Some(rustix::io::Errno::NAMETOOLONG.raw_os_error()) =>
+        // A symlink loop, a name too long, a socket (which open(2) refuses with ENXIO), a
+        // device without a driver.
+        _ if [Errno::LOOP, Errno::NAMETOOLONG, Errno::NXIO, Errno::NODEV]
+            .iter()
+            .any(|n| e.raw_os_error() == Some(n.raw_os_error())) =>
         {
             Failure::NotFound
         }
@@ -476,16 +667,6 @@ fn percent_encode_segment(segment: &str, out: &mut String) {
             out.push(HEX[(b & 15) as usize] as char);
         }
     }
-}
-
-/// Opens a file for reading without blocking on FIFOs, and stats the open file.
-fn open(path: &Path) -> io::Result<(File, Metadata)> {
-    let file = fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32)
-        .open(path)?;
-    let meta = file.metadata()?;
-    Ok((file, meta))
 }
 
 /// Why a request path was refused (always 400).
@@ -1214,6 +1395,178 @@ mod tests {
             Failure::NotFound
         );
         assert_eq!(classify(&e(io::ErrorKind::Other), p), Failure::Internal);
+    }
+
+    /// A temporary tree: `<tmp>/root` (served) and `<tmp>/outside/secret.txt`.
+    struct Tree(PathBuf);
+
+    impl Tree {
+        fn new(tag: &str) -> Tree {
+            use std::sync::atomic::AtomicU64;
+            static N: AtomicU64 = AtomicU64::new(0);
+            let dir = std::env::temp_dir().join(format!(
+                "fn-files-{tag}-{}-{}",
+                std::process::id(),
+                N.fetch_add(1, Ordering::Relaxed)
+            ));
+            let _ = fs::remove_dir_all(&dir);
+            fs::create_dir_all(dir.join("root")).unwrap();
+            fs::create_dir_all(dir.join("outside")).unwrap();
+            fs::write(dir.join("outside/secret.txt"), "SECRET").unwrap();
+            Tree(dir)
+        }
+
+        fn root(&self) -> PathBuf {
+            self.0.join("root")
+        }
+
+        fn file(&self, rel: &str, data: &str) {
+            let p = self.root().join(rel);
+            fs::create_dir_all(p.parent().unwrap()).unwrap();
+            fs::write(p, data).unwrap();
+        }
+
+        fn link(&self, target: impl AsRef<Path>, rel: &str) {
+            std::os::unix::fs::symlink(target, self.root().join(rel)).unwrap();
+        }
+    }
+
+    impl Drop for Tree {
+        fn drop(&mut self) {
+            let _ = fs::remove_dir_all(&self.0);
+        }
+    }
+
+    /// GET `path` with `headers`: status, body, response headers.
+    fn get(files: &StaticFiles, path: &str, headers: &[(&str, &str)]) -> (u16, String, HeaderMap) {
+        let mut req = http::Request::builder().method(Method::GET).uri(path);
+        for (name, value) in headers {
+            req = req.header(*name, *value);
+        }
+        let (parts, body) = files.handle(req.body(Body::empty()).unwrap()).into_parts();
+        let body = String::from_utf8(body.into_bytes().unwrap()).unwrap();
+        (parts.status.as_u16(), body, parts.headers)
+    }
+
+    /// The same answers whether paths are opened with openat2 beneath the root or
+    /// canonicalized in userspace (where openat2 is unavailable).
+    #[test]
+    fn openat2_and_the_realpath_fallback_give_the_same_answers() {
+        let t = Tree::new("resolvers");
+        t.file("hello.txt", "hello");
+        t.file("index.html", "root index");
+        t.file("sub/index.html", "sub index");
+        t.file("real/data.txt", "real data");
+        t.file("app.js", "identity");
+        t.file("app.js.br", "BR");
+        t.file("app.js.gz", "GZ");
+        t.file("lib.js", "lib identity");
+        t.file(".hidden", "hidden");
+        t.link("real/data.txt", "alias.txt");
+        t.link("../real/data.txt", "sub/up.txt");
+        t.link(t.root().join("real/data.txt"), "abs.txt");
+        t.link(t.root().join("real"), "absdir");
+        t.link("../root/real/data.txt", "roundtrip.txt");
+        t.link("../outside/secret.txt", "out-rel.txt");
+        t.link(t.0.join("outside/secret.txt"), "out-abs.txt");
+        t.link("../../outside", "sub/escape");
+        t.link("/etc", "etc");
+        t.link("loop-b", "loop-a");
+        t.link("loop-a", "loop-b");
+        t.link("nowhere", "dangling");
+        t.link("../outside/secret.txt", "lib.js.br");
+        let _socket = std::os::unix::net::UnixListener::bind(t.root().join("s.sock")).unwrap();
+
+        let beneath = StaticFiles::new(t.root()).unwrap();
+        let probe = rustix::fs::openat2(
+            rustix::fs::CWD,
+            ".",
+            PATH.union(OFlags::DIRECTORY),
+            Mode::empty(),
+            RESOLVE,
+        );
+        assert_eq!(beneath.uses_openat2(), probe.is_ok(), "{probe:?}");
+        let fallback = StaticFiles::new(t.root()).unwrap().without_openat2();
+        assert!(!fallback.uses_openat2());
+
+        /// Path, request headers, status, body.
+        type Case = (
+            &'static str,
+            &'static [(&'static str, &'static str)],
+            u16,
+            &'static str,
+        );
+        let cases: &[Case] = &[
+            ("/hello.txt", &[], 200, "hello"),
+            ("/hello.txt", &[("range", "bytes=1-3")], 206, "ell"),
+            ("/hello.txt", &[("range", "bytes=-2")], 206, "lo"),
+            ("/", &[], 200, "root index"),
+            ("/sub/", &[], 200, "sub index"),
+            ("/sub", &[], 301, "Moved Permanently\n"),
+            ("/hello.txt/", &[], 404, "Not Found\n"),
+            ("/missing", &[], 404, "Not Found\n"),
+            ("/missing/", &[], 404, "Not Found\n"),
+            ("/real/", &[], 404, "Not Found\n"),
+            ("/alias.txt", &[], 200, "real data"),
+            ("/sub/up.txt", &[], 200, "real data"),
+            ("/abs.txt", &[], 200, "real data"),
+            ("/absdir/data.txt", &[], 200, "real data"),
+            ("/roundtrip.txt", &[], 200, "real data"),
+            ("/out-rel.txt", &[], 404, "Not Found\n"),
+            ("/out-abs.txt", &[], 404, "Not Found\n"),
+            ("/sub/escape/secret.txt", &[], 404, "Not Found\n"),
+            ("/sub/escape/", &[], 404, "Not Found\n"),
+            ("/sub/escape", &[], 404, "Not Found\n"),
+            ("/etc/passwd", &[], 404, "Not Found\n"),
+            ("/loop-a", &[], 404, "Not Found\n"),
+            ("/dangling", &[], 404, "Not Found\n"),
+            ("/s.sock", &[], 404, "Not Found\n"),
+            ("/.hidden", &[], 404, "Not Found\n"),
+            ("/../outside/secret.txt", &[], 400, "Bad Request\n"),
+            ("/sub/../hello.txt", &[], 400, "Bad Request\n"),
+            ("/%2e%2e/outside/secret.txt", &[], 400, "Bad Request\n"),
+            ("/app.js", &[], 200, "identity"),
+            ("/app.js", &[("accept-encoding", "gzip, br")], 200, "BR"),
+            ("/app.js", &[("accept-encoding", "gzip")], 200, "GZ"),
+            (
+                "/app.js",
+                &[("accept-encoding", "br;q=0.1, gzip")],
+                200,
+                "GZ",
+            ),
+            ("/lib.js", &[("accept-encoding", "br")], 200, "lib identity"),
+        ];
+        for files in [&beneath, &fallback] {
+            let how = if files.uses_openat2() {
+                "openat2"
+            } else {
+                "realpath"
+            };
+            for &(path, headers, status, body) in cases {
+                let (s, b, h) = get(files, path, headers);
+                assert_eq!((s, b.as_str()), (status, body), "{how}: {path} {headers:?}");
+                assert!(!b.contains("SECRET"), "{how}: {path}");
+                let encoding = h.get(CONTENT_ENCODING).map(|v| v.to_str().unwrap());
+                match body {
+                    "BR" => assert_eq!(encoding, Some("br"), "{how}: {path}"),
+                    "GZ" => assert_eq!(encoding, Some("gzip"), "{how}: {path}"),
+                    _ => assert_eq!(encoding, None, "{how}: {path}"),
+                }
+                let vary = path == "/app.js";
+                assert_eq!(h.contains_key(VARY), vary, "{how}: {path} {headers:?}");
+            }
+            let (_, _, h) = get(files, "/sub?x=1", &[]);
+            assert_eq!(h[LOCATION], "/sub/?x=1", "{how}");
+        }
+    }
+
+    #[test]
+    fn sockets_and_devices_without_drivers_are_404() {
+        let p = Path::new("/x");
+        for errno in [Errno::NXIO, Errno::NODEV] {
+            let e = io::Error::from_raw_os_error(errno.raw_os_error());
+            assert_eq!(classify(&e, p), Failure::NotFound, "{errno:?}");
+        }
     }
 
     #[test]
