@@ -82,6 +82,10 @@
 set -euo pipefail
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# OUT_DIR is also the variable cargo gives build scripts: exported to the cargo builds below it
+# makes rustc's environment tracking rebuild crates such as ring whenever it is set or changes.
+REPORT_DIR=${OUT_DIR:-}
+unset OUT_DIR
 ROOT=$(dirname "$BENCH_DIR")
 export PATH="$PATH:/usr/sbin:/sbin"
 
@@ -1365,11 +1369,11 @@ echo "$(cat /proc/loadavg)" >"$SCRATCH/loadavg-end.txt"
 
 # ---------------------------------------------------------------- collect and render
 # A partial run (not every phase) does not overwrite the committed full report in bench/.
-if [[ -z "${OUT_DIR:-}" ]]; then
-    OUT_DIR=$BENCH_DIR
-    [[ "$PARTIAL" == 0 ]] || OUT_DIR=$SCRATCH
+if [[ -z "$REPORT_DIR" ]]; then
+    REPORT_DIR=$BENCH_DIR
+    [[ "$PARTIAL" == 0 ]] || REPORT_DIR=$SCRATCH
 fi
-mkdir -p "$OUT_DIR"
-python3 "$BENCH_DIR/report.py" collect "$SCRATCH" "$BENCH_DIR/peers/Cargo.lock" >"$OUT_DIR/results.json"
-python3 "$BENCH_DIR/report.py" render "$OUT_DIR/results.json" "$OUT_DIR"
-log "done: $OUT_DIR/RESULTS.md, chart.svg, results.json (raw output in $SCRATCH)"
+mkdir -p "$REPORT_DIR"
+python3 "$BENCH_DIR/report.py" collect "$SCRATCH" "$BENCH_DIR/peers/Cargo.lock" >"$REPORT_DIR/results.json"
+python3 "$BENCH_DIR/report.py" render "$REPORT_DIR/results.json" "$REPORT_DIR"
+log "done: $REPORT_DIR/RESULTS.md, chart.svg, results.json (raw output in $SCRATCH)"
