@@ -30,7 +30,32 @@ SCENARIO_LABELS = {
     "ka1": "keep-alive, 1 conn",
     "ka16": "keep-alive, 16 conns",
     "ka256": "keep-alive, 256 conns",
+    "ka1024": "keep-alive, 1024 conns",
     "close16": "Connection: close, 16 conns",
+}
+HTTPS_LABELS = {
+    "tls_ka16": "keep-alive, 16 conns",
+    "tls_ka256": "keep-alive, 256 conns",
+}
+# What each HTTPS server does about session resumption with the settings run.sh gives it (its
+# defaults). tls_probe.py's measurement of each run is shown next to this.
+TLS_RESUMPTION_DEFAULTS = {
+    "falconet": "rustls's defaults (falconet sets none): an in-memory cache of 256 sessions; "
+                "TLS 1.3: 2 tickets after each handshake, each an ID into that cache (stateful, "
+                "single use); TLS 1.2: session IDs from the same cache, no RFC 5077 tickets",
+    "nginx": "`ssl_session_tickets on` (stateless tickets encrypted with a key made at start, "
+             "shared by the workers), `ssl_session_cache none` (no server-side cache), "
+             "`ssl_session_timeout 5m`",
+    "lighttpd": "mod_openssl's defaults: session tickets with keys lighttpd makes itself "
+                "(no `ssl.stek-file`)",
+}
+# Server-side limits that bound the idle and slowhead phases, per server (shown in the report).
+SLOWHEAD_TIMEOUTS = {
+    "falconet": "RequestHeadersTimeout 30 s (Kestrel default)",
+    "nginx": "client_header_timeout 60 s (default)",
+    "lighttpd": "server.max-read-idle 60 s (default)",
+    "tiny_http": "none",
+    "hyper": "header_read_timeout 30 s (hyper 1 default, with a timer; none without)",
 }
 PEER_CRATES = ["tiny_http", "hyper", "hyper-util", "http-body-util", "tokio", "h2"]
 # Labels in the HTTP/2 tables: there `hyper` is bench/peers hyper-h2-hello.
@@ -80,6 +105,9 @@ def parse_wrk(path):
     )
     m = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
     r["non_2xx"] = int(m.group(1)) if m else 0
+    if r["requests"] == 0:  # wrk prints 0.00us latencies when nothing completed: no latency
+        for key in ("lat_avg_ms", "lat_max_ms", "p50_ms", "p75_ms", "p90_ms", "p99_ms"):
+            r[key] = None
     parse_counters(text, r)
     if r["rps"] is None:
         r["raw_tail"] = text[-600:]
@@ -291,6 +319,173 @@ def scenario_summary(reps):
     }
 
 
+def wrk_reps(d, name, n):
+    """parse_wrk of d/wrk-NAME-REP.txt for REP = 1..n, those that exist."""
+    out = []
+    for rep in range(1, n + 1):
+        p = os.path.join(d, "wrk-%s-%d.txt" % (name, rep))
+        if os.path.exists(p):
+            r = parse_wrk(p)
+            r["rep"] = rep
+            out.append(r)
+    return out
+
+
+def parse_s_client(path):
+    """`openssl s_client -brief` output: the negotiated protocol, cipher suite, key exchange."""
+    text = open(path, errors="replace").read()
+    out = {}
+    for key, label in (("protocol", "Protocol version"), ("cipher", "Ciphersuite"),
+                       ("key_exchange", "Server Temp Key"), ("signature", "Signature type")):
+        m = re.search(r"^%s: (.+)$" % label, text, re.M)
+        out[key] = m.group(1).strip() if m else None
+    return out
+
+
+def collect_https(d, hm, n):
+    """One server's HTTPS phase: every scenario's repetitions, the failed repetitions, what was
+    negotiated and what the server does about resumption (tls_probe.py)."""
+    h = {"scenarios": {}, "failed": []}
+    for rep in range(1, n + 1):
+        f = os.path.join(d, "https-%d.failed" % rep)
+        if os.path.exists(f):
+            h["failed"].append({"rep": rep, "reason": open(f).read().strip() or "failed"})
+    for sc in hm["scenarios"]:
+        h["scenarios"][sc["name"]] = scenario_summary(wrk_reps(d, sc["name"], n))
+    f = os.path.join(d, "https-s_client.txt")
+    h["negotiated"] = parse_s_client(f) if os.path.exists(f) else None
+    f = os.path.join(d, "https-resumption.json")
+    try:
+        h["resumption"] = json.load(open(f))
+    except Exception:  # noqa: BLE001 - missing or broken: reported as unknown
+        h["resumption"] = None
+    after = []
+    for rep in range(1, n + 1):
+        p = os.path.join(d, "rss-after-https-%d.txt" % rep)
+        if os.path.exists(p):
+            kb, thr = open(p).read().split()
+            after.append({"rss_kb": int(kb), "threads": int(thr)})
+    h["after_load"] = after
+    h["status"] = ("failed" if not any(v["reps"] for v in h["scenarios"].values())
+                   else "partial" if h["failed"] else "ok")
+    return h
+
+
+def collect_slowhead(d, n):
+    """One server's slowhead phase: per repetition the holder's report and the four wrk runs
+    (keep-alive 16 and Connection: close 16, without and with the holders), and the ratios."""
+    reps = []
+    for rep in range(1, n + 1):
+        f = os.path.join(d, "slowhead-%d.json" % rep)
+        if not os.path.exists(f):
+            continue
+        r = json.load(open(f))
+        r["rep"] = rep
+        for kind in ("base", "held"):
+            for sc in ("ka16", "close16"):
+                p = os.path.join(d, "wrk-slowhead_%s_%s-%d.txt" % (kind, sc, rep))
+                r["%s_%s" % (kind, sc)] = parse_wrk(p) if os.path.exists(p) else None
+        for sc in ("ka16", "close16"):
+            b, h = r.get("base_" + sc), r.get("held_" + sc)
+            r["ratio_" + sc] = ratio(h and h.get("rps"), b and b.get("rps"))
+        reps.append(r)
+    out = {"reps": reps}
+    for kind in ("base", "held"):
+        for sc in ("ka16", "close16"):
+            k = "%s_%s" % (kind, sc)
+            out[k] = scenario_summary([r[k] for r in reps if r.get(k)])
+    for sc in ("ka16", "close16"):
+        out["ratio_" + sc] = spread([r.get("ratio_" + sc) for r in reps])
+    return out
+
+
+def collect_cores(d, cs, n):
+    out = {}
+    for c in cs["run"]:
+        e = {"scenarios": {}}
+        for sc in cs["scenarios"]:
+            e["scenarios"][sc["name"]] = scenario_summary(wrk_reps(d, "cores%d-%s" % (c, sc["name"]), n))
+        pt = []
+        for rep in range(1, n + 1):
+            p = os.path.join(d, "cores%d-procs-threads-%d.txt" % (c, rep))
+            if os.path.exists(p):
+                procs, thr = open(p).read().split()
+                pt.append({"processes": int(procs), "threads": int(thr)})
+        e["processes_threads"] = pt
+        out[str(c)] = e
+    return out
+
+
+def parse_strace_c(path):
+    """`strace -c` summary: {"calls": total, "errors": total, "rows": [{name, calls, errors,
+    seconds}]} (rows by calls, most first), or {"error": ...}."""
+    if not os.path.exists(path):
+        return {"error": "no strace output"}
+    rows = []
+    for line in open(path, errors="replace"):
+        t = line.split()
+        # "% time seconds usecs/call calls [errors] syscall"; skip the head, rules and total.
+        if len(t) not in (5, 6) or t[-1] == "total" or line.startswith(("%", "------")):
+            continue
+        try:
+            float(t[0])
+            rows.append({"name": t[-1], "calls": int(t[3]), "errors": int(t[4]) if len(t) == 6 else 0,
+                         "seconds": float(t[1])})
+        except ValueError:
+            continue
+    if not rows:
+        return {"error": "no system calls in strace's summary"}
+    rows.sort(key=lambda r: -r["calls"])
+    return {"calls": sum(r["calls"] for r in rows), "errors": sum(r["errors"] for r in rows), "rows": rows}
+
+
+def collect_syscalls(d, n):
+    """One server's syscalls phase: per repetition CPU time per request without a tracer and
+    system calls per request under strace -c."""
+    reps = []
+    for rep in range(1, n + 1):
+        pc = os.path.join(d, "wrk-sys_cpu_ka16-%d.txt" % rep)
+        ps = os.path.join(d, "wrk-sys_strace_ka16-%d.txt" % rep)
+        if not os.path.exists(pc):
+            continue
+        cpu = parse_wrk(pc)
+        st = parse_wrk(ps) if os.path.exists(ps) else {}
+        sc = parse_strace_c(os.path.join(d, "strace-%d.txt" % rep))
+        err = os.path.join(d, "strace-%d.err" % rep)
+        r = {"rep": rep, "rps": cpu.get("rps"), "requests": cpu.get("requests"),
+             "cpu_us_per_req": cpu.get("server_cpu_us_per_req"),
+             "cpu_util": cpu.get("server_cpu_util"), "cs_per_req": cpu.get("server_cs_per_req"),
+             "strace_requests": st.get("requests"), "strace_rps": st.get("rps"),
+             "syscalls": sc.get("calls"), "syscall_errors": sc.get("errors"),
+             "strace_error": sc.get("error")}
+        if sc.get("error") and os.path.exists(err):
+            r["strace_stderr"] = open(err, errors="replace").read()[-400:]
+        if sc.get("calls") and st.get("requests"):
+            r["syscalls_per_req"] = sc["calls"] / st["requests"]
+            r["top"] = [{"name": x["name"], "calls": x["calls"], "errors": x["errors"],
+                         "per_req": x["calls"] / st["requests"]} for x in sc["rows"][:12]]
+        reps.append(r)
+    out = {"reps": reps,
+           "cpu_us_per_req": spread([r.get("cpu_us_per_req") for r in reps]),
+           "rps": spread([r.get("rps") for r in reps]),
+           "cs_per_req": spread([r.get("cs_per_req") for r in reps]),
+           "syscalls_per_req": spread([r.get("syscalls_per_req") for r in reps]),
+           "strace_rps": spread([r.get("strace_rps") for r in reps])}
+    # Top system calls: the median over repetitions of each call's count per request.
+    names, errs = {}, {}
+    for r in reps:
+        for x in r.get("top") or []:
+            names.setdefault(x["name"], []).append(x["per_req"])
+            errs.setdefault(x["name"], []).append(x["errors"] / r["strace_requests"])
+    good = sum(1 for r in reps if r.get("top"))
+
+    def med0(v):  # a call missing from a repetition's top 12 counts as 0 there
+        return statistics.median(v + [0.0] * (good - len(v)))
+    out["top"] = sorted(({"name": k, "per_req": med0(v), "errors_per_req": med0(errs[k])}
+                         for k, v in names.items()), key=lambda x: -x["per_req"])[:8]
+    return out
+
+
 def collect(scratch, lock_path):
     meta = json.load(open(os.path.join(scratch, "meta.json")))
     meta["crates"] = crate_versions(lock_path)
@@ -337,6 +532,33 @@ def collect(scratch, lock_path):
                     after.append({"rss_kb": int(kb), "threads": int(thr)})
             sst["after_load"] = after
             sr["static"] = sst
+        ss = meta.get("static_small")
+        if ss and s in ss["servers"]:
+            sst = scenario_summary(wrk_reps(d, ss["name"], meta["reps"]))
+            for key, fname in (("check", "static-small-check.txt"), ("response_head", "static-small-response.txt")):
+                f = os.path.join(d, fname)
+                if os.path.exists(f):
+                    sst[key] = open(f).read().replace("\r", "").strip()
+            sr["static_small"] = sst
+        idle_runs = {}
+        for c in meta.get("idle_counts") or []:
+            f = os.path.join(d, "idle-%d.json" % c)
+            if os.path.exists(f):
+                idle_runs[str(c)] = json.load(open(f))
+        if idle_runs:
+            sr["idle_runs"] = idle_runs
+        hm = meta.get("https")
+        if hm and s in hm["servers"]:
+            sr["https"] = collect_https(d, hm, meta["reps"])
+        sh = meta.get("slowhead")
+        if sh and s in sh["servers"]:
+            sr["slowhead"] = collect_slowhead(d, meta["reps"])
+        cs = meta.get("core_sweep")
+        if cs and s in cs["servers"] and cs.get("run"):
+            sr["cores"] = collect_cores(d, cs, meta["reps"])
+        sy = meta.get("syscalls")
+        if sy and s in sy["servers"]:
+            sr["syscalls"] = collect_syscalls(d, meta["reps"])
         h2 = os.path.join(d, "h2load-h1-ka16.txt")
         if os.path.exists(h2):
             sr["h2load_h1_ka16"] = parse_h2load(h2)
@@ -548,6 +770,7 @@ def render(results_path, out_dir):
             idle_row("HTTP/2: falconet / peer (requests/s)", lambda s: h2_cell(
                 s, lambda s: fmt_ratio(ratio(h2_med(servers, "falconet", nm, "rps"),
                                              h2_med(servers, s, nm, "rps")))))
+        headline_extra(idle_row, meta, servers)
         w("")
 
     w("## Machine and versions")
@@ -559,7 +782,8 @@ def render(results_path, out_dir):
     w("| kernel | %s |" % meta["kernel"])
     w("| date (UTC) | %s |" % meta["date_utc"])
     w("| pinning | %s |" % meta["pinning"])
-    w("| RLIMIT_NOFILE | %s |" % meta["nofile"])
+    w("| RLIMIT_NOFILE | %s%s |" % (meta["nofile"], " (hard limit %s)" % meta["nofile_hard"]
+                                     if meta.get("nofile_hard") else ""))
     w("| load average at start / end | %s / %s |" % (meta.get("loadavg_start"), meta.get("loadavg_end")))
     w("| falconet | commit `%s`%s, `hello` example%s, release profile (opt-level s, LTO), "
       "`Falconet:Workers` = %d |" % (
@@ -576,6 +800,10 @@ def render(results_path, out_dir):
     w("| lighttpd | %s |" % meta["lighttpd"])
     w("| wrk | %s |" % meta["wrk"])
     w("| h2load | %s |" % meta.get("h2load", ""))
+    if meta.get("https"):
+        w("| openssl (certificate, s_client; wrk's TLS) | %s |" % meta.get("openssl", ""))
+    if meta.get("syscalls"):
+        w("| strace | %s |" % meta.get("strace", ""))
     w("| report | %s, matplotlib %s |" % (meta["python"], meta["matplotlib"]))
     w("")
 
@@ -692,8 +920,15 @@ def render(results_path, out_dir):
     if st_meta and any(static_of(servers, s) for s in names):
         render_static(w, meta, servers, names, reps)
 
+    ss = meta.get("static_small")
+    if ss and any(servers[s].get("static_small") for s in names):
+        render_static_small(w, meta, servers, names, reps)
+
     for h2sc in meta.get("h2_scenarios") or []:
         render_h2(w, meta, h2sc, servers, names, reps)
+
+    if meta.get("https") and any(servers[s].get("https") for s in names):
+        render_https(w, meta, servers, names, reps)
 
     if any(servers[s]["scenarios"].get(sc, {}).get("cpu_util") for s in names for sc in scen):
         w("## Server CPU during the wrk runs")
@@ -722,6 +957,8 @@ def render(results_path, out_dir):
             if servers[s]["scenarios"].get(sc, {}).get("errors")]
     errs += [(s, "static", static_of(servers, s)["errors"]) for s in names
              if static_of(servers, s) and static_of(servers, s).get("errors")]
+    errs += [(s, "static_small", servers[s]["static_small"]["errors"]) for s in names
+             if (servers[s].get("static_small") or {}).get("errors")]
     if errs:
         w("wrk reported socket errors or non-2xx answers (summed over repetitions): " + "; ".join(
             "%s %s: %d" % (s, sc, n) for s, sc, n in errs) + ". With `Connection: close` wrk "
@@ -768,6 +1005,15 @@ def render(results_path, out_dir):
                     if "probe" in servers[s].get("idle", {})), 5000) // 1000))
         w("")
 
+    if any(servers[s].get("idle_runs") for s in names):
+        render_idle_counts(w, meta, servers, names)
+    if meta.get("slowhead") and any(servers[s].get("slowhead") for s in names):
+        render_slowhead(w, meta, servers, names, reps)
+    if meta.get("core_sweep"):
+        render_cores(w, meta, servers, names, reps)
+    if meta.get("syscalls") and any(servers[s].get("syscalls") for s in names):
+        render_syscalls(w, meta, servers, names, reps)
+
     h2 = [(s, servers[s].get("h2load_h1_ka16")) for s in names if servers[s].get("h2load_h1_ka16")]
     if h2:
         w("## Cross-check: h2load --h1, 16 keep-alive connections, one run")
@@ -806,8 +1052,15 @@ def render(results_path, out_dir):
     w("- tiny_http 0.12 runs one thread per open connection besides the %d `recv()` threads, "
       "so it does not starve with %d idle connections, but it pays about one thread (and its "
       "stack) per connection: see its thread count and RSS." % (meta["peer_threads"], meta["idle_count"]))
-    w("- nginx's idle RSS includes its preallocated connection tables (`worker_connections 4096`, "
-      "2 workers) and the master process.")
+    raised = []
+    if meta.get("idle_counts"):
+        raised.append("in the idle phase")
+    if meta.get("slowhead"):
+        raised.append("in the slowhead phase")
+    w("- nginx's idle RSS includes its preallocated connection tables (`worker_connections 4096`%s, "
+      "2 workers) and the master process." % (
+          ", raised to the connections held + 1,100 where that is more " + " and ".join(raised)
+          if raised else ""))
     w("- `Connection: close` measures connection setup and teardown; server-side TIME_WAIT "
       "sockets accumulate over the run.")
     w("- Raw wrk/h2load/probe output of the last run is in `bench/scratch/latest/` (not committed).")
@@ -831,6 +1084,441 @@ def render(results_path, out_dir):
     w("")
     open(os.path.join(out_dir, "RESULTS.md"), "w").write("\n".join(L))
     chart(res, os.path.join(out_dir, "chart.svg"))
+
+
+def smed(d, *keys):
+    """The median of the spread at d[keys[0]][keys[1]]..., or None."""
+    for k in keys:
+        if not isinstance(d, dict):
+            return None
+        d = d.get(k)
+    return d["median"] if isinstance(d, dict) and "median" in d else None
+
+
+def https_close_name(meta):
+    hm = meta.get("https") or {}
+    return next((sc["name"] for sc in hm.get("scenarios", []) if sc.get("header")), None)
+
+
+def idle_per_conn(run):
+    """Bytes of server RSS per held idle connection: (RSS held - RSS idle) / connections held."""
+    if not run or "rss_held_kb" not in run:
+        return None
+    held = (run.get("probe") or {}).get("connected")
+    if not held:
+        return None
+    return (run["rss_held_kb"] - run["rss_idle_kb"]) * 1024 / held
+
+
+def fmt_bytes(x):
+    if x is None:
+        return "–"
+    if abs(x) >= 10240:
+        return "%.1f KiB" % (x / 1024)
+    return "{:,.0f} B".format(x)
+
+
+def headline_extra(row, meta, servers):
+    """Headline rows of the phases added after the first four: small static file, HTTPS, idle
+    memory per connection, slow heads, system calls. Each only when falconet ran in it."""
+    fal = servers.get("falconet", {})
+    ss = meta.get("static_small")
+    if ss and fal.get("static_small"):
+        def small(s, f):
+            return f(servers[s]["static_small"]) if servers[s].get("static_small") else NA
+        row("**%d-byte static file**: requests/s" % ss["file_bytes"],
+            lambda s: small(s, lambda d: fmt_rps(smed(d, "rps"))))
+        row("%d-byte static file: falconet / peer" % ss["file_bytes"], lambda s: small(
+            s, lambda d: fmt_ratio(ratio(smed(fal["static_small"], "rps"), smed(d, "rps")))))
+    hm = meta.get("https")
+    if hm and fal.get("https"):
+        def hs(s, name, f):
+            h = servers[s].get("https")
+            if h is None:
+                return NA
+            v = smed(h, "scenarios", name, "rps")
+            return f(v) if v is not None else "**failed**"
+        fh = fal["https"]
+        for sc in hm["scenarios"]:
+            nm = sc["name"]
+            label = ("**HTTPS, %d conns, Connection: close**: handshakes/s" % sc["connections"]
+                     if sc.get("header") else "**HTTPS, keep-alive %d conns**: requests/s" % sc["connections"])
+            row(label, lambda s, nm=nm: hs(s, nm, fmt_rps))
+            row("HTTPS %s: falconet / peer" % ("close %d" % sc["connections"] if sc.get("header")
+                                               else "keep-alive %d" % sc["connections"]),
+                lambda s, nm=nm: hs(s, nm, lambda v: fmt_ratio(ratio(smed(fh, "scenarios", nm, "rps"), v))))
+    counts = meta.get("idle_counts") or []
+    if fal.get("idle_runs"):
+        for c in counts:
+            row("RSS per idle keep-alive conn (%s held)" % "{:,}".format(c),
+                lambda s, c=c: fmt_bytes(idle_per_conn((servers[s].get("idle_runs") or {}).get(str(c))))
+                if (servers[s].get("idle_runs") or {}).get(str(c)) else NA)
+    sh = meta.get("slowhead")
+    if sh and fal.get("slowhead"):
+        for sc, what in (("ka16", "keep-alive 16 req/s"), ("close16", "new connections/s (close 16)")):
+            row("with %s slow heads held: %s, with / without" % ("{:,}".format(sh["count"]), what),
+                lambda s, sc=sc: fmt_ratio(smed(servers[s]["slowhead"], "ratio_" + sc))
+                if servers[s].get("slowhead") else NA)
+    sy = meta.get("syscalls")
+    if sy and fal.get("syscalls"):
+        row("system calls per request (ka16, strace -c)", lambda s: fmt_f2(smed(servers[s]["syscalls"], "syscalls_per_req"))
+            if servers[s].get("syscalls") else NA)
+
+
+def resumption_cell(r, version):
+    """tls_probe.py's result for one TLS version, in words."""
+    if not r or version not in r:
+        return "–"
+    x = r[version]
+    if not x.get("ok"):
+        return "error: %s" % (x.get("error") or "?")[:80]
+    if not x.get("resumed"):
+        return "**not resumed**" + (" (ticket sent)" if x.get("has_ticket") else "")
+    if version == "tls1_3":
+        return "resumed (ticket lifetime %s s)" % x.get("ticket_lifetime_hint")
+    return ("resumed by ticket (lifetime %s s)" % x.get("ticket_lifetime_hint") if x.get("has_ticket")
+            else "resumed by session ID (server-side cache)")
+
+
+def render_https(w, meta, servers, names, reps):
+    hm = meta["https"]
+    run = [s for s in names if s in hm["servers"]]
+    scs = hm["scenarios"]
+    close = https_close_name(meta)
+    pinned = "taskset" in meta.get("pinning", "")
+
+    def sc_label(sc):
+        if sc.get("header"):
+            return "Connection: close, %d conns (handshakes/s)" % sc["connections"]
+        return HTTPS_LABELS.get(sc["name"], "keep-alive, %d conns" % sc["connections"])
+
+    w("## HTTPS (TLS): keep-alive and a handshake per request")
+    w("")
+    w("`wrk -t1 -cN -d%ds --timeout 5s --latency https://127.0.0.1:PORT/` (HTTP/1.1: wrk offers "
+      "no ALPN) against falconet (`examples/hello.rs` with `--urls https://127.0.0.1:PORT` and the "
+      "certificate as `Kestrel:Certificates:Default` in its appsettings.json), nginx (`listen ... "
+      "ssl; ssl_protocols TLSv1.2 TLSv1.3;`) and lighttpd (`mod_openssl`, `ssl.engine`, its "
+      "defaults otherwise: TLS 1.2 minimum), all with one certificate: %s. TLS 1.2 and 1.3 "
+      "are allowed everywhere; OpenSSL's client (wrk) picks TLS 1.3. Each server is started fresh "
+      "per repetition, checked (curl against the certificate: 200, text/plain, the body), warmed "
+      "up with 16 keep-alive connections for %d s, then the scenarios in order. Median of the "
+      "repetitions, min–max in small print." % (
+          meta["duration_s"], hm.get("certificate", "?"), meta["warmup_s"]))
+    w("")
+    if close:
+        csc = next(sc for sc in scs if sc["name"] == close)
+        w("**Connection: close** (%d connections): every request on a new TCP connection with a "
+          "TLS handshake, so requests/s = handshakes/s. wrk keeps each connection's TLS session "
+          "and offers it again on the next connect (it reuses its `SSL` object: `SSL_shutdown` then "
+          "`SSL_clear`), so where a server resumes sessions by default these are mostly *resumed* "
+          "handshakes (TLS 1.3: a PSK plus an X25519 key exchange, no certificate signature). "
+          "Whether each server resumed is in the table below (measured on its own by "
+          "`bench/tls_probe.py`, a second connection offering the first one's session)." %
+          csc["connections"])
+        w("")
+    cols = ["server"] + [sc_label(sc) for sc in scs] + ["falconet / server (%s)" % " / ".join(
+        ("close %d" if sc.get("header") else "%d") % sc["connections"] for sc in scs)]
+    w("| " + " | ".join(cols) + " |")
+    w("|---|" + "---:|" * (len(cols) - 1))
+    fal = servers.get("falconet", {}).get("https")
+    for s in names:
+        h = servers[s].get("https")
+        if h is None:
+            why = "not run" if s in ("falconet", "nginx", "lighttpd") else "no HTTPS server here"
+            w("| %s | %s (%s) |%s" % (SERVER_LABELS.get(s, s), NA, why, " |" * (len(cols) - 2)))
+            continue
+        cells = []
+        for sc in scs:
+            d = h["scenarios"].get(sc["name"], {})
+            cells.append(cell(d.get("rps"), fmt_rps, reps) if d.get("rps") else "**failed**")
+        rat = " / ".join(fmt_ratio(ratio(smed(fal, "scenarios", sc["name"], "rps"),
+                                        smed(h, "scenarios", sc["name"], "rps"))) for sc in scs) if fal else "–"
+        w("| %s | %s | %s |" % (SERVER_LABELS.get(s, s), " | ".join(cells), rat))
+    w("")
+    w("Latency p50 / p99, and the server's CPU time per request (CPU time of its processes / "
+      "wrk's completed requests)%s:" % (" and the busy share of its core" if pinned else ""))
+    w("")
+    w("| server | " + " | ".join(sc_label(sc) for sc in scs) + " |")
+    w("|---|" + "---:|" * len(scs))
+    for s in run:
+        h = servers[s].get("https") or {}
+        cells = []
+        for sc in scs:
+            d = h.get("scenarios", {}).get(sc["name"], {})
+            c = smed(d, "cpu_us_per_req")
+            u = smed(d, "cpu_util")
+            cells.append("%s / %s; %s%s" % (
+                cell(d.get("p50_ms"), fmt_ms, reps), cell(d.get("p99_ms"), fmt_ms, reps),
+                "–" if c is None else "%.1f µs CPU" % c,
+                "" if u is None else " (%s)" % fmt_pct(u)))
+        w("| %s | %s |" % (SERVER_LABELS.get(s, s), " | ".join(cells)))
+    w("")
+    w("**Session resumption and what was negotiated** (each server as configured above, i.e. its "
+      "defaults). Negotiated: `openssl s_client -brief` (OpenSSL's defaults, as wrk's). TLS 1.3 / "
+      "1.2: `bench/tls_probe.py` (Python's ssl, one version at a time): a first connection with a "
+      "request, then a second one offering its session.")
+    w("")
+    w("| server | negotiated | TLS 1.3 resumption | TLS 1.2 resumption | resumption settings |")
+    w("|---|---|---|---|---|")
+    for s in run:
+        h = servers[s].get("https") or {}
+        n = h.get("negotiated") or {}
+        neg = ", ".join(x for x in (n.get("protocol"), n.get("cipher"), n.get("key_exchange")) if x) or "–"
+        w("| %s | %s | %s | %s | %s |" % (
+            SERVER_LABELS.get(s, s), neg, resumption_cell(h.get("resumption"), "tls1_3"),
+            resumption_cell(h.get("resumption"), "tls1_2"), TLS_RESUMPTION_DEFAULTS.get(s, "–")))
+    w("")
+    notes = []
+    for s in run:
+        h = servers[s].get("https") or {}
+        for f in h.get("failed", []):
+            notes.append("**%s** failed in repetition %d: %s." % (s, f["rep"], f["reason"]))
+        errs = sum(d.get("errors") or 0 for d in h.get("scenarios", {}).values())
+        if errs:
+            notes.append("%s: wrk reported %d socket errors or non-2xx answers over the HTTPS runs "
+                         "(see bench/scratch/)." % (s, errs))
+    if "falconet" in run:
+        notes.append("falconet runs with `RUST_LOG=warn,rustls=error` here: wrk sends the URL's host "
+                     "(127.0.0.1) as SNI, and rustls logs a warning for every ClientHello whose SNI "
+                     "is an IP address, a log line per handshake the other servers do not write.")
+    for n in notes:
+        w("- " + n)
+    if notes:
+        w("")
+
+
+def render_idle_counts(w, meta, servers, names):
+    counts = meta.get("idle_counts") or []
+    w("## Memory per idle keep-alive connection")
+    w("")
+    w("For each count, a fresh server: RSS after start, then `idle-probe` opens that many "
+      "keep-alive connections (one request each) and holds them; RSS while they are held. Per "
+      "connection = (RSS held − RSS idle) / connections held. nginx runs with `worker_connections` "
+      "4,096, or the count + 1,100 where that is more (per worker, 2 workers; its connection "
+      "tables are allocated at start, so they are in its idle RSS) and lighttpd with `server.max-connections` raised (it caps it at "
+      "`server.max-fds` / 2, and `server.max-fds` at RLIMIT_NOFILE's hard limit, %s here). "
+      "RLIMIT_NOFILE (soft) of every process: %s." % (meta.get("nofile_hard", "?"), meta.get("nofile", "?")))
+    w("")
+    w("| server | idle conns | RSS idle | RSS held | per connection | threads held | answered | "
+      "fresh request while held | listen overflows |")
+    w("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for s in names:
+        runs = servers[s].get("idle_runs") or {}
+        for c in counts:
+            r = runs.get(str(c))
+            if r is None:
+                continue
+            if "skipped" in r:
+                w("| %s | %s | skipped: %s |%s" % (SERVER_LABELS.get(s, s), "{:,}".format(c), r["skipped"], " |" * 6))
+                continue
+            p = r.get("probe") or {}
+            answered = "%d / %d%s" % (p["answered"], p["count"], " ✓" if p.get("all_answered") else "") \
+                if "answered" in p else "–"
+            w("| %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+                SERVER_LABELS.get(s, s), "{:,}".format(c), fmt_mb(r.get("rss_idle_kb")),
+                fmt_mb(r.get("rss_held_kb")), fmt_bytes(idle_per_conn(r)), r.get("threads_held", "–"),
+                answered, fresh_cell({"idle": r}), r.get("listen_overflows", "–")))
+    w("")
+    notes = []
+    for s in names:
+        for c in counts:
+            r = (servers[s].get("idle_runs") or {}).get(str(c)) or {}
+            p = r.get("probe") or {}
+            if p.get("connect_errors"):
+                notes.append("%s, %s: %d connects failed (%s)." % (s, "{:,}".format(c), p["connect_errors"],
+                                                                   p.get("first_connect_error")))
+            if p and not p.get("all_answered", True):
+                notes.append("%s, %s: %d of %d answered (timeouts %d, closed %d, errors %d)." % (
+                    s, "{:,}".format(c), p.get("answered", 0), p.get("count", 0), p.get("timeouts", 0),
+                    p.get("closed", 0), p.get("errors", 0)))
+            if r and not r.get("server_alive_after", True):
+                notes.append("%s, %s: the server was no longer running after the probe." % (s, "{:,}".format(c)))
+            lim = r.get("server_conn_limit")
+            if lim is not None and lim <= c:
+                notes.append("%s, %s: its configuration here caps it at %s connections (%s), so with "
+                             "%s held it cannot accept the fresh request; that is the cap, not "
+                             "slowness." % (s, "{:,}".format(c), "{:,}".format(lim),
+                                            "`server.max-connections`, at most `server.max-fds` / 2, and "
+                                            "`server.max-fds` at most RLIMIT_NOFILE's hard limit %s" %
+                                            meta.get("nofile_hard", "?") if s == "lighttpd"
+                                            else "its connection limit", "{:,}".format(c)))
+    if notes:
+        for n in notes:
+            w("- " + n)
+        w("")
+
+
+def render_slowhead(w, meta, servers, names, reps):
+    sh = meta["slowhead"]
+    run = [s for s in names if servers[s].get("slowhead")]
+    w("## Slow request heads: %s connections stuck after %d byte%s of a request head" % (
+        "{:,}".format(sh["count"]), sh["head_bytes"], "" if sh["head_bytes"] == 1 else "s"))
+    w("")
+    w("Each server is started fresh and warmed up; then `wrk -t1 -c16` keep-alive and `wrk -t1 "
+      "-c16 -H 'Connection: close'` (new connections accepted per second), %d s each, *without* "
+      "holders; then `bench/peers` `slow-head` opens %s connections that each send `%s` and "
+      "nothing more, and the same two wrk runs are repeated *while they hold*. Ratio = with / "
+      "without (1.00× = unaffected). The holders then check, without blocking, which of their "
+      "connections the server had closed or answered meanwhile. The measured runs end about "
+      "2 × %d + 2 s after the first holder connected (column *first connect → end*): servers close "
+      "such connections after their request-head timeout, so that must stay below it for the "
+      "holders to be there for the whole measurement: %s." % (
+          meta["duration_s"], "{:,}".format(sh["count"]),
+          "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n"[:sh["head_bytes"]].replace("\r", "\\r").replace("\n", "\\n"),
+          meta["duration_s"], "; ".join("%s: %s" % (s, SLOWHEAD_TIMEOUTS.get(s, "?")) for s in run) or "–"))
+    w("")
+    w("| server | holders connected (connect time) | still open at the end (closed / answered by the "
+      "server) | first connect → end | listen overflows | RSS without → with holders | keep-alive 16: "
+      "req/s without → with | ratio | Connection: close 16: req/s without → with | ratio | p99 "
+      "keep-alive without → with |")
+    w("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for s in names:
+        d = servers[s].get("slowhead")
+        if d is None:
+            continue
+        rs = d["reps"]
+        con = [(r.get("holders") or {}).get("connected") for r in rs]
+        end = [r.get("holders_end") or {} for r in rs]
+        opened = [e.get("still_open") for e in end if "still_open" in e]
+        closed = [e.get("closed_by_server", 0) for e in end if "still_open" in e]
+        answered = [e.get("answered", 0) for e in end if "still_open" in e]
+        span = spread([r.get("first_connect_to_end_s") for r in rs])
+        rss_b = spread([r.get("rss_before_kb") for r in rs])
+        rss_h = spread([r.get("rss_held_kb") for r in rs])
+        ctime = [(r.get("holders") or {}).get("connect_ms") for r in rs]
+        w("| %s | %s | %s | %s | %s | %s → %s | %s → %s | %s | %s → %s | %s | %s → %s |" % (
+            SERVER_LABELS.get(s, s),
+            " / ".join("–" if c is None else "{:,} ({})".format(c, fmt_ms(t)) for c, t in zip(con, ctime)) or "–",
+            " / ".join("{:,} ({:,} / {:,})".format(o, c, a) for o, c, a in zip(opened, closed, answered)) or "–",
+            "–" if not span else "%.1f s" % span["max"],
+            " / ".join(str(r.get("listen_overflows", "–")) for r in rs),
+            fmt_mb(rss_b and rss_b["median"]), fmt_mb(rss_h and rss_h["median"]),
+            cell(d["base_ka16"].get("rps"), fmt_rps, reps), cell(d["held_ka16"].get("rps"), fmt_rps, reps),
+            cell(d.get("ratio_ka16"), fmt_ratio, reps),
+            cell(d["base_close16"].get("rps"), fmt_rps, reps), cell(d["held_close16"].get("rps"), fmt_rps, reps),
+            cell(d.get("ratio_close16"), fmt_ratio, reps),
+            fmt_ms(smed(d, "base_ka16", "p99_ms")), fmt_ms(smed(d, "held_ka16", "p99_ms"))))
+    w("")
+    notes = []
+    for s in run:
+        d = servers[s]["slowhead"]
+        for r in d["reps"]:
+            h, e = r.get("holders") or {}, r.get("holders_end") or {}
+            if h.get("connected") is not None and h["connected"] < sh["count"]:
+                notes.append("%s, rep %d: only %s of %s holders connected (%s)." % (
+                    s, r["rep"], "{:,}".format(h["connected"]), "{:,}".format(sh["count"]),
+                    h.get("first_error") or "?"))
+            if "error" in h:
+                notes.append("%s, rep %d: %s." % (s, r["rep"], h["error"]))
+            if e.get("answered"):
+                notes.append("%s, rep %d: the server answered %s holders meanwhile (first: `%s`)." % (
+                    s, r["rep"], "{:,}".format(e["answered"]), e.get("first_answer", "")))
+            if (r.get("first_connect_to_end_s") or 0) > 30:
+                notes.append("%s, rep %d: the measured runs ended %.1f s after the first holder "
+                             "connected, past a 30 s request-head timeout." % (s, r["rep"], r["first_connect_to_end_s"]))
+            if not r.get("server_alive_after", True):
+                notes.append("**%s, rep %d: the server was no longer running after the runs.**" % (s, r["rep"]))
+        errs = sum((d[k].get("errors") or 0) for k in ("held_ka16", "held_close16"))
+        if errs:
+            notes.append("%s: wrk reported %d socket errors / non-2xx answers with the holders." % (s, errs))
+        zero = [k for k in ("held_ka16", "held_close16")
+                if any((r.get(k) or {}).get("requests") == 0 for r in d["reps"])]
+        if zero:
+            notes.append("**%s: no request completed** in %s while the holders were connected "
+                         "(wrk got no answer during its run; a non-zero listen-overflow count above means SYNs were "
+                         "dropped because the server's accept queue was full)." % (
+                             s, " and ".join("keep-alive 16" if k == "held_ka16" else "Connection: close 16"
+                                             for k in zero)))
+    for n in notes:
+        w("- " + n)
+    if notes:
+        w("")
+
+
+def render_cores(w, meta, servers, names, reps):
+    cs = meta["core_sweep"]
+    run = cs.get("run") or []
+    w("## Core sweep: the server on N cores with N workers")
+    w("")
+    w("For each N: the server pinned to cores 0..N−1 (`taskset`), with N workers: nginx "
+      "`worker_processes N`, hyper N tokio worker threads, tiny_http N `recv()` threads, lighttpd "
+      "`server.max-worker N` (one process for N = 1), falconet with its default settings (no "
+      "`Falconet:Workers`: twice the cores it may run on, at least 4); wrk on the other cores, "
+      "one thread per core (at most one per connection). An N runs only where the machine has at "
+      "least 2N cores. Requested: %s; run: %s." % (
+          ", ".join(str(n) for n in cs.get("requested", [])) or "–", ", ".join(str(n) for n in run) or "none"))
+    w("")
+    for sk in cs.get("skipped", []):
+        w("- N = %d skipped: %s." % (sk["n"], sk["reason"]))
+    if cs.get("skipped"):
+        w("")
+    if not run:
+        return
+    for sc in cs["scenarios"]:
+        w("**%s** (requests/s; in brackets falconet / server):" % SCENARIO_LABELS.get(sc["name"], sc["name"]))
+        w("")
+        w("| server | " + " | ".join("N = %d" % n for n in run) + " |")
+        w("|---|" + "---:|" * len(run))
+        for s in names:
+            c = servers[s].get("cores")
+            if not c:
+                continue
+            cells = []
+            for n in run:
+                d = (c.get(str(n)) or {}).get("scenarios", {}).get(sc["name"], {})
+                fal = smed((servers.get("falconet", {}).get("cores") or {}).get(str(n)) or {},
+                           "scenarios", sc["name"], "rps")
+                r = ratio(fal, smed(d, "rps"))
+                cells.append("%s%s" % (cell(d.get("rps"), fmt_rps, reps),
+                                       "" if s == "falconet" or r is None else " (%s)" % fmt_ratio(r)))
+            w("| %s | %s |" % (SERVER_LABELS.get(s, s), " | ".join(cells)))
+        w("")
+    w("Processes / threads of each server after start, at each N: " + "; ".join(
+        "%s %s" % (s, ", ".join("N=%s: %s" % (n, "/".join("%d/%d" % (x["processes"], x["threads"])
+                                                        for x in ((servers[s]["cores"].get(str(n)) or {}).get("processes_threads") or [])[:1]) or "–")
+                                for n in run))
+        for s in names if servers[s].get("cores")) + ".")
+    w("")
+
+
+def render_syscalls(w, meta, servers, names, reps):
+    sy = meta["syscalls"]
+    w("## System calls and CPU time per request (keep-alive, 16 connections)")
+    w("")
+    w("Per server and repetition, a fresh server and warm-up, then: `wrk -t1 -c16 -d%ds` with no "
+      "tracer: the server's CPU time per request = utime + stime from /proc/PID/stat of all its "
+      "processes (threads that exited included) over wrk's completed requests; then `strace -c -f "
+      "-p PID ...` attached to every process of the server and `wrk -t1 -c16 -d%gs`: system calls "
+      "per request = strace's count of calls (every thread, errors included) / wrk's completed "
+      "requests. strace slows the server down many times (requests/s under strace in the last "
+      "column), so only the counts mean anything there. Top system calls: calls per request, "
+      "those that returned an error (e.g. EAGAIN from a read that found nothing) in brackets. "
+      "Median of the repetitions." % (
+          meta["duration_s"], sy["strace_duration_s"]))
+    w("")
+    w("| server | requests/s (no tracer) | CPU per request | context switches per request | "
+      "system calls per request | top system calls per request | requests/s under strace |")
+    w("|---|---:|---:|---:|---:|---|---:|")
+    for s in names:
+        d = servers[s].get("syscalls")
+        if d is None:
+            continue
+        top = ", ".join("%s %.2f%s" % (x["name"], x["per_req"], " (%.2f failed)" % x["errors_per_req"]
+                                       if x.get("errors_per_req", 0) >= 0.005 else "")
+                        for x in d.get("top", [])[:6] if x["per_req"] >= 0.005) or "–"
+        w("| %s | %s | %s | %s | %s | %s | %s |" % (
+            SERVER_LABELS.get(s, s), cell(d.get("rps"), fmt_rps, reps),
+            cell(d.get("cpu_us_per_req"), fmt_us, reps), cell(d.get("cs_per_req"), fmt_f2, reps),
+            cell(d.get("syscalls_per_req"), fmt_f2, reps), top, cell(d.get("strace_rps"), fmt_rps, reps)))
+    w("")
+    for s in names:
+        d = servers[s].get("syscalls") or {}
+        for r in d.get("reps", []):
+            if r.get("strace_error"):
+                w("- %s, rep %d: %s%s" % (s, r["rep"], r["strace_error"],
+                                          (": `%s`" % r["strace_stderr"].strip().splitlines()[-1])
+                                          if r.get("strace_stderr", "").strip() else ""))
+    w("")
 
 
 def max_streams(h):
@@ -1034,6 +1722,53 @@ def render_static(w, meta, servers, names, reps):
     w("")
 
 
+def render_static_small(w, meta, servers, names, reps):
+    ss = meta["static_small"]
+    pinned = "taskset" in meta.get("pinning", "")
+    w("## Static file: %d bytes at %d keep-alive connections" % (ss["file_bytes"], ss["connections"]))
+    w("")
+    w("`wrk -t1 -c%d -d%ds --timeout 5s --latency http://127.0.0.1:PORT%s`: the same %d bytes as the "
+      "hello answer (`%s`), but from the file system: what a file server costs per request besides "
+      "moving bytes (path mapping, open/stat, headers such as Last-Modified and ETag, content type). "
+      "Same servers and configuration as the 1 MiB file, on the same server process right after "
+      "it, warmed up on this file for %d s. Columns as in the 1 MiB table." % (
+          ss["connections"], meta["duration_s"], ss["path"], ss["file_bytes"], ss["path"].lstrip("/"),
+          meta["warmup_s"]))
+    w("")
+    cols = ["server", "requests/s", "p50 / p99", "falconet / server (requests/s)",
+            "server: core / CPU per response / cs per response", "wrk: core"]
+    if pinned:
+        cols.append("cores busy (CPU 0 / CPU 1)")
+    w("| " + " | ".join(cols) + " |")
+    w("|---|" + "---:|" * (len(cols) - 1))
+    fal = smed(servers.get("falconet", {}).get("static_small") or {}, "rps")
+    for s in names:
+        st = servers[s].get("static_small")
+        if not st:
+            why = "no file server" if s in ("tiny_http", "hyper") else "not run"
+            w("| %s | %s (%s) |%s" % (SERVER_LABELS.get(s, s), NA, why, " |" * (len(cols) - 2)))
+            continue
+        u, c, x = smed(st, "cpu_util"), smed(st, "cpu_us_per_req"), smed(st, "cs_per_req")
+        row = [SERVER_LABELS.get(s, s), cell(st.get("rps"), fmt_rps, reps),
+               "%s / %s" % (cell(st.get("p50_ms"), fmt_ms, reps), cell(st.get("p99_ms"), fmt_ms, reps)),
+               fmt_ratio(ratio(fal, smed(st, "rps"))),
+               "%s / %s / %s" % (fmt_pct(u), "–" if c is None else "%.1f µs" % c, "–" if x is None else "%.2f" % x),
+               fmt_pct(smed(st, "client_cpu_util"))]
+        if pinned:
+            row.append("%s / %s" % (fmt_pct(smed(st, "cpu0_busy")), fmt_pct(smed(st, "cpu1_busy"))))
+        w("| " + " | ".join(row) + " |")
+    w("")
+    heads = []
+    for s in names:
+        h = (servers[s].get("static_small") or {}).get("response_head")
+        if h:
+            ct = re.search(r"^content-type:\s*(.+)$", h, re.M | re.I)
+            heads.append("%s `%s`" % (s, ct.group(1).strip() if ct else "no Content-Type"))
+    if heads:
+        w("Content-Type of the answer: " + ", ".join(heads) + ".")
+        w("")
+
+
 def fresh_cell(sr):
     p = sr.get("idle", {}).get("probe", {})
     if not p or "fresh_status" not in p:
@@ -1065,10 +1800,12 @@ def chart(res, path):
     h2scs = [sc for sc in meta.get("h2_scenarios") or []
              if any(h2_of(servers, s, sc["name"]) for s in names)]
     has_idle = any(servers[s].get("idle") for s in names)
-    # Panels, left to right: HTTP/1.1 scenarios (wide), static file, HTTP/2, memory; each only
-    # when that phase ran.
+    hm = meta.get("https")
+    https_names = [s for s in names if servers[s].get("https")]
+    # Panels, left to right: HTTP/1.1 scenarios (wide), static file, HTTP/2, HTTPS, memory; each
+    # only when that phase ran.
     kinds = (["http1"] if scen else []) + (["static"] if has_static else []) + \
-        ["h2"] * len(h2scs) + (["memory"] if has_idle else [])
+        ["h2"] * len(h2scs) + (["https"] if https_names else []) + (["memory"] if has_idle else [])
     if not kinds:
         return
     ratios = [2.2 if k == "http1" else 1 for k in kinds]
@@ -1079,6 +1816,35 @@ def chart(res, path):
     ax3 = axes[kinds.index("static")] if has_static else None
     ax2 = axes[-1] if has_idle else None
     h2axes = [axes[i] for i, k in enumerate(kinds) if k == "h2"]
+    if https_names:
+        # HTTPS: requests/s per scenario (grouped by server); the close scenario is handshakes/s.
+        ax = axes[kinds.index("https")]
+        hscs = hm["scenarios"]
+        wd = 0.8 / len(https_names)
+        for k, s in enumerate(https_names):
+            meds, lo, hi = [], [], []
+            for sc in hscs:
+                sp = servers[s]["https"]["scenarios"].get(sc["name"], {}).get("rps")
+                m = sp["median"] if sp else 0
+                meds.append(m)
+                lo.append(m - sp["min"] if sp else 0)
+                hi.append(sp["max"] - m if sp else 0)
+            xs = [i + (k - (len(https_names) - 1) / 2) * wd for i in range(len(hscs))]
+            ax.bar(xs, meds, wd, label=s, color=colors.get(s), yerr=[lo, hi] if meta["reps"] > 1 else None,
+                   capsize=2, error_kw={"elinewidth": 0.8})
+            for x, m, h, sc in zip(xs, meds, hi, hscs):
+                if sc.get("header") and m:  # handshakes/s: small next to keep-alive, so the number
+                    ax.annotate("{:,.0f}".format(m), (x, m + (h if meta["reps"] > 1 else 0)), xytext=(0, 2),
+                                textcoords="offset points", ha="center", va="bottom", fontsize=6, rotation=90)
+        ax.set_xticks(range(len(hscs)))
+        ax.set_xticklabels([("close, %d conns\n(handshakes/s)" if sc.get("header") else "keep-alive\n%d conns")
+                            % sc["connections"] for sc in hscs], fontsize=8)
+        ax.set_ylabel("requests/s (median; bars: min–max)")
+        ax.set_title("HTTPS (TLS), wrk -t1")
+        ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: "{:,.0f}".format(v)))
+        ax.set_ylim(top=ax.get_ylim()[1] * 1.15)
+        ax.legend(fontsize=8, ncol=len(https_names), loc="upper right")
+        ax.grid(axis="y", alpha=0.3)
     width = 0.8 / max(1, len(names))
     for k, s in enumerate(names if scen else []):
         meds, lo, hi = [], [], []
