@@ -1485,11 +1485,9 @@ impl Conn {
                     out.timer.add_bytes(n);
                     let a = n.min(first_len);
                     out.staged += a;
-                    match &mut out.body {
-                        OutBody::Bytes(_, p) => *p += n - a,
-                        // Sent by try_sendfile, which advanced the region itself.
-                        OutBody::File(_) => {}
-                        _ => {}
+                    // (A file region is advanced by try_sendfile itself.)
+                    if let OutBody::Bytes(_, p) = &mut out.body {
+                        *p += n - a;
                     }
                 }
                 Ok(None) => {

@@ -304,18 +304,19 @@ impl Write for TlsStream {
                 "TLS handshake not complete",
             ));
         };
-        // Take at most MAX_PLAINTEXT_PER_WRITE bytes, as `write` does.
-        let mut room = MAX_PLAINTEXT_PER_WRITE;
-        let mut take = Vec::with_capacity(bufs.len().min(4));
-        for b in bufs {
-            if room == 0 {
-                break;
-            }
-            let n = b.len().min(room);
-            take.push(io::IoSlice::new(&b[..n]));
-            room -= n;
-        }
-        let n = c.writer().write_vectored(&take)?;
+        // At most MAX_PLAINTEXT_PER_WRITE bytes, as `write` takes: all slices when they
+        // fit (no copy, no allocation), else the start of the first non-empty one.
+        let total: usize = bufs.iter().map(|b| b.len()).sum();
+        let n = if total <= MAX_PLAINTEXT_PER_WRITE {
+            c.writer().write_vectored(bufs)?
+        } else {
+            let first = bufs
+                .iter()
+                .find(|b| !b.is_empty())
+                .map_or(&[][..], |b| &b[..]);
+            c.writer()
+                .write(&first[..first.len().min(MAX_PLAINTEXT_PER_WRITE)])?
+        };
         match self.flush_output() {
             Err(e) if e.kind() != io::ErrorKind::WouldBlock => Err(e),
             _ => Ok(n),
