@@ -4,7 +4,23 @@ use std::borrow::Cow;
 use std::fmt;
 use std::io::{self, Read, Write};
 
+use crate::io::FileRegion;
 use crate::limits::MinDataRate;
+
+/// A request body streamed from its connection while the handler reads it (synchronous
+/// I/O): implemented by the protocol driver that owns the connection.
+pub(crate) trait Streamed: Send {
+    /// Reads body bytes, waiting under the body's data rate.
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize>;
+    /// The declared length (`Content-Length`), if any.
+    fn content_length(&self) -> Option<u64>;
+    /// Changes MaxRequestBodySize for this request (before the body is read).
+    fn set_max_size(&mut self, max: Option<u64>) -> io::Result<()>;
+    /// Changes MinRequestBodyDataRate for this request.
+    fn set_min_data_rate(&mut self, rate: Option<MinDataRate>);
+    /// The trailer fields, once the body has been read to its end.
+    fn trailers(&self) -> Option<http::HeaderMap>;
+}
 
 /// A callback that writes a response body with blocking writes (requires synchronous I/O).
 pub(crate) type WriteFn = Box<dyn FnOnce(&mut dyn Write) -> io::Result<()> + Send>;
@@ -39,7 +55,7 @@ pub(crate) enum Kind {
     /// copied elsewhere (TLS, Unix sockets, HTTP/2).
     File(FileRegion),
     Writer(WriteFn),
-    Incoming(crate::http1::stream::Incoming),
+    Incoming(Box<dyn Streamed>),
     Upgrade(crate::upgrade::Pending),
 }
 
@@ -233,37 +249,6 @@ impl Read for Body {
             Kind::Writer(_) => Err(io::Error::other("a writer body cannot be read")),
             Kind::Upgrade(_) => Err(io::Error::other("an upgrade body cannot be read")),
         }
-    }
-}
-
-/// The part of a file a [`Body::from_file`] still has to send.
-#[derive(Debug)]
-pub(crate) struct FileRegion {
-    pub(crate) file: std::fs::File,
-    /// Where the next byte to send lies in the file.
-    pub(crate) offset: u64,
-    /// How many bytes are still to be sent.
-    pub(crate) remaining: u64,
-}
-
-impl FileRegion {
-    /// Records `n` bytes as sent (by sendfile or a read).
-    pub(crate) fn advance(&mut self, n: u64) {
-        self.offset += n;
-        self.remaining = self.remaining.saturating_sub(n);
-    }
-}
-
-impl Read for FileRegion {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        use std::os::unix::fs::FileExt;
-        let want = (buf.len() as u64).min(self.remaining) as usize;
-        if want == 0 {
-            return Ok(0);
-        }
-        let n = self.file.read_at(&mut buf[..want], self.offset)?;
-        self.advance(n as u64);
-        Ok(n)
     }
 }
 

@@ -22,8 +22,10 @@
 
 mod body;
 pub mod config;
+mod conn;
 mod date;
 mod error;
+mod exchange;
 #[cfg(feature = "static-files")]
 pub mod files;
 mod forwarded;
@@ -36,6 +38,8 @@ mod limits;
 mod options;
 mod request;
 mod server;
+mod stats;
+
 pub mod status;
 #[cfg(feature = "tls")]
 pub mod tls;

@@ -7,11 +7,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::Receiver;
-
 use crate::handler::{Handler, Request, Response};
 use crate::request::{Prepare, RequestExt};
-use crate::server::stats::{Counters, EndpointCounters};
+use crate::stats::{Counters, EndpointCounters};
 use crate::Body;
 
 /// Where the status endpoint is served (off unless [`path`](Self::path) is set; the
@@ -82,7 +80,8 @@ pub(crate) struct StatsSource {
     pub(crate) counters: Arc<Counters>,
     pub(crate) endpoints: Vec<(String, Arc<EndpointCounters>)>,
     pub(crate) workers: usize,
-    pub(crate) queue: Receiver<crate::server::Work>,
+    /// How many jobs wait in the pool's queue.
+    pub(crate) queue: Box<dyn Fn() -> usize + Send + Sync>,
     pub(crate) started: Instant,
 }
 
@@ -146,7 +145,7 @@ impl StatsSource {
             tls_handshake_failures: get(&c.handshake_failures),
             workers: self.workers as u64,
             workers_busy: busy.min(self.workers as u64),
-            queued: self.queue.len() as u64,
+            queued: (self.queue)() as u64,
         }
     }
 }

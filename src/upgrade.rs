@@ -9,7 +9,7 @@ use std::time::Duration;
 use crate::body::{Body, Kind};
 use crate::io::Transport;
 use crate::request::ConnectionInfo;
-use crate::server::stats::{Counters, UpgradeGuard};
+use crate::stats::{Counters, UpgradeGuard};
 
 /// Why an upgrade could not be accepted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

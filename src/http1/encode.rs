@@ -48,7 +48,9 @@ pub(crate) fn encode_head(
         out.extend_from_slice(b"\r\n");
     }
     if opts.server_header && !headers.contains_key(SERVER) {
-        out.extend_from_slice(b"Server: falconet\r\n");
+        out.extend_from_slice(b"Server: ");
+        out.extend_from_slice(crate::exchange::SERVER_NAME.as_bytes());
+        out.extend_from_slice(b"\r\n");
     }
     match opts.framing {
         Framing::Length(n) => {

@@ -6,15 +6,13 @@
 //! each borrow it for one call at a time.
 
 use std::io::{self, Write};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::MutexGuard;
 
-use super::conn::Conn;
+use super::state::{read_body_blocking, Cell, Lent};
 use crate::io::RateTimer;
 use crate::limits::MinDataRate;
 
-pub(crate) type Cell = Arc<Mutex<Option<Box<Conn>>>>;
-
-fn lock(cell: &Cell) -> MutexGuard<'_, Option<Box<Conn>>> {
+fn lock(cell: &Cell) -> MutexGuard<'_, Option<Box<Lent>>> {
     cell.lock().unwrap_or_else(|e| e.into_inner())
 }
 
@@ -38,15 +36,17 @@ impl Incoming {
             content_length,
         }
     }
+}
 
-    pub(crate) fn content_length(&self) -> Option<u64> {
+impl crate::body::Streamed for Incoming {
+    fn content_length(&self) -> Option<u64> {
         self.content_length
     }
 
-    pub(crate) fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let mut g = lock(&self.cell);
         let conn = g.as_mut().ok_or_else(finished)?;
-        if let Some(b) = conn.body.as_mut().filter(|b| !b.started) {
+        if let Some(b) = conn.s.body.as_mut().filter(|b| !b.started) {
             if let (Some(cl), Some(max)) = (self.content_length, b.max) {
                 if cl > max {
                     // Refused from Content-Length before reading: no 100 Continue.
@@ -54,13 +54,14 @@ impl Incoming {
                 }
             }
         }
-        conn.read_body_blocking(buf)
+        let Lent { l, s } = &mut **conn;
+        read_body_blocking(l, s, buf)
     }
 
-    pub(crate) fn set_max_size(&mut self, max: Option<u64>) -> io::Result<()> {
+    fn set_max_size(&mut self, max: Option<u64>) -> io::Result<()> {
         let mut g = lock(&self.cell);
         let conn = g.as_mut().ok_or_else(finished)?;
-        match conn.body.as_mut() {
+        match conn.s.body.as_mut() {
             Some(b) if !b.started => {
                 b.max = max;
                 if let (Some(cl), Some(m)) = (self.content_length, max) {
@@ -80,18 +81,18 @@ impl Incoming {
         }
     }
 
-    pub(crate) fn set_min_data_rate(&mut self, rate: Option<MinDataRate>) {
+    fn set_min_data_rate(&mut self, rate: Option<MinDataRate>) {
         if let Some(conn) = lock(&self.cell).as_mut() {
-            if let Some(b) = conn.body.as_mut() {
+            if let Some(b) = conn.s.body.as_mut() {
                 b.rate.set_rate(rate);
             }
         }
     }
 
-    pub(crate) fn trailers(&self) -> Option<http::HeaderMap> {
+    fn trailers(&self) -> Option<http::HeaderMap> {
         lock(&self.cell)
             .as_ref()
-            .and_then(|c| c.body.as_ref().and_then(|b| b.trailers.clone()))
+            .and_then(|c| c.s.body.as_ref().and_then(|b| b.trailers.clone()))
     }
 }
 
@@ -134,16 +135,16 @@ impl CellWriter {
         if !self.buf.is_empty() {
             if self.chunked {
                 let (line, len) = super::encode::chunk_line(self.buf.len());
-                conn.io.write_all(&line[..len], &mut self.timer)?;
-                conn.io.write_all(&self.buf, &mut self.timer)?;
-                conn.io.write_all(b"\r\n", &mut self.timer)?;
+                conn.l.io.write_all(&line[..len], &mut self.timer)?;
+                conn.l.io.write_all(&self.buf, &mut self.timer)?;
+                conn.l.io.write_all(b"\r\n", &mut self.timer)?;
             } else {
-                conn.io.write_all(&self.buf, &mut self.timer)?;
+                conn.l.io.write_all(&self.buf, &mut self.timer)?;
             }
             self.buf.clear();
         }
         if last && self.chunked {
-            conn.io.write_all(b"0\r\n\r\n", &mut self.timer)?;
+            conn.l.io.write_all(b"0\r\n\r\n", &mut self.timer)?;
         }
         Ok(())
     }

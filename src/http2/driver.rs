@@ -33,10 +33,11 @@ use http::header::{HeaderValue, CONTENT_LENGTH, DATE, SERVER};
 use super::conn::{ConnSettings, Connection, Event};
 use super::frame::{ErrorCode, StreamId};
 use crate::body::{Body, Kind};
+use crate::conn::context::{Context, Task, Watched};
+use crate::conn::link::{Link, Outcome};
+use crate::exchange;
 use crate::handler::Response;
-use crate::http1::conn::{Conn, Next, Phase};
-use crate::request::{Prepare, RequestContext, RequestControl, RequestSettings};
-use crate::server::Shared;
+use crate::request::RequestControl;
 
 /// The most response-body bytes of one stream queued in the core before the driver stops
 /// pulling from its reader: bounds a connection's buffered output at streams × 64 KiB.
@@ -83,23 +84,17 @@ impl Mailbox {
 }
 
 /// Wakes the connection behind `mb` if it is parked, driving it on this worker.
-fn wake(mb: &Mailbox, shared: &Shared) {
+fn wake(mb: &Mailbox, cx: &dyn Context) {
     let token = mb.parked.swap(0, Ordering::AcqRel);
     if token != 0 {
-        if let Some(mut conn) = shared.poller.take_parked(token) {
-            // Woken for a response, not for bytes: the socket was just found empty.
-            if let Some(h2) = conn.h2.as_mut() {
-                h2.read_hint = false;
-            }
-            crate::server::run_conn(conn, shared);
-        }
+        cx.wake(token);
     }
 }
 
 /// A response body still being pulled, with the trailers that follow it.
 type PendingBody = (Box<dyn Read + Send>, Option<Box<http::HeaderMap>>);
 
-/// One HTTP/2 connection's driver state, kept in its [`Conn`].
+/// One HTTP/2 connection's driver state, kept in its connection's protocol.
 pub(crate) struct H2 {
     core: Connection,
     pub(crate) mailbox: Arc<Mailbox>,
@@ -160,6 +155,12 @@ impl H2 {
         !self.busy()
     }
 
+    /// Taken from the event loop for a finished handler's response, not for bytes: the
+    /// socket was just found empty.
+    pub(crate) fn on_woken(&mut self) {
+        self.read_hint = false;
+    }
+
     /// Whether anything is in progress (streams, handlers, output).
     fn busy(&self) -> bool {
         self.running > 0
@@ -169,15 +170,15 @@ impl H2 {
     }
 }
 
-/// Turns `conn` (whose read buffer starts with the client preface, or is empty after an
-/// ALPN `h2` handshake) into an HTTP/2 connection.
-pub(crate) fn start(conn: &mut Conn, shared: &Shared) {
+/// The HTTP/2 state of a connection whose read buffer starts with the client preface (or
+/// is empty after an ALPN `h2` handshake).
+pub(crate) fn start(l: &Link, cx: &dyn Context) -> Box<H2> {
     let now = Instant::now();
-    let mut settings = ConnSettings::from_limits(&shared.options.limits);
-    settings.allow_response_header_compression = shared.options.allow_response_header_compression;
-    conn.h2 = Some(Box::new(H2::new(settings, now)));
-    conn.phase = Phase::Http2;
-    log::debug!("Connection id \"{}\" speaks HTTP/2", conn.id());
+    let options = cx.options();
+    let mut settings = ConnSettings::from_limits(&options.limits);
+    settings.allow_response_header_compression = options.allow_response_header_compression;
+    log::debug!("Connection id \"{}\" speaks HTTP/2", l.id());
+    Box::new(H2::new(settings, now))
 }
 
 /// What the core made of the bytes read.
@@ -188,25 +189,21 @@ enum Read2 {
 }
 
 /// Runs an HTTP/2 connection until it has nothing to do (park) or ends (close).
-pub(crate) fn drive(mut conn: Box<Conn>, shared: &Shared) -> Next {
+pub(crate) fn drive(l: &mut Link, h2: &mut H2, cx: &dyn Context) -> Outcome {
     loop {
         let now = Instant::now();
         let mut progressed = false;
-        let id = conn.id();
-        let c = &mut *conn;
-        let Some(h2) = c.h2.as_mut() else {
-            return Next::Close;
-        };
+        let id = l.id();
 
         // Responses of finished handlers.
         for d in h2.mailbox.take_all() {
             h2.running = h2.running.saturating_sub(1);
             progressed = true;
-            respond(h2, d, shared);
+            respond(h2, d, cx);
         }
         pull_bodies(h2, id);
 
-        if shared.is_shutting_down() && !h2.shutdown_sent {
+        if cx.is_shutting_down() && !h2.shutdown_sent {
             h2.shutdown_sent = true;
             h2.core.shutdown(now);
             progressed = true;
@@ -214,37 +211,35 @@ pub(crate) fn drive(mut conn: Box<Conn>, shared: &Shared) -> Next {
         if h2.core.next_timeout().is_some_and(|t| t <= now) {
             if let Err(e) = h2.core.handle_timeout(now) {
                 log::debug!("Connection id \"{id}\" HTTP/2 connection error: {e:?}");
-                flush_best_effort(h2, &mut c.io);
-                return Next::Close;
+                flush_best_effort(h2, &mut l.io);
+                return Outcome::Close;
             }
         }
 
         // Write what the core has.
-        match flush(h2, &mut c.io) {
+        match flush(h2, &mut l.io) {
             Ok(moved) => {
                 progressed |= moved;
                 if moved || !h2.output_stalled() {
                     h2.last_output = now;
                 }
             }
-            Err(_) => return Next::Close,
+            Err(_) => return Outcome::Close,
         }
 
         // Read what the client sent (the preface may already be buffered).
-        match read(c, shared) {
+        match read(l, h2, cx) {
             Read2::Progress => progressed = true,
             Read2::Nothing => {}
             Read2::Closed => {
-                let h2 = c.h2.as_mut().expect("set above");
-                flush_best_effort(h2, &mut c.io);
+                flush_best_effort(h2, &mut l.io);
                 abort_all(h2);
-                return Next::Close;
+                return Outcome::Close;
             }
         }
-        let h2 = c.h2.as_mut().expect("set above");
         if h2.core.is_closed() && !h2.output_pending() && !h2.core.wants_write() {
             abort_all(h2);
-            return Next::Close;
+            return Outcome::Close;
         }
         if progressed {
             h2.last_active = now;
@@ -252,7 +247,7 @@ pub(crate) fn drive(mut conn: Box<Conn>, shared: &Shared) -> Next {
         }
         // Nothing to do now: park until the socket is ready, a handler finishes, or a
         // deadline passes.
-        let limits = &shared.options.limits;
+        let limits = &cx.options().limits;
         let grace = limits
             .min_response_data_rate
             .map(|r| r.grace_period)
@@ -275,34 +270,31 @@ pub(crate) fn drive(mut conn: Box<Conn>, shared: &Shared) -> Next {
         // Parked: the next drive comes from a readiness event (read) or a wake-up
         // (which clears this again).
         h2.read_hint = true;
-        conn.deadline = deadline;
-        return Next::Park(conn);
+        l.deadline = deadline;
+        return Outcome::Park;
     }
 }
 
 /// Called by the poller when a parked HTTP/2 connection's deadline passed. Returns it
 /// when it must stay parked.
-pub(crate) fn on_expired(mut conn: Box<Conn>, shared: &Shared) -> Option<Box<Conn>> {
+pub(crate) fn on_expired(l: &mut Link, h2: &mut H2, cx: &dyn Context) -> Outcome {
     let now = Instant::now();
-    let id = conn.id();
-    let c = &mut *conn;
-    let h2 = c.h2.as_mut()?;
+    let id = l.id();
     if h2.core.next_timeout().is_some_and(|t| t <= now) {
         if h2.core.handle_timeout(now).is_err() {
-            flush_best_effort(h2, &mut c.io);
+            flush_best_effort(h2, &mut l.io);
             abort_all(h2);
-            return None;
+            return Outcome::Close;
         }
-        flush_best_effort(h2, &mut c.io);
-        conn.deadline = conn
-            .h2
-            .as_ref()
-            .and_then(|h| h.core.next_timeout())
-            .unwrap_or(now + shared.options.limits.keep_alive_timeout);
-        return Some(conn);
+        flush_best_effort(h2, &mut l.io);
+        l.deadline = h2
+            .core
+            .next_timeout()
+            .unwrap_or(now + cx.options().limits.keep_alive_timeout);
+        return Outcome::Park;
     }
-    let body_grace = shared
-        .options
+    let body_grace = cx
+        .options()
         .limits
         .min_request_body_data_rate
         .map(|r| r.grace_period);
@@ -311,40 +303,37 @@ pub(crate) fn on_expired(mut conn: Box<Conn>, shared: &Shared) -> Option<Box<Con
             "Connection id \"{id}\" closed: a request body arrived slower than \
              MinRequestBodyDataRate"
         );
-        shared
-            .counters
+        cx.counters()
             .timeouts
             .request_body_rate
             .fetch_add(1, Ordering::Relaxed);
         abort_all(h2);
-        return None;
+        return Outcome::Close;
     }
     if h2.output_stalled() {
         log::info!(
             "Connection id \"{id}\" closed: the client read the response slower than \
              MinResponseDataRate"
         );
-        shared
-            .counters
+        cx.counters()
             .timeouts
             .response_rate
             .fetch_add(1, Ordering::Relaxed);
     } else if !h2.busy() {
         log::debug!("Connection id \"{id}\" HTTP/2 keep-alive timeout; closing");
-        shared
-            .counters
+        cx.counters()
             .timeouts
             .keep_alive
             .fetch_add(1, Ordering::Relaxed);
         h2.core.shutdown(now);
-        flush_best_effort(h2, &mut c.io);
+        flush_best_effort(h2, &mut l.io);
     } else {
         // Busy (handlers running) and nothing stalled: keep waiting.
-        conn.deadline = now + Duration::from_secs(3600);
-        return Some(conn);
+        l.deadline = now + Duration::from_secs(3600);
+        return Outcome::Park;
     }
     abort_all(h2);
-    None
+    Outcome::Close
 }
 
 /// Aborts the handlers still running (their controls) when the connection ends.
@@ -395,8 +384,7 @@ fn flush_best_effort(h2: &mut H2, io: &mut crate::io::DeadlineIo) {
 }
 
 /// Reads once and feeds the core; dispatches complete requests.
-fn read(c: &mut Conn, shared: &Shared) -> Read2 {
-    let h2 = c.h2.as_mut().expect("HTTP/2 connection");
+fn read(c: &mut Link, h2: &mut H2, cx: &dyn Context) -> Read2 {
     let mut progressed = false;
     // Bytes read before the switch (the preface and what followed it).
     if !c.buf.is_empty() {
@@ -423,7 +411,6 @@ fn read(c: &mut Conn, shared: &Shared) -> Read2 {
         }
         Ok(Some(n)) => {
             c.buf.advance(n);
-            let h2 = c.h2.as_mut().expect("HTTP/2 connection");
             h2.read_hint = true;
             h2.last_input = Instant::now();
             let r = h2.core.recv(c.buf.bytes(), Instant::now());
@@ -436,14 +423,11 @@ fn read(c: &mut Conn, shared: &Shared) -> Read2 {
             progressed = true;
         }
         Ok(None) => {
-            if let Some(h2) = c.h2.as_mut() {
-                h2.read_hint = false;
-            }
+            h2.read_hint = false;
         }
         Err(_) => return Read2::Closed,
     }
     let info = c.info.clone();
-    let h2 = c.h2.as_mut().expect("HTTP/2 connection");
     while let Some(ev) = h2.core.poll_event() {
         progressed = true;
         match ev {
@@ -452,7 +436,7 @@ fn read(c: &mut Conn, shared: &Shared) -> Read2 {
                 head,
                 body,
                 trailers,
-            } => dispatch(h2, &info, id, head, body, trailers, shared),
+            } => dispatch(h2, &info, id, head, body, trailers, cx),
             Event::Reset { id, code } => {
                 log::debug!(
                     "Connection id \"{}\" stream {} reset by the client ({code:?})",
@@ -466,7 +450,7 @@ fn read(c: &mut Conn, shared: &Shared) -> Read2 {
             }
         }
     }
-    submit_batch(h2, shared, info.id());
+    submit_batch(h2, cx, info.id());
     if progressed {
         Read2::Progress
     } else {
@@ -482,52 +466,31 @@ fn dispatch(
     mut head: http::request::Parts,
     body: Bytes,
     trailers: Option<http::HeaderMap>,
-    shared: &Shared,
+    cx: &dyn Context,
 ) {
-    shared.counters.request(http::Version::HTTP_2);
+    cx.counters().request(http::Version::HTTP_2);
     let control = RequestControl::default();
-    head.extensions.insert(RequestContext {
-        info: info.clone(),
-        control: control.clone(),
-    });
-    let fwd = &shared.options.forwarded_headers;
-    let scheme = if info.is_tls() { "https" } else { "http" };
-    if let Some(f) = crate::forwarded::apply(fwd, info.remote_addr(), scheme, &mut head.headers) {
-        head.extensions.insert(f);
-    }
-    let limits = &shared.options.limits;
-    let mut settings = RequestSettings {
-        max_body_size: limits.max_request_body_size,
-        body_rate: limits.min_request_body_data_rate,
-        response_rate: limits.min_response_data_rate,
-        synchronous_io: shared.options.allow_synchronous_io,
-    };
-    let prepared = catch_unwind(AssertUnwindSafe(|| {
-        shared.handler.prepare(&mut Prepare {
-            parts: &head,
-            settings: &mut settings,
-        })
-    }));
-    if prepared.is_err() {
+    let sync_io = cx.options().allow_synchronous_io;
+    let Ok(settings) = exchange::prepare(&mut head, info, control.clone(), sync_io, false, cx)
+    else {
         log::error!(
             "Connection id \"{}\" stream {}: handler panicked in prepare; responding 500",
             info.id(),
             id.value()
         );
-        respond_status(h2, id, 500, shared);
+        respond_status(h2, id, 500, cx);
         return;
-    }
+    };
     // The core enforced the server-wide limit; a lower per-request one applies here.
     if settings
         .max_body_size
         .is_some_and(|max| body.len() as u64 > max)
     {
-        shared
-            .counters
+        cx.counters()
             .refused
             .max_request_body_size
             .fetch_add(1, Ordering::Relaxed);
-        respond_status(h2, id, 413, shared);
+        respond_status(h2, id, 413, cx);
         return;
     }
     let head_request = head.method == http::Method::HEAD;
@@ -547,9 +510,8 @@ fn dispatch(
     if job.sync_io {
         // Its writer may block this worker: never in a batch.
         let mb = h2.mailbox.clone();
-        let task: crate::server::Task =
-            Box::new(move |shared: &Shared| run_job(job, &mb, shared, true));
-        if shared.submit(task).is_err() {
+        let task: Task = Box::new(move |cx: &dyn Context| run_job(job, &mb, cx, true));
+        if cx.submit(task).is_err() {
             refuse(h2, id, info.id());
         }
     } else {
@@ -572,7 +534,7 @@ fn refuse(h2: &mut H2, id: StreamId, conn_id: u64) {
 /// after another on one worker (one hand-off and one wake-up for the lot), and once the
 /// batch has run for [`BATCH_SLICE`], the rest is spread over the pool one task each, so
 /// slow handlers still run in parallel.
-fn submit_batch(h2: &mut H2, shared: &Shared, conn_id: u64) {
+fn submit_batch(h2: &mut H2, cx: &dyn Context, conn_id: u64) {
     if h2.batch.is_empty() {
         return;
     }
@@ -584,23 +546,16 @@ fn submit_batch(h2: &mut H2, shared: &Shared, conn_id: u64) {
         mb: h2.mailbox.clone(),
     });
     let b = batch.clone();
-    let task: crate::server::Task = Box::new(move |shared: &Shared| run_batch(&b, shared));
-    if shared.submit(task).is_err() {
+    let task: Task = Box::new(move |cx: &dyn Context| run_batch(&b, cx));
+    if cx.submit(task).is_err() {
         for id in ids {
             refuse(h2, id, conn_id);
         }
         return;
     }
-    // Watched by the poller thread: a batch stuck behind a slow handler is spread.
-    let mut all = shared.batches.lock().unwrap_or_else(|e| e.into_inner());
-    all.retain(|w| w.strong_count() > 0);
-    let first = all.is_empty();
-    all.push(Arc::downgrade(&batch));
-    drop(all);
-    if first {
-        // The poller thread may be asleep for up to a second: it must tick now.
-        shared.poller.wake();
-    }
+    // Watched by the timer thread: a batch stuck behind a slow handler is spread.
+    let watched: Arc<dyn Watched> = batch;
+    cx.watch(Arc::downgrade(&watched));
 }
 
 /// Requests of one read pass, run one after another by one worker.
@@ -611,25 +566,19 @@ pub(crate) struct Batch {
     mb: Arc<Mailbox>,
 }
 
-/// Called by the poller thread on each tick: spreads every batch whose worker has been
-/// on it for [`BATCH_SLICE`] or more, so that a handler that blocks (a long poll, a slow
+/// On each tick of the timer thread: a batch whose worker has been on it for
+/// [`BATCH_SLICE`] or more is spread, so that a handler that blocks (a long poll, a slow
 /// backend) delays the other requests of its batch by at most a tick.
-pub(crate) fn spread_stale_batches(shared: &Shared) {
-    let stale: Vec<Arc<Batch>> = {
-        let mut all = shared.batches.lock().unwrap_or_else(|e| e.into_inner());
-        all.retain(|w| w.strong_count() > 0);
-        all.iter()
-            .filter_map(|w| w.upgrade())
-            .filter(|b| {
-                b.started
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .is_some_and(|t| t.elapsed() >= BATCH_SLICE)
-            })
-            .collect()
-    };
-    for b in stale {
-        b.spread_without_losing(shared);
+impl Watched for Batch {
+    fn tick(&self, cx: &dyn Context) {
+        let stale = self
+            .started
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_some_and(|t| t.elapsed() >= BATCH_SLICE);
+        if stale {
+            self.spread_without_losing(cx);
+        }
     }
 }
 
@@ -645,7 +594,7 @@ struct Job {
     conn_id: u64,
 }
 
-fn run_job(job: Job, mb: &Arc<Mailbox>, shared: &Shared, wake_after: bool) {
+fn run_job(job: Job, mb: &Arc<Mailbox>, cx: &dyn Context, wake_after: bool) {
     let Job {
         id,
         req,
@@ -653,7 +602,7 @@ fn run_job(job: Job, mb: &Arc<Mailbox>, shared: &Shared, wake_after: bool) {
         sync_io,
         conn_id,
     } = job;
-    let resp = match catch_unwind(AssertUnwindSafe(|| shared.handler.handle(req))) {
+    let resp = match catch_unwind(AssertUnwindSafe(|| cx.handler().handle(req))) {
         Ok(r) => r,
         Err(_) => {
             log::error!(
@@ -663,19 +612,10 @@ fn run_job(job: Job, mb: &Arc<Mailbox>, shared: &Shared, wake_after: bool) {
             status_response(500)
         }
     };
-    finish(
-        resp,
-        id,
-        head_request,
-        sync_io,
-        mb,
-        shared,
-        conn_id,
-        wake_after,
-    );
+    finish(resp, id, head_request, sync_io, mb, cx, conn_id, wake_after);
 }
 
-fn run_batch(batch: &Batch, shared: &Shared) {
+fn run_batch(batch: &Batch, cx: &dyn Context) {
     let start = Instant::now();
     *batch.started.lock().unwrap_or_else(|e| e.into_inner()) = Some(start);
     let mut woke = false;
@@ -688,20 +628,20 @@ fn run_batch(batch: &Batch, shared: &Shared) {
         else {
             break;
         };
-        run_job(job, &batch.mb, shared, false);
+        run_job(job, &batch.mb, cx, false);
         if start.elapsed() >= BATCH_SLICE && !woke {
             // Slow handlers: send what is done, then spread the rest over the pool.
             woke = true;
-            wake(&batch.mb, shared);
-            batch.spread_without_losing(shared);
+            wake(&batch.mb, cx);
+            batch.spread_without_losing(cx);
         }
     }
-    wake(&batch.mb, shared);
+    wake(&batch.mb, cx);
 }
 
 impl Batch {
     /// [`spread`](Self::spread), keeping a job the full queue refused in the batch.
-    fn spread_without_losing(&self, shared: &Shared) {
+    fn spread_without_losing(&self, cx: &dyn Context) {
         loop {
             let Some(job) = self
                 .jobs
@@ -714,12 +654,12 @@ impl Batch {
             let mb = self.mb.clone();
             let slot = Arc::new(Mutex::new(Some(job)));
             let s2 = slot.clone();
-            let task: crate::server::Task = Box::new(move |shared: &Shared| {
+            let task: Task = Box::new(move |cx: &dyn Context| {
                 if let Some(job) = s2.lock().unwrap_or_else(|e| e.into_inner()).take() {
-                    run_job(job, &mb, shared, true);
+                    run_job(job, &mb, cx, true);
                 }
             });
-            if shared.submit(task).is_err() {
+            if cx.submit(task).is_err() {
                 // The queue is full: put the job back for the batch's worker.
                 if let Some(job) = slot.lock().unwrap_or_else(|e| e.into_inner()).take() {
                     self.jobs
@@ -743,7 +683,7 @@ fn finish(
     head_request: bool,
     sync_io: bool,
     mb: &Arc<Mailbox>,
-    shared: &Shared,
+    cx: &dyn Context,
     conn_id: u64,
     wake_after: bool,
 ) {
@@ -785,7 +725,7 @@ fn finish(
                 head_request,
             });
             if wake_after {
-                wake(mb, shared);
+                wake(mb, cx);
             }
         }
         Some(f) => {
@@ -805,12 +745,12 @@ fn finish(
                 response: resp,
                 head_request,
             });
-            wake(mb, shared);
+            wake(mb, cx);
             let mut w = ChannelWriter {
                 tx,
                 mb: mb.clone(),
                 buf: Vec::with_capacity(READ_CHUNK),
-                shared,
+                cx,
             };
             let r = f(&mut w).and_then(|_| w.flush());
             if let Err(e) = r {
@@ -820,7 +760,7 @@ fn finish(
                 );
             }
             drop(w);
-            wake(mb, shared);
+            wake(mb, cx);
         }
     }
 }
@@ -832,7 +772,7 @@ fn status_response(code: u16) -> Response {
 }
 
 /// Answers a stream with a bodiless status without running the handler.
-fn respond_status(h2: &mut H2, id: StreamId, code: u16, shared: &Shared) {
+fn respond_status(h2: &mut H2, id: StreamId, code: u16, cx: &dyn Context) {
     respond(
         h2,
         Done {
@@ -840,12 +780,12 @@ fn respond_status(h2: &mut H2, id: StreamId, code: u16, shared: &Shared) {
             response: status_response(code),
             head_request: false,
         },
-        shared,
+        cx,
     );
 }
 
 /// Queues a finished response in the core.
-fn respond(h2: &mut H2, d: Done, shared: &Shared) {
+fn respond(h2: &mut H2, d: Done, cx: &dyn Context) {
     let Done {
         id,
         response,
@@ -861,22 +801,19 @@ fn respond(h2: &mut H2, d: Done, shared: &Shared) {
         return;
     }
     let (mut parts, body) = response.into_parts();
-    shared.counters.response(parts.status.as_u16());
+    cx.counters().response(parts.status.as_u16());
     if !parts.headers.contains_key(DATE) {
         if let Ok(v) = crate::date::with_now(HeaderValue::from_bytes) {
             parts.headers.insert(DATE, v);
         }
     }
-    if shared.options.add_server_header && !parts.headers.contains_key(SERVER) {
+    if cx.options().add_server_header && !parts.headers.contains_key(SERVER) {
         parts
             .headers
-            .insert(SERVER, HeaderValue::from_static("falconet"));
+            .insert(SERVER, HeaderValue::from_static(exchange::SERVER_NAME));
     }
     let trailers = body.trailers;
-    let no_body = head_request
-        || parts.status.is_informational()
-        || parts.status == http::StatusCode::NO_CONTENT
-        || parts.status == http::StatusCode::NOT_MODIFIED;
+    let no_body = head_request || !exchange::status_has_body(parts.status);
     let kind = match body.kind {
         // No sendfile here: DATA frames carry copies.
         Kind::File(f) => Kind::Reader {
@@ -1026,7 +963,7 @@ struct ChannelWriter<'a> {
     tx: SyncSender<Vec<u8>>,
     mb: Arc<Mailbox>,
     buf: Vec<u8>,
-    shared: &'a Shared,
+    cx: &'a dyn Context,
 }
 
 impl Write for ChannelWriter<'_> {
@@ -1046,7 +983,7 @@ impl Write for ChannelWriter<'_> {
         self.tx
             .send(chunk)
             .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "stream closed"))?;
-        wake(&self.mb, self.shared);
+        wake(&self.mb, self.cx);
         Ok(())
     }
 }

@@ -363,7 +363,7 @@ impl DeadlineIo {
     /// would block, `Ok(Some(0))` means the file ended early. Plain sockets only.
     pub(crate) fn try_sendfile(
         &mut self,
-        f: &mut crate::body::FileRegion,
+        f: &mut super::FileRegion,
     ) -> Result<Option<usize>, IoFail> {
         // At most 1 MiB a call, so that a large file does not keep one call going long.
         let count = f.remaining.min(1 << 20) as usize;

@@ -40,7 +40,8 @@ use crossbeam_channel::{Sender, TrySendError};
 use rustix::event::epoll::{self, EventData, EventFlags};
 use rustix::event::{eventfd, poll, EventfdFlags, PollFd, PollFlags, Timespec};
 
-use crate::http1::conn::{Conn, Phase, LINGER_BYTES};
+use crate::conn::link::EventLoop;
+use crate::conn::{Conn, Registration};
 use crate::server::Shared;
 
 /// Token of a shard's eventfd that says the pool's queue has work (slot tokens are never
@@ -115,19 +116,12 @@ pub(crate) struct Shard {
     state: Mutex<State>,
 }
 
-/// A connection's registration in its shard's epoll set: taken at its first park, given
-/// back when the connection is dropped (or its socket handed to an upgrade).
-pub(crate) struct Registration {
-    shard: Arc<Shard>,
-    token: u64,
-    /// Whether `EPOLLOUT` is in the registered events.
-    out: bool,
-}
-
-impl Drop for Registration {
-    fn drop(&mut self) {
-        let (gen, _, idx) = untoken(self.token);
-        let mut st = self.shard.lock();
+/// A connection's registration ([`Registration`]) gives its slot back through this when
+/// the connection is dropped, and takes its socket out of the set before an upgrade.
+impl EventLoop for Shard {
+    fn release(&self, token: u64) {
+        let (gen, _, idx) = untoken(token);
+        let mut st = self.lock();
         if let Some(slot) = st.slots.get_mut(idx) {
             if slot.gen == gen {
                 // Stale events for this token are ignored from now on.
@@ -140,22 +134,13 @@ impl Drop for Registration {
             }
         }
     }
-}
 
-impl Registration {
-    /// Takes the socket out of the epoll set (before it is handed to an upgrade's thread,
-    /// which does its own blocking I/O on it).
-    pub(crate) fn deregister(self, fd: std::os::fd::BorrowedFd<'_>) {
-        let _ = epoll::delete(&self.shard.epoll, fd);
+    fn remove(&self, fd: std::os::fd::BorrowedFd<'_>) {
+        let _ = epoll::delete(&self.epoll, fd);
     }
-}
 
-impl std::fmt::Debug for Registration {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Registration")
-            .field("shard", &self.shard.index)
-            .field("token", &self.token)
-            .finish()
+    fn index(&self) -> usize {
+        self.index
     }
 }
 
@@ -233,8 +218,8 @@ impl Shard {
 
     /// Deals with what needs no worker: lingering reads, idle hang-ups.
     fn on_event(&self, mut conn: Box<Conn>, flags: EventFlags, shared: &Shared) -> Ready {
-        if conn.phase == Phase::Lingering {
-            if linger_read(&mut conn) {
+        if conn.is_lingering() {
+            if conn.linger_read() {
                 shared.park(conn);
             }
             return Ready::Done;
@@ -363,10 +348,10 @@ impl Shard {
     /// Parks a connection until its socket is ready or its deadline passes.
     fn park(self: &Arc<Self>, mut conn: Box<Conn>, timers: &OwnedFd) -> Parked {
         // The next drive comes from an event: read then.
-        conn.io.forget_drained();
-        let fd = conn.io.fd();
+        conn.link.io.forget_drained();
+        let fd = conn.link.io.fd();
         let want_out = conn.wants_write();
-        if conn.reg.is_none() {
+        if conn.link.reg.is_none() {
             let mut st = self.lock();
             let idx = match st.free.pop() {
                 Some(i) => i,
@@ -394,8 +379,8 @@ impl Shard {
             }
             // The registration exists before the socket is in the set, so that dropping
             // the connection on failure gives the slot back.
-            conn.reg = Some(Registration {
-                shard: self.clone(),
+            conn.link.reg = Some(Registration {
+                owner: self.clone(),
                 token: t,
                 out: want_out,
             });
@@ -403,8 +388,8 @@ impl Shard {
                 log::error!("event loop: cannot watch connection {}: {e}", conn.id());
                 return Parked::Dropped;
             }
-        } else if want_out && conn.reg.as_ref().is_some_and(|r| !r.out) {
-            let Some(reg) = conn.reg.as_mut() else {
+        } else if want_out && conn.link.reg.as_ref().is_some_and(|r| !r.out) {
+            let Some(reg) = conn.link.reg.as_mut() else {
                 return Parked::Dropped;
             };
             let flags = EventFlags::IN | EventFlags::RDHUP | EventFlags::OUT | EventFlags::ET;
@@ -414,16 +399,13 @@ impl Shard {
             }
             reg.out = true;
         }
-        let Some(t) = conn.reg.as_ref().map(|r| r.token) else {
+        let Some(t) = conn.link.reg.as_ref().map(|r| r.token) else {
             return Parked::Dropped;
         };
         let (gen, _, idx) = untoken(t);
-        let deadline = conn.deadline;
+        let deadline = conn.link.deadline;
         // An HTTP/2 connection's finished handlers find it here (see http2::driver).
-        #[cfg(feature = "http2")]
-        if let Some(h2) = conn.h2.as_ref() {
-            h2.mailbox.parked.store(t, Ordering::Release);
-        }
+        conn.on_parked(t);
         let mut st = self.lock();
         let slot = &mut st.slots[idx];
         debug_assert_eq!(slot.gen, gen);
@@ -448,7 +430,7 @@ impl Shard {
     }
 
     /// Takes a parked connection by its token; `None` when it is not parked now.
-    #[cfg(feature = "http2")]
+    #[cfg_attr(not(feature = "http2"), allow(dead_code))]
     fn take_parked(&self, token: u64) -> Option<Box<Conn>> {
         let (gen, _, idx) = untoken(token);
         let mut st = self.lock();
@@ -472,7 +454,7 @@ impl Shard {
         let mut expired = Vec::new();
         let mut next: Option<Instant> = None;
         for i in 0..st.slots.len() {
-            let Some(deadline) = st.slots[i].conn.as_ref().map(|c| c.deadline) else {
+            let Some(deadline) = st.slots[i].conn.as_ref().map(|c| c.link.deadline) else {
                 continue;
             };
             if deadline <= now {
@@ -610,12 +592,12 @@ impl EventLoops {
         if (shared.is_shutting_down() && conn.is_idle()) || shared.is_aborting() {
             return Parked::Dropped;
         }
-        self.shard(conn.shard).clone().park(conn, &self.timers)
+        self.shard(conn.link.shard).clone().park(conn, &self.timers)
     }
 
     /// Takes a parked connection by the token it was parked with (an HTTP/2 connection
     /// woken by a finished handler); `None` when it is not parked now.
-    #[cfg(feature = "http2")]
+    #[cfg_attr(not(feature = "http2"), allow(dead_code))]
     pub(crate) fn take_parked(&self, token: u64) -> Option<Box<Conn>> {
         let (_, shard, _) = untoken(token);
         self.shards.get(shard)?.take_parked(token)
@@ -657,23 +639,6 @@ impl EventLoops {
     }
 }
 
-/// Reads and discards what a lingering client sends. `true`: keep lingering.
-pub(crate) fn linger_read(conn: &mut Conn) -> bool {
-    let mut scratch = [0u8; 4096];
-    loop {
-        match conn.io.try_read(&mut scratch) {
-            Ok(Some(0)) | Err(_) => return false,
-            Ok(Some(n)) => {
-                conn.lingered += n;
-                if conn.lingered > LINGER_BYTES {
-                    return false;
-                }
-            }
-            Ok(None) => return true,
-        }
-    }
-}
-
 /// How often the timer thread checks for ready connections that no worker is waiting
 /// for (all event-driven workers of a shard busy, say in slow handlers) and hands them to
 /// the pool.
@@ -690,15 +655,12 @@ pub(crate) fn run(shared: &Shared, pool: Sender<super::Work>) {
     loop {
         let now = Instant::now();
         let mut until = next_expire.max(now);
-        #[cfg(feature = "http2")]
-        let batches = !shared
-            .batches
+        let watched = !shared
+            .watched
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .is_empty();
-        #[cfg(not(feature = "http2"))]
-        let batches = false;
-        if loops.parked() > 0 || !pending.is_empty() || batches {
+        if loops.parked() > 0 || !pending.is_empty() || watched {
             until = until.min(now + RESCUE_INTERVAL);
         }
         for s in loops.shards.iter() {
@@ -722,8 +684,7 @@ pub(crate) fn run(shared: &Shared, pool: Sender<super::Work>) {
                 s.rescue(shared, &pool, &mut pending);
             }
         }
-        #[cfg(feature = "http2")]
-        crate::http2::driver::spread_stale_batches(shared);
+        tick_watched(shared);
         flush_pending(&pool, &mut pending);
         if shared.is_shutting_down() && !closed_idle {
             closed_idle = true;
@@ -737,6 +698,18 @@ pub(crate) fn run(shared: &Shared, pool: Sender<super::Work>) {
             close_all(loops);
             return;
         }
+    }
+}
+
+/// Lets every watched piece of work (an HTTP/2 batch of handlers) look at the time.
+fn tick_watched(shared: &Shared) {
+    let live: Vec<_> = {
+        let mut all = shared.watched.lock().unwrap_or_else(|e| e.into_inner());
+        all.retain(|w| w.strong_count() > 0);
+        all.iter().filter_map(|w| w.upgrade()).collect()
+    };
+    for w in live {
+        w.tick(shared);
     }
 }
 
@@ -764,7 +737,7 @@ fn expire(shared: &Shared) -> Duration {
     for s in shared.poller.shards.iter() {
         let (expired, n) = s.sweep(now);
         for conn in expired {
-            if let Some(conn) = conn.on_expired(shared) {
+            if let Some(conn) = crate::conn::on_expired(conn, shared) {
                 shared.park(conn);
             }
         }
@@ -782,9 +755,9 @@ fn expire(shared: &Shared) -> Duration {
 /// client has queued (their response and FIN are out; closing sends a FIN, not a reset).
 fn close_idle(loops: &EventLoops) {
     for s in loops.shards.iter() {
-        for mut c in s.take_where(|c| c.is_idle() || c.phase == Phase::Lingering) {
-            if c.phase == Phase::Lingering {
-                linger_read(&mut c);
+        for mut c in s.take_where(|c| c.is_idle() || c.is_lingering()) {
+            if c.is_lingering() {
+                c.linger_read();
             }
         }
     }

@@ -13,7 +13,6 @@
 
 pub(crate) mod event_loop;
 pub(crate) mod listener;
-pub(crate) mod stats;
 #[allow(unsafe_code)]
 pub(crate) mod systemd;
 
@@ -26,15 +25,15 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, SendTimeoutError, Sender, TryRecvError};
 use rustix::event::{poll, PollFd, PollFlags};
 
+use crate::conn::{drive, Conn, Context, EndpointCtx, Next, Task, Watched};
 use crate::handler::Handler;
-use crate::http1::conn::{drive, Conn, EndpointCtx, Next};
 use crate::io::DeadlineIo;
 use crate::options::ServerOptions;
 use crate::request::{Address, ConnectionInfo};
+use crate::stats::{ConnGuard, Counters};
 use crate::Error;
 use event_loop::{EventLoops, Parked, Waited};
 use listener::Listener;
-use stats::{ConnGuard, Counters};
 
 /// What the worker pool runs: a connection to drive, or a task (an HTTP/2 stream's
 /// handler).
@@ -43,9 +42,6 @@ pub(crate) enum Work {
     #[cfg_attr(not(feature = "http2"), allow(dead_code))]
     Task(Task),
 }
-
-/// A job for the pool (an HTTP/2 stream's handler).
-pub(crate) type Task = Box<dyn FnOnce(&Shared) + Send>;
 
 /// State shared by every thread of one server.
 pub(crate) struct Shared {
@@ -65,9 +61,8 @@ pub(crate) struct Shared {
     /// The pool's queue, for tasks submitted from workers (HTTP/2 streams); taken at the
     /// end of shutdown so that the workers see the queue closed.
     pool: Mutex<Option<Sender<Work>>>,
-    /// HTTP/2 request batches being run, watched by the poller thread.
-    #[cfg(feature = "http2")]
-    pub(crate) batches: Mutex<Vec<std::sync::Weak<crate::http2::driver::Batch>>>,
+    /// Work the timer thread looks at on each tick (HTTP/2 request batches being run).
+    pub(crate) watched: Mutex<Vec<std::sync::Weak<dyn Watched>>>,
 }
 
 impl Shared {
@@ -105,11 +100,52 @@ impl Shared {
     }
 
     /// Hands a connection to its event loop (from a thread that will not look at the
-    /// loop's ready list next: the timer thread, a finished streaming request).
+    /// loop's ready list next: the timer thread).
     pub(crate) fn park(&self, conn: Box<Conn>) {
-        let shard = conn.shard;
+        let shard = conn.link.shard;
         if let Parked::Ready = self.poller.park(conn, self) {
             self.poller.shard(shard).notify();
+        }
+    }
+}
+
+impl Context for Shared {
+    fn options(&self) -> &ServerOptions {
+        &self.options
+    }
+
+    fn handler(&self) -> &dyn Handler {
+        &*self.handler
+    }
+
+    fn counters(&self) -> &Arc<Counters> {
+        &self.counters
+    }
+
+    fn is_shutting_down(&self) -> bool {
+        Shared::is_shutting_down(self)
+    }
+
+    fn submit(&self, task: Task) -> Result<(), Task> {
+        Shared::submit(self, task)
+    }
+
+    fn wake(&self, token: u64) {
+        if let Some(mut conn) = self.poller.take_parked(token) {
+            conn.on_woken();
+            run_conn(conn, self);
+        }
+    }
+
+    fn watch(&self, w: std::sync::Weak<dyn Watched>) {
+        let mut all = self.watched.lock().unwrap_or_else(|e| e.into_inner());
+        all.retain(|w| w.strong_count() > 0);
+        let first = all.is_empty();
+        all.push(w);
+        drop(all);
+        if first {
+            // The timer thread may be asleep for up to a second: it must tick now.
+            self.poller.wake();
         }
     }
 }
@@ -294,7 +330,10 @@ impl Server {
                 .map(|(_, c)| (c.name.to_string(), c.counters.clone()))
                 .collect(),
             workers,
-            queue: pool_rx.clone(),
+            queue: {
+                let rx = pool_rx.clone();
+                Box::new(move || rx.len())
+            },
             started,
         });
         let shared = Arc::new(Shared {
@@ -309,8 +348,7 @@ impl Server {
             poller,
             next_id: AtomicU64::new(1),
             pool: Mutex::new(Some(pool_tx.clone())),
-            #[cfg(feature = "http2")]
-            batches: Mutex::new(Vec::new()),
+            watched: Mutex::new(Vec::new()),
         });
 
         let mut worker_threads = Vec::with_capacity(workers);
@@ -425,7 +463,7 @@ pub(crate) fn run_conn(mut conn: Box<Conn>, shared: &Shared) {
             Ok(Next::Park(c)) => {
                 #[cfg(feature = "http2")]
                 let mailbox = c.h2_mailbox();
-                let shard = c.shard;
+                let shard = c.link.shard;
                 if let Parked::Ready = shared.poller.park(c, shared) {
                     if let Some(c) = shared.poller.shard(shard).pop_ready(shared) {
                         conn = c;
@@ -464,7 +502,7 @@ fn worker_loop(rx: Receiver<Work>, shared: Arc<Shared>, index: usize) {
         Work::Conn(c) => run_conn(c, &shared),
         Work::Task(t) => {
             shared.counters.worker_busy(true);
-            let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| t(&shared)));
+            let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| t(&*shared)));
             shared.counters.worker_busy(false);
             if r.is_err() {
                 log::error!("worker: a task panicked");
@@ -574,7 +612,14 @@ fn accept_loop(l: Listener, ep: Arc<EndpointCtx>, shared: Arc<Shared>, tx: Sende
                         ep.connection_logging.then_some(id),
                     );
                     #[allow(unused_mut)]
-                    let mut conn = Conn::new(io, info, ep.clone(), guard, &shared);
+                    let mut conn = Conn::new(
+                        io,
+                        info,
+                        ep.clone(),
+                        guard,
+                        shared.poller.assign(),
+                        &*shared,
+                    );
                     // The handshake runs on a worker, never here.
                     #[cfg(feature = "tls")]
                     if let Some(t) = &ep.tls {

@@ -38,6 +38,17 @@ pub(crate) struct Timeouts {
     pub(crate) handshake: AtomicU64,
 }
 
+/// A request refused for a limit or a timeout: which counter it adds to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Refusal {
+    HeadersTimeout,
+    BodyTimeout,
+    BodyTooLarge,
+    RequestLineTooLong,
+    HeadersTooLarge,
+    TooManyHeaders,
+}
+
 /// Server-wide counters.
 #[derive(Debug, Default)]
 pub(crate) struct Counters {
@@ -126,16 +137,14 @@ impl Counters {
     }
 
     /// Counts a request refused for a limit or a timeout, by kind.
-    pub(crate) fn count_error(&self, e: crate::http1::error::RequestError) {
-        use crate::http1::error::RequestError as E;
-        let c = match e {
-            E::HeadersTimeout => &self.timeouts.request_headers,
-            E::BodyTimeout => &self.timeouts.request_body_rate,
-            E::BodyTooLarge => &self.refused.max_request_body_size,
-            E::RequestLineTooLong => &self.refused.max_request_line_size,
-            E::HeadersTooLarge => &self.refused.max_request_headers_total_size,
-            E::TooManyHeaders => &self.refused.max_request_header_count,
-            _ => return,
+    pub(crate) fn count_refusal(&self, r: Refusal) {
+        let c = match r {
+            Refusal::HeadersTimeout => &self.timeouts.request_headers,
+            Refusal::BodyTimeout => &self.timeouts.request_body_rate,
+            Refusal::BodyTooLarge => &self.refused.max_request_body_size,
+            Refusal::RequestLineTooLong => &self.refused.max_request_line_size,
+            Refusal::HeadersTooLarge => &self.refused.max_request_headers_total_size,
+            Refusal::TooManyHeaders => &self.refused.max_request_header_count,
         };
         c.fetch_add(1, Ordering::Relaxed);
     }

@@ -1,0 +1,114 @@
+//! What HTTP/1 and HTTP/2 do alike for each request and response, written once below both
+//! drivers: setting a request up for its handler (request context, trusted forwarded
+//! headers, per-request settings from the limits, the handler's `prepare` under
+//! `catch_unwind`) and the response-head policy (which statuses have no body, which
+//! length a body declares, the `Server` value).
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use http::StatusCode;
+
+use crate::body::Body;
+use crate::conn::context::Context;
+use crate::request::{ConnectionInfo, Prepare, RequestContext, RequestControl, RequestSettings};
+
+/// The value of the `Server` header (AddServerHeader).
+pub(crate) const SERVER_NAME: &str = "falconet";
+
+/// The handler panicked in `prepare`: the request is answered 500 without running it.
+#[derive(Debug)]
+pub(crate) struct PreparePanicked;
+
+/// Sets a request up for its handler: inserts its [`RequestContext`] (connection and
+/// `control`), applies trusted `X-Forwarded-*` headers, derives the per-request settings
+/// from the server's limits (`synchronous_io` from the endpoint or server) and lets the
+/// handler adjust them in `prepare`. A request that may be upgraded has no body limit.
+pub(crate) fn prepare(
+    parts: &mut http::request::Parts,
+    info: &ConnectionInfo,
+    control: RequestControl,
+    synchronous_io: bool,
+    upgrade: bool,
+    cx: &dyn Context,
+) -> Result<RequestSettings, PreparePanicked> {
+    parts.extensions.insert(RequestContext {
+        info: info.clone(),
+        control,
+    });
+    let options = cx.options();
+    // Trusted-proxy X-Forwarded-* (off by default). TLS connections pass "https".
+    let scheme = if info.is_tls() { "https" } else { "http" };
+    if let Some(f) = crate::forwarded::apply(
+        &options.forwarded_headers,
+        info.remote_addr(),
+        scheme,
+        &mut parts.headers,
+    ) {
+        parts.extensions.insert(f);
+    }
+    let limits = &options.limits;
+    let mut settings = RequestSettings {
+        max_body_size: if upgrade {
+            None
+        } else {
+            limits.max_request_body_size
+        },
+        body_rate: limits.min_request_body_data_rate,
+        response_rate: limits.min_response_data_rate,
+        synchronous_io,
+    };
+    let prepared = catch_unwind(AssertUnwindSafe(|| {
+        cx.handler().prepare(&mut Prepare {
+            parts: &*parts,
+            settings: &mut settings,
+        })
+    }));
+    match prepared {
+        Ok(()) => Ok(settings),
+        Err(_) => Err(PreparePanicked),
+    }
+}
+
+/// Whether a response with this status carries a body (RFC 9110 §6.4.1: 1xx, 204 and
+/// 304 never do).
+pub(crate) fn status_has_body(status: StatusCode) -> bool {
+    !(status.is_informational()
+        || status == StatusCode::NO_CONTENT
+        || status == StatusCode::NOT_MODIFIED)
+}
+
+/// The length a response body declares: the body's own when known, else the handler's
+/// `Content-Length` header.
+pub(crate) fn declared_length(body: &Body, headers: &http::HeaderMap) -> Option<u64> {
+    body.len().or_else(|| {
+        headers
+            .get(http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|s| s.parse::<u64>().ok())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_without_a_body() {
+        for s in [100, 101, 103, 204, 304] {
+            assert!(!status_has_body(StatusCode::from_u16(s).unwrap()), "{s}");
+        }
+        for s in [200, 201, 205, 301, 404, 500] {
+            assert!(status_has_body(StatusCode::from_u16(s).unwrap()), "{s}");
+        }
+    }
+
+    #[test]
+    fn declared_length_prefers_the_body() {
+        let mut h = http::HeaderMap::new();
+        h.insert(http::header::CONTENT_LENGTH, "7".parse().unwrap());
+        assert_eq!(declared_length(&Body::from("abc"), &h), Some(3));
+        let reader = Body::from_reader(std::io::empty(), None);
+        assert_eq!(declared_length(&reader, &h), Some(7));
+        assert_eq!(declared_length(&reader, &http::HeaderMap::new()), None);
+    }
+}
