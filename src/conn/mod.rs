@@ -51,10 +51,10 @@ pub(crate) enum Protocol {
         wants_write: bool,
     },
     /// A cleartext connection on an endpoint that offers HTTP/2 with prior knowledge:
-    /// its first bytes decide between HTTP/1 and HTTP/2. `head_deadline` once some have
-    /// arrived (a prefix of the preface).
+    /// its first bytes decide between HTTP/1 and HTTP/2. `head_started`: when the first
+    /// of them arrived (a prefix of the preface; the head timer runs from there).
     Detect {
-        head_deadline: Option<Instant>,
+        head_started: Option<Instant>,
     },
     Http1(Http1),
     #[cfg(feature = "http2")]
@@ -110,11 +110,9 @@ impl Conn {
                 cap: limits.read_buffer_cap(),
             },
             proto: if detect {
-                Protocol::Detect {
-                    head_deadline: None,
-                }
+                Protocol::Detect { head_started: None }
             } else {
-                Protocol::Http1(Http1::new(None))
+                Protocol::Http1(h1::new_state(cx, now, None))
             },
         })
     }
@@ -258,16 +256,17 @@ pub(crate) fn drive(mut conn: Box<Conn>, cx: &dyn Context) -> Next {
                         #[cfg(feature = "http2")]
                         conn.start_http2(cx);
                     } else {
-                        conn.proto = Protocol::Http1(Http1::new(None));
+                        conn.proto = Protocol::Http1(h1::new_state(cx, Instant::now(), None));
                     }
                     continue;
                 }
             },
             #[cfg(not(feature = "tls"))]
             Protocol::Handshake { .. } => Outcome::Close,
-            Protocol::Detect { head_deadline } => match detect(link, head_deadline, cx) {
+            Protocol::Detect { head_started } => match detect(link, head_started, cx) {
                 Detected::Http1 => {
-                    conn.proto = Protocol::Http1(Http1::new(*head_deadline));
+                    let started = *head_started;
+                    conn.proto = Protocol::Http1(h1::new_state(cx, Instant::now(), started));
                     continue;
                 }
                 #[cfg(feature = "http2")]
@@ -330,8 +329,8 @@ pub(crate) fn on_expired(mut conn: Box<Conn>, cx: &dyn Context) -> Option<Box<Co
             Outcome::Close
         }
         // Before its first request: a keep-alive timeout, or a head that did not arrive.
-        Protocol::Detect { head_deadline } => {
-            let mut s = Http1::new(*head_deadline);
+        Protocol::Detect { head_started } => {
+            let mut s = h1::new_state(cx, Instant::now(), *head_started);
             h1::on_expired(link, &mut s, cx)
         }
         Protocol::Http1(s) => h1::on_expired(link, s, cx),
@@ -363,7 +362,7 @@ enum Detected {
 /// Reads a cleartext connection's first bytes until they tell HTTP/2's client preface
 /// from HTTP/1.x (the first byte usually does). An idle connection parks with no buffer;
 /// a prefix of the preface waits under RequestHeadersTimeout like any partial head.
-fn detect(l: &mut Link, head_deadline: &mut Option<Instant>, cx: &dyn Context) -> Detected {
+fn detect(l: &mut Link, head_started: &mut Option<Instant>, cx: &dyn Context) -> Detected {
     loop {
         let b = l.buf.bytes();
         if !b.is_empty() {
@@ -398,13 +397,12 @@ fn detect(l: &mut Link, head_deadline: &mut Option<Instant>, cx: &dyn Context) -
             Ok(Some(0)) => return Detected::Then(Outcome::Close),
             Ok(Some(n)) => {
                 l.buf.advance(n);
-                if head_deadline.is_none() {
-                    *head_deadline =
-                        Some(h1core::head_deadline(Instant::now(), &cx.options().limits));
+                if head_started.is_none() {
+                    *head_started = Some(Instant::now());
                 }
             }
             Ok(None) => {
-                let Some(hd) = *head_deadline else {
+                let Some(started) = *head_started else {
                     // Idle: park at once, holding no buffer.
                     if cx.is_shutting_down() {
                         return Detected::Then(Outcome::Close);
@@ -413,6 +411,7 @@ fn detect(l: &mut Link, head_deadline: &mut Option<Instant>, cx: &dyn Context) -
                     return Detected::Then(Outcome::Park);
                 };
                 // A prefix of the preface: the next bytes decide.
+                let hd = h1core::head_deadline(started, &cx.options().limits);
                 return match h1core::head_wait(Instant::now(), hd) {
                     Ok(d) => {
                         l.deadline = d;

@@ -1,7 +1,12 @@
-//! The time rules of an HTTP/1.x connection, without I/O: which deadline applies in each
-//! [`Phase`], when a slow client has run out of time, and what a missed deadline means.
-//! Time is always passed in (`now`), never read here, so every rule is unit-tested on a
-//! virtual clock; the driver ([`super::driver`]) reads the clock and does the I/O.
+//! The HTTP/1.x connection core, without I/O: [`Connection`] takes the bytes a client
+//! sent and the time (`now`, never read here), and answers with request heads, decoded
+//! body bytes, refusals ([`RequestError`], whose status the driver answers), and the
+//! deadline of whatever it waits for. It holds the phase of the connection (idle between
+//! requests, a head arriving, a body arriving, a response being written), the
+//! request-head timer, the body's framing, size limit and data rate, `100 Continue`, and
+//! keep-alive across pipelined requests; every rule is unit-tested with byte literals on a
+//! virtual clock. The driver ([`super::driver`]) reads the clock, moves the bytes and runs
+//! the handler.
 //!
 //! | phase | waits for | deadline | when it passes |
 //! |---|---|---|---|
@@ -17,9 +22,11 @@
 
 use std::time::{Duration, Instant};
 
+use super::body::{BodyDecoder, ChunkedLimits};
 use super::error::RequestError;
+use super::head::{parse_head, Framing, HeadLimits, RequestHead};
 use crate::io::RateTimer;
-use crate::limits::Limits;
+use crate::limits::{Limits, MinDataRate};
 
 /// How long a connection closed after an error response keeps reading (and discarding)
 /// what the client still sends, so that the client sees the response rather than a reset.
@@ -121,6 +128,248 @@ pub(crate) fn may_linger(discarded: usize) -> bool {
 /// A deadline for a wait with no limit configured.
 fn far(now: Instant) -> Instant {
     now + Duration::from_secs(365 * 24 * 3600)
+}
+
+/// Chunk extensions longer than this (per chunk) are refused.
+const MAX_CHUNK_EXTENSION: usize = 4096;
+
+/// What a connection's core needs of the server's limits.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Config {
+    pub(crate) head: HeadLimits,
+    pub(crate) chunked: ChunkedLimits,
+    pub(crate) keep_alive_timeout: Duration,
+    pub(crate) request_headers_timeout: Duration,
+}
+
+impl Config {
+    pub(crate) fn new(limits: &Limits, allow_bare_lf: bool) -> Config {
+        Config {
+            head: HeadLimits {
+                max_request_line_size: limits.max_request_line_size,
+                max_headers_total_size: limits.max_request_headers_total_size,
+                max_header_count: limits.max_request_header_count,
+                allow_bare_lf,
+            },
+            chunked: ChunkedLimits {
+                max_chunk_extension_size: MAX_CHUNK_EXTENSION,
+                max_trailers_size: limits.max_request_headers_total_size,
+                max_trailer_count: limits.max_request_header_count,
+            },
+            keep_alive_timeout: limits.keep_alive_timeout,
+            request_headers_timeout: limits.request_headers_timeout,
+        }
+    }
+}
+
+/// The body of the request being read.
+#[derive(Debug)]
+pub(crate) struct BodyIn {
+    pub(crate) decoder: BodyDecoder,
+    pub(crate) rate: RateTimer,
+    /// MaxRequestBodySize of this request (the handler may change it before reading).
+    pub(crate) max: Option<u64>,
+    /// Payload bytes decoded so far.
+    pub(crate) read: u64,
+    /// A handler began reading it (synchronous I/O): its limits are fixed.
+    pub(crate) started: bool,
+    /// The client asked for `100 Continue` and has not had it.
+    pub(crate) continue_pending: bool,
+    /// MinResponseDataRate of this request, which the `100 Continue` is written under.
+    pub(crate) response_rate: Option<MinDataRate>,
+    pub(crate) trailers: Option<http::HeaderMap>,
+    /// The error a streaming handler saw, which decides the response.
+    pub(crate) error: Option<RequestError>,
+}
+
+/// How a request's body is to be read, decided once its head has been accepted.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct BodySpec {
+    pub(crate) framing: Framing,
+    pub(crate) max: Option<u64>,
+    pub(crate) rate: Option<MinDataRate>,
+    pub(crate) response_rate: Option<MinDataRate>,
+    pub(crate) expect_continue: bool,
+}
+
+/// The HTTP/1.x protocol state of one connection. Bytes in (`recv_head`, `recv_body`),
+/// requests and body bytes out, time passed in; see the module docs.
+#[derive(Debug)]
+pub(crate) struct Connection {
+    cfg: Config,
+    phase: Phase,
+    /// Idle: since when (KeepAliveTimeout counts from here).
+    idle_since: Instant,
+    /// Head: when the head that started arriving must be complete.
+    head_deadline: Option<Instant>,
+    /// The body of the current request, from its head's acceptance to the next request.
+    pub(crate) body: Option<BodyIn>,
+}
+
+impl Connection {
+    /// A connection waiting for its first request since `now`; `head_started` when the
+    /// first bytes of a head already arrived then (the head timer runs from there).
+    pub(crate) fn new(cfg: Config, now: Instant, head_started: Option<Instant>) -> Connection {
+        Connection {
+            cfg,
+            phase: if head_started.is_some() {
+                Phase::Head
+            } else {
+                Phase::Idle
+            },
+            idle_since: now,
+            head_deadline: head_started.map(|t| t + cfg.request_headers_timeout),
+            body: None,
+        }
+    }
+
+    pub(crate) fn phase(&self) -> Phase {
+        self.phase
+    }
+
+    /// Parses the next request head from `input` (the bytes buffered so far). The first
+    /// byte of a head starts RequestHeadersTimeout. `Ok(Some((head, n)))`: a head, `n`
+    /// bytes consumed, and the connection now waits for the driver to accept it
+    /// ([`begin_body`](Self::begin_body)); `Ok(None)`: more bytes are needed.
+    pub(crate) fn recv_head(
+        &mut self,
+        input: &[u8],
+        now: Instant,
+    ) -> Result<Option<(RequestHead, usize)>, RequestError> {
+        if input.is_empty() {
+            return Ok(None);
+        }
+        if self.phase == Phase::Idle {
+            self.phase = Phase::Head;
+            self.head_deadline = Some(now + self.cfg.request_headers_timeout);
+        }
+        let parsed = parse_head(input, &self.cfg.head)?;
+        if parsed.is_some() {
+            self.head_deadline = None;
+        }
+        Ok(parsed)
+    }
+
+    /// Accepts a request's head: its body is read under `spec`.
+    pub(crate) fn begin_body(&mut self, spec: BodySpec) {
+        let content_length = match spec.framing {
+            Framing::Length(n) => Some(n),
+            Framing::None => Some(0),
+            Framing::Chunked => None,
+        };
+        self.phase = Phase::Body;
+        self.body = Some(BodyIn {
+            decoder: BodyDecoder::new(spec.framing, self.cfg.chunked),
+            rate: RateTimer::new(spec.rate),
+            max: spec.max,
+            read: 0,
+            started: false,
+            continue_pending: spec.expect_continue && content_length != Some(0),
+            response_rate: spec.response_rate,
+            trailers: None,
+            error: None,
+        });
+    }
+
+    /// Whether a `100 Continue` is due now (once): the client asked for it and has sent
+    /// no body byte yet (`body_buffered`: bytes past the head are already here, so it did
+    /// not wait). Answers `Some(rate)` to write it under.
+    pub(crate) fn take_continue(&mut self, body_buffered: bool) -> Option<Option<MinDataRate>> {
+        let b = self.body.as_mut()?;
+        if !b.continue_pending {
+            return None;
+        }
+        b.continue_pending = false;
+        (!body_buffered).then_some(b.response_rate)
+    }
+
+    /// Bytes that arrived for the body (they earn time under its data rate).
+    pub(crate) fn received(&mut self, n: usize) {
+        if let Some(b) = &mut self.body {
+            b.rate.add_bytes(n);
+        }
+    }
+
+    /// Time spent waiting on the client: spends the body's data-rate allowance.
+    pub(crate) fn waited(&mut self, d: Duration) {
+        if let (Phase::Body, Some(b)) = (self.phase, &mut self.body) {
+            b.rate.add_wait(d);
+        }
+    }
+
+    /// Decodes body bytes from `input` into `out`, at most `limit` payload bytes.
+    /// Returns `(consumed, produced)`; the body's size limit answers 413.
+    pub(crate) fn recv_body(
+        &mut self,
+        input: &[u8],
+        out: &mut dyn FnMut(&[u8]),
+        limit: usize,
+    ) -> Result<(usize, usize), RequestError> {
+        let Some(b) = self.body.as_mut() else {
+            return Ok((0, 0));
+        };
+        let (mut used, mut total) = (0, 0);
+        while !b.decoder.is_done() && total < limit && used < input.len() {
+            let rest = &input[used..];
+            let rest = &rest[..rest.len().min(limit - total).max(1)];
+            let (consumed, payload) = b.decoder.decode(rest)?;
+            if consumed == 0 {
+                break;
+            }
+            let plen = payload.len();
+            if plen > 0 {
+                b.read += plen as u64;
+                if b.max.is_some_and(|max| b.read > max) {
+                    return Err(RequestError::BodyTooLarge);
+                }
+                out(payload);
+                total += plen;
+            }
+            used += consumed;
+        }
+        if b.decoder.is_done() && b.trailers.is_none() {
+            b.trailers = b.decoder.take_trailers();
+        }
+        Ok((used, total))
+    }
+
+    /// Whether the current request's body has been read to its end (or there is none).
+    pub(crate) fn body_done(&self) -> bool {
+        self.body.as_ref().is_none_or(|b| b.decoder.is_done())
+    }
+
+    /// The response is being written (buffered mode): waits are for the client to read.
+    pub(crate) fn writing(&mut self) {
+        self.phase = Phase::Writing;
+    }
+
+    /// The response is complete and the connection stays open: idle from `now` on,
+    /// under KeepAliveTimeout (a pipelined request may already be buffered).
+    pub(crate) fn response_done(&mut self, now: Instant) {
+        self.phase = Phase::Idle;
+        self.idle_since = now;
+        self.head_deadline = None;
+        self.body = None;
+    }
+
+    /// Until when the connection may wait for the client in its phase (`Writing` is the
+    /// response's own rate, which the driver keeps). `Err`: it has run out of time now.
+    pub(crate) fn wait_deadline(&self, now: Instant) -> Result<Instant, RequestError> {
+        match self.phase {
+            Phase::Idle => Ok(self.idle_since + self.cfg.keep_alive_timeout),
+            Phase::Head => head_wait(now, self.head_deadline.unwrap_or(now)),
+            Phase::Body => match &self.body {
+                Some(b) => body_wait(now, &b.rate),
+                None => Ok(far(now)),
+            },
+            Phase::Writing => Ok(far(now)),
+        }
+    }
+
+    /// What a passed deadline means in the current phase.
+    pub(crate) fn expired(&self) -> Expired {
+        expired(self.phase)
+    }
 }
 
 #[cfg(test)]
@@ -247,5 +496,164 @@ mod tests {
         assert!(may_linger(0));
         assert!(may_linger(LINGER_BYTES));
         assert!(!may_linger(LINGER_BYTES + 1));
+    }
+
+    fn cfg() -> Config {
+        Config::new(&limits(), false)
+    }
+
+    fn collect(c: &mut Connection, input: &[u8]) -> (usize, Vec<u8>) {
+        let mut v = Vec::new();
+        let (n, _) = c
+            .recv_body(input, &mut |p| v.extend_from_slice(p), usize::MAX)
+            .expect("body");
+        (n, v)
+    }
+
+    fn spec(framing: Framing) -> BodySpec {
+        BodySpec {
+            framing,
+            max: Some(30_000_000),
+            rate: rate(240, 5),
+            response_rate: rate(240, 5),
+            expect_continue: false,
+        }
+    }
+
+    #[test]
+    fn idle_connection_waits_under_keep_alive() {
+        let t0 = Instant::now();
+        let c = Connection::new(cfg(), t0, None);
+        assert_eq!(c.phase(), Phase::Idle);
+        let later = t0 + Duration::from_secs(100);
+        assert_eq!(c.wait_deadline(later), Ok(t0 + Duration::from_secs(130)));
+        assert_eq!(c.expired(), Expired::KeepAlive);
+    }
+
+    #[test]
+    fn head_timer_starts_at_the_first_byte_and_drips_do_not_move_it() {
+        let t0 = Instant::now();
+        let mut c = Connection::new(cfg(), t0, None);
+        let head = b"GET / HTTP/1.1\r\nHost: a\r\n\r\n";
+        let t1 = t0 + Duration::from_secs(50);
+        // One byte at a time, 5 ms apart: never a head, always the same deadline.
+        let mut now = t1;
+        for n in 1..head.len() {
+            assert!(c.recv_head(&head[..n], now).unwrap().is_none());
+            assert_eq!(c.phase(), Phase::Head);
+            assert_eq!(c.wait_deadline(now), Ok(t1 + Duration::from_secs(30)));
+            now += Duration::from_millis(5);
+        }
+        assert_eq!(
+            c.wait_deadline(t1 + Duration::from_secs(30)),
+            Err(RequestError::HeadersTimeout)
+        );
+        assert_eq!(c.expired(), Expired::Request(RequestError::HeadersTimeout));
+        // In time, the whole head parses.
+        let (h, n) = c.recv_head(head, now).unwrap().expect("a head");
+        assert_eq!(n, head.len());
+        assert_eq!(h.method, http::Method::GET);
+    }
+
+    #[test]
+    fn pipelined_requests_keep_alive_from_each_response() {
+        let t0 = Instant::now();
+        let mut c = Connection::new(cfg(), t0, None);
+        let two = b"GET /a HTTP/1.1\r\nHost: a\r\n\r\nGET /b HTTP/1.1\r\nHost: a\r\n\r\n";
+        let (h, n) = c.recv_head(two, t0).unwrap().unwrap();
+        assert_eq!(h.target.path(), "/a");
+        c.begin_body(spec(h.framing));
+        assert!(c.body_done());
+        let t1 = t0 + Duration::from_millis(3);
+        c.response_done(t1);
+        assert_eq!(c.wait_deadline(t1), Ok(t1 + Duration::from_secs(130)));
+        let (h, m) = c.recv_head(&two[n..], t1).unwrap().unwrap();
+        assert_eq!(h.target.path(), "/b");
+        assert_eq!(n + m, two.len());
+    }
+
+    #[test]
+    fn chunked_body_with_trailers_and_the_body_rate() {
+        let t0 = Instant::now();
+        let mut c = Connection::new(cfg(), t0, None);
+        let head = b"POST /u HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n";
+        let (h, _) = c.recv_head(head, t0).unwrap().unwrap();
+        c.begin_body(spec(h.framing));
+        assert_eq!(c.phase(), Phase::Body);
+        // Grace period first.
+        assert_eq!(c.wait_deadline(t0), Ok(t0 + Duration::from_secs(5)));
+        let part = b"5\r\nhel";
+        c.received(part.len());
+        let (n, v) = collect(&mut c, part);
+        assert_eq!((n, v.as_slice()), (part.len(), &b"hel"[..]));
+        assert!(!c.body_done());
+        // Parked 4 s waiting for more: 1 s of grace left.
+        c.waited(Duration::from_secs(4));
+        let t1 = t0 + Duration::from_secs(4);
+        assert_eq!(c.wait_deadline(t1), Ok(t1 + Duration::from_secs(1)));
+        let rest = b"lo\r\n0\r\nX-Sum: 1\r\n\r\n";
+        let (n, v) = collect(&mut c, rest);
+        assert_eq!((n, v.as_slice()), (rest.len(), &b"lo"[..]));
+        assert!(c.body_done());
+        let t = c.body.as_ref().and_then(|b| b.trailers.clone()).unwrap();
+        assert_eq!(t.get("x-sum").unwrap(), "1");
+        // Another second of silence would have ended it: 408.
+        c.waited(Duration::from_secs(1));
+        assert_eq!(
+            c.wait_deadline(t1 + Duration::from_secs(1)),
+            Err(RequestError::BodyTimeout)
+        );
+    }
+
+    #[test]
+    fn body_limit_answers_413() {
+        let t0 = Instant::now();
+        let mut c = Connection::new(cfg(), t0, None);
+        let head = b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n";
+        let (h, _) = c.recv_head(head, t0).unwrap().unwrap();
+        c.begin_body(BodySpec {
+            max: Some(4),
+            ..spec(h.framing)
+        });
+        let r = c.recv_body(b"5\r\nhello\r\n", &mut |_| {}, usize::MAX);
+        assert_eq!(r, Err(RequestError::BodyTooLarge));
+        assert_eq!(RequestError::BodyTooLarge.status(), 413);
+    }
+
+    #[test]
+    fn continue_only_when_the_client_waits() {
+        let t0 = Instant::now();
+        let head =
+            b"PUT / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nExpect: 100-continue\r\n\r\n";
+        let mut c = Connection::new(cfg(), t0, None);
+        let (h, _) = c.recv_head(head, t0).unwrap().unwrap();
+        assert!(h.expect_continue);
+        c.begin_body(BodySpec {
+            expect_continue: h.expect_continue,
+            ..spec(h.framing)
+        });
+        assert_eq!(c.take_continue(false), Some(rate(240, 5)));
+        // Once only.
+        assert_eq!(c.take_continue(false), None);
+        // A client that sent its body at once did not wait: no 100.
+        let mut c = Connection::new(cfg(), t0, None);
+        let (h, _) = c.recv_head(head, t0).unwrap().unwrap();
+        c.begin_body(BodySpec {
+            expect_continue: h.expect_continue,
+            ..spec(h.framing)
+        });
+        assert_eq!(c.take_continue(true), None);
+    }
+
+    #[test]
+    fn a_connection_that_saw_part_of_a_head_before_keeps_its_timer() {
+        // The first bytes arrived while HTTP/1 and HTTP/2 were still being told apart.
+        let t0 = Instant::now();
+        let c = Connection::new(cfg(), t0 + Duration::from_secs(1), Some(t0));
+        assert_eq!(c.phase(), Phase::Head);
+        assert_eq!(
+            c.wait_deadline(t0 + Duration::from_secs(2)),
+            Ok(t0 + Duration::from_secs(30))
+        );
     }
 }

@@ -21,18 +21,16 @@ use std::time::Instant;
 
 use http::{Method, StatusCode, Version};
 
-use super::body::{BodyDecoder, ChunkedLimits};
 use super::core::{self, Expired};
 use super::encode::{
     chunk_line, encode_error, encode_head, wants_close, Framing as OutFraming, HeadOptions,
 };
 use super::error::RequestError;
-use super::head::{parse_head, Framing, HeadLimits, RequestHead};
+use super::head::{Framing, RequestHead};
 use super::host::host_allowed;
 use super::state::{
     body_done, decode_buffered, fill_blocking, fill_nowait, read_body_blocking,
-    send_continue_if_pending, BodyState, Cell, Http1, Lent, Meta, OutBody, Outgoing, Pending,
-    READ_CHUNK,
+    send_continue_if_pending, Cell, Http1, Lent, Meta, OutBody, Outgoing, Pending, READ_CHUNK,
 };
 use super::stream::{CellWriter, Incoming};
 use crate::body::{Body, Kind};
@@ -44,9 +42,6 @@ use crate::io::{IoFail, RateTimer};
 use crate::request::{RequestContext, RequestSettings};
 use crate::stats::Refusal;
 use crate::upgrade::Upgradable;
-
-/// Chunk extensions longer than this (per chunk) are refused.
-const MAX_CHUNK_EXTENSION: usize = 4096;
 
 pub(crate) use super::core::Phase;
 
@@ -78,7 +73,7 @@ impl H1<'_> {
     /// without waiting) and whether the connection lingers or closes.
     pub(crate) fn on_expired(&mut self) -> Outcome {
         let cx = self.cx;
-        match core::expired(self.s.phase) {
+        match self.s.core.expired() {
             Expired::KeepAlive => {
                 log::debug!(
                     "Connection id \"{}\" keep-alive timeout; closing",
@@ -130,18 +125,8 @@ impl H1<'_> {
     /// Forgets the current request (the connection lingers or closes).
     fn clear(&mut self) {
         self.s.pending = None;
-        self.s.body = None;
+        self.s.core.body = None;
         self.s.out = None;
-    }
-
-    fn head_limits(&self) -> HeadLimits {
-        let l = &self.cx.options().limits;
-        HeadLimits {
-            max_request_line_size: l.max_request_line_size,
-            max_headers_total_size: l.max_request_headers_total_size,
-            max_header_count: l.max_request_header_count,
-            allow_bare_lf: self.cx.options().allow_bare_lf,
-        }
     }
 
     fn fail(&mut self, e: RequestError) -> Step {
@@ -176,17 +161,9 @@ impl H1<'_> {
 
     /// Parses (and reads, if needed) the next request head.
     fn step_head(&mut self) -> Step {
-        let limits = self.head_limits();
         loop {
             if !self.l.buf.is_empty() {
-                if self.s.phase == Phase::Idle {
-                    self.s.phase = Phase::Head;
-                    self.s.head_deadline = Some(core::head_deadline(
-                        Instant::now(),
-                        &self.cx.options().limits,
-                    ));
-                }
-                match parse_head(self.l.buf.bytes(), &limits) {
+                match self.s.core.recv_head(self.l.buf.bytes(), Instant::now()) {
                     Err(e) => return self.fail(e),
                     Ok(Some((head, n))) => {
                         self.l.buf.consume(n);
@@ -203,7 +180,7 @@ impl H1<'_> {
             match self.l.io.try_read(spare) {
                 Err(_) => return Step::Close,
                 Ok(Some(0)) => {
-                    if self.s.phase == Phase::Head {
+                    if self.s.core.phase() == Phase::Head {
                         log::debug!(
                             "Connection id \"{}\" closed by the client with a partial request head",
                             self.id()
@@ -214,7 +191,7 @@ impl H1<'_> {
                 Ok(Some(n)) => self.l.buf.advance(n),
                 Ok(None) => {
                     let now = Instant::now();
-                    if self.s.phase == Phase::Idle {
+                    if self.s.core.phase() == Phase::Idle {
                         if self.cx.is_shutting_down() {
                             return Step::Close;
                         }
@@ -229,7 +206,7 @@ impl H1<'_> {
                     }
                     // Part of a head: park with it at once (the worker serves others
                     // meanwhile), under RequestHeadersTimeout.
-                    match core::head_wait(now, self.s.head_deadline.unwrap_or(now)) {
+                    match self.s.core.wait_deadline(now) {
                         Ok(d) => self.l.deadline = d,
                         Err(e) => return self.fail(e),
                     }
@@ -242,7 +219,6 @@ impl H1<'_> {
     /// Validates the head against server policy, builds the request, lets the handler
     /// prepare it, and sets up the body.
     fn start_request(&mut self, head: RequestHead) -> Step {
-        self.s.head_deadline = None;
         self.s.response_started = false;
         self.cx.counters().request(head.version);
         let allowed = &self.cx.options().allowed_hosts;
@@ -293,7 +269,6 @@ impl H1<'_> {
                 return self.simple_error(500);
             }
         };
-        let limits = &self.cx.options().limits;
         let content_length = match head.framing {
             Framing::Length(n) => Some(n),
             Framing::None => Some(0),
@@ -311,23 +286,12 @@ impl H1<'_> {
                 return self.fail(RequestError::BodyTooLarge);
             }
         }
-        self.s.body = Some(BodyState {
-            decoder: BodyDecoder::new(
-                head.framing,
-                ChunkedLimits {
-                    max_chunk_extension_size: MAX_CHUNK_EXTENSION,
-                    max_trailers_size: limits.max_request_headers_total_size,
-                    max_trailer_count: limits.max_request_header_count,
-                },
-            ),
-            rate: RateTimer::new(settings.body_rate),
+        self.s.core.begin_body(core::BodySpec {
+            framing: head.framing,
             max: settings.max_body_size,
-            read: 0,
-            started: false,
-            continue_pending: head.expect_continue && content_length != Some(0),
+            rate: settings.body_rate,
             response_rate: settings.response_rate,
-            trailers: None,
-            error: None,
+            expect_continue: head.expect_continue,
         });
         let pending = Pending {
             parts,
@@ -340,7 +304,6 @@ impl H1<'_> {
             return Step::Streaming(Box::new(pending));
         }
         self.s.pending = Some(pending);
-        self.s.phase = Phase::Body;
         Step::Continue
     }
 
@@ -383,7 +346,7 @@ impl H1<'_> {
             }
             // Nothing more now: park at once, for as long as the data rate allows.
             let now = Instant::now();
-            let Some(b) = self.s.body.as_ref() else {
+            let Some(b) = self.s.core.body.as_ref() else {
                 return Step::Close;
             };
             match core::body_wait(now, &b.rate) {
@@ -429,7 +392,7 @@ impl H1<'_> {
             .unwrap_or(settings.response_rate);
         let step = self.finish_response(resp, meta, &settings, rate);
         if let Step::Continue = step {
-            if self.s.phase != Phase::Writing {
+            if self.s.core.phase() != Phase::Writing {
                 self.next_request();
             }
         }
@@ -601,7 +564,7 @@ impl H1<'_> {
             source_done: false,
             trailers,
         });
-        self.s.phase = Phase::Writing;
+        self.s.core.writing();
         if settings.synchronous_io {
             // The handler opted into blocking I/O: the response is written on this worker.
             return self.step_write(false);
@@ -775,11 +738,9 @@ impl H1<'_> {
                     } else if source_done {
                         self.l.wbuf.clear();
                         return if out.keep_alive {
+                            // Synchronous I/O: the caller drains the request body first.
                             if may_park {
                                 self.next_request();
-                            } else {
-                                // Synchronous I/O: the caller drains the request body first.
-                                self.s.phase = Phase::Idle;
                             }
                             Step::Continue
                         } else {
@@ -872,12 +833,14 @@ impl H1<'_> {
 
     /// Resets the connection for its next request.
     fn next_request(&mut self) {
-        self.s.phase = Phase::Idle;
-        self.s.body = None;
+        let now = Instant::now();
+        self.s.core.response_done(now);
         self.s.pending = None;
         self.s.out = None;
         self.s.response_started = false;
-        self.l.deadline = core::keep_alive_deadline(Instant::now(), &self.cx.options().limits);
+        if let Ok(d) = self.s.core.wait_deadline(now) {
+            self.l.deadline = d;
+        }
     }
 
     fn write_framed(
@@ -902,12 +865,18 @@ impl H1<'_> {
         if body_done(self.s) {
             return true;
         }
-        if self.s.body.as_ref().is_some_and(|b| b.error.is_some()) {
+        if self.s.core.body.as_ref().is_some_and(|b| b.error.is_some()) {
             return false;
         }
         // A client still waiting for 100 Continue sends no body: nothing to drain, but
         // the connection's framing is unknown, so close.
-        if self.s.body.as_ref().is_some_and(|b| b.continue_pending) {
+        if self
+            .s
+            .core
+            .body
+            .as_ref()
+            .is_some_and(|b| b.continue_pending)
+        {
             return false;
         }
         let until =
@@ -947,12 +916,8 @@ pub(crate) struct Streaming(Box<Pending>);
 /// over a synchronous-I/O request.
 pub(crate) fn drive(l: &mut Link, s: &mut Http1, cx: &dyn Context) -> Drive {
     let waited = l.parked_at.elapsed();
-    match s.phase {
-        Phase::Body => {
-            if let Some(b) = &mut s.body {
-                b.rate.add_wait(waited);
-            }
-        }
+    match s.core.phase() {
+        Phase::Body => s.core.waited(waited),
         Phase::Writing => {
             if let Some(o) = &mut s.out {
                 o.timer.add_wait(waited);
@@ -962,7 +927,7 @@ pub(crate) fn drive(l: &mut Link, s: &mut Http1, cx: &dyn Context) -> Drive {
     }
     let mut h = H1 { l, s, cx };
     loop {
-        let step = match h.s.phase {
+        let step = match h.s.core.phase() {
             Phase::Idle | Phase::Head => h.step_head(),
             Phase::Body => h.step_body(),
             Phase::Writing => h.step_write(true),
@@ -985,12 +950,23 @@ pub(crate) fn drive(l: &mut Link, s: &mut Http1, cx: &dyn Context) -> Drive {
 /// (`Connection: close`); the connection then lingers, or closes when the answer could
 /// not be written.
 pub(crate) fn refuse(l: &mut Link, status: u16, body: &str, cx: &dyn Context) -> Outcome {
-    let mut s = Http1::new(None);
+    let mut s = new_state(cx, Instant::now(), None);
     let mut h = H1 { l, s: &mut s, cx };
     match h.error_response(status, body) {
         Step::Linger => Outcome::Linger,
         _ => Outcome::Close,
     }
+}
+
+/// The HTTP/1 state of a new connection idle since `now` (`head_started`: the first bytes
+/// of a head arrived then), under the server's limits.
+pub(crate) fn new_state(cx: &dyn Context, now: Instant, head_started: Option<Instant>) -> Http1 {
+    let options = cx.options();
+    Http1::new(
+        core::Config::new(&options.limits, options.allow_bare_lf),
+        now,
+        head_started,
+    )
 }
 
 /// Runs the parked connection's deadline rules (see [`Http1`] and [`super::core`]).
@@ -1067,7 +1043,7 @@ pub(crate) fn serve_streaming(
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .as_ref()
-        .and_then(|c| c.s.body.as_ref().and_then(|b| b.error));
+        .and_then(|c| c.s.core.body.as_ref().and_then(|b| b.error));
     if let Some(e) = body_error {
         return finish(take(&cell)?, &|h| linger_or_close(h.fail(e)));
     }

@@ -8,8 +8,7 @@ use std::time::Instant;
 
 use http::Version;
 
-use super::body::BodyDecoder;
-use super::core::Phase;
+use super::core::{Config, Connection, Phase};
 use super::encode::Framing as OutFraming;
 use super::error::RequestError;
 use crate::conn::link::Link;
@@ -18,21 +17,6 @@ use crate::request::{RequestControl, RequestSettings};
 
 /// A far deadline for waits with no limit configured.
 const FOREVER: std::time::Duration = std::time::Duration::from_secs(365 * 24 * 3600);
-
-/// Reading state of the current request's body.
-#[derive(Debug)]
-pub(crate) struct BodyState {
-    pub(crate) decoder: BodyDecoder,
-    pub(crate) rate: RateTimer,
-    pub(crate) max: Option<u64>,
-    pub(crate) read: u64,
-    pub(crate) started: bool,
-    pub(crate) continue_pending: bool,
-    /// MinResponseDataRate of this request, which the `100 Continue` is written under.
-    pub(crate) response_rate: Option<crate::MinDataRate>,
-    pub(crate) trailers: Option<http::HeaderMap>,
-    pub(crate) error: Option<RequestError>,
-}
 
 /// What the driver remembers of a request while its body is read and its handler runs.
 #[derive(Debug, Clone, Copy)]
@@ -81,13 +65,11 @@ pub(crate) struct Outgoing {
 /// Reader bodies are staged this many bytes at a time.
 pub(crate) const READ_CHUNK: usize = 16 * 1024;
 
-/// The HTTP/1 state of one connection.
+/// The HTTP/1 state of one connection: its protocol core and what the driver keeps of
+/// the request in progress.
 pub(crate) struct Http1 {
-    pub(crate) phase: Phase,
-    /// When the request head that started arriving must be complete.
-    pub(crate) head_deadline: Option<Instant>,
+    pub(crate) core: Connection,
     pub(crate) pending: Option<Pending>,
-    pub(crate) body: Option<BodyState>,
     /// Whether the response head of the current request has been written.
     pub(crate) response_started: bool,
     /// The per-connection request control, advanced to a new generation per request.
@@ -96,18 +78,13 @@ pub(crate) struct Http1 {
 }
 
 impl Http1 {
-    /// A connection's HTTP/1 state, before its first request; `head_deadline` when the
-    /// first bytes of a head have already arrived (and when the head must be complete).
-    pub(crate) fn new(head_deadline: Option<Instant>) -> Http1 {
+    /// A connection's HTTP/1 state, before its first request, idle since `now`;
+    /// `head_started` when the first bytes of a head arrived then (before HTTP/1 was
+    /// chosen).
+    pub(crate) fn new(cfg: Config, now: Instant, head_started: Option<Instant>) -> Http1 {
         Http1 {
-            phase: if head_deadline.is_some() {
-                Phase::Head
-            } else {
-                Phase::Idle
-            },
-            head_deadline,
+            core: Connection::new(cfg, now, head_started),
             pending: None,
-            body: None,
             response_started: false,
             control: RequestControl::default(),
             out: None,
@@ -116,12 +93,12 @@ impl Http1 {
 
     /// Whether the event loop should wait for room to write (not for bytes).
     pub(crate) fn wants_write(&self) -> bool {
-        self.phase == Phase::Writing
+        self.core.phase() == Phase::Writing
     }
 
     /// Whether between requests (safe to close at shutdown when nothing is buffered).
     pub(crate) fn is_idle(&self) -> bool {
-        self.phase == Phase::Idle
+        self.core.phase() == Phase::Idle
     }
 }
 
@@ -139,15 +116,8 @@ pub(crate) type Cell = Arc<Mutex<Option<Box<Lent>>>>;
 
 /// Sends `100 Continue` if the client asked for it and the body has not started.
 pub(crate) fn send_continue_if_pending(l: &mut Link, s: &mut Http1) -> Result<(), IoFail> {
-    let pending = match &mut s.body {
-        Some(b) if b.continue_pending => {
-            b.continue_pending = false;
-            // A client that already sent body bytes did not wait for us.
-            l.buf.is_empty().then_some(b.response_rate)
-        }
-        _ => None,
-    };
-    if let Some(rate) = pending {
+    // A client that already sent body bytes did not wait for us.
+    if let Some(rate) = s.core.take_continue(!l.buf.is_empty()) {
         let mut t = RateTimer::new(rate);
         l.io.write_all(b"HTTP/1.1 100 Continue\r\n\r\n", &mut t)?;
     }
@@ -162,38 +132,13 @@ pub(crate) fn decode_buffered(
     out: &mut dyn FnMut(&[u8]),
     limit: usize,
 ) -> Result<usize, RequestError> {
-    let Some(b) = s.body.as_mut() else {
-        return Ok(0);
-    };
-    let mut total = 0;
-    while !b.decoder.is_done() && total < limit && !l.buf.is_empty() {
-        let input = l.buf.bytes();
-        let input = &input[..input.len().min(limit - total).max(1)];
-        let (consumed, payload) = b.decoder.decode(input)?;
-        if consumed == 0 {
-            break;
-        }
-        let plen = payload.len();
-        if plen > 0 {
-            b.read += plen as u64;
-            if let Some(max) = b.max {
-                if b.read > max {
-                    return Err(RequestError::BodyTooLarge);
-                }
-            }
-            out(payload);
-            total += plen;
-        }
-        l.buf.consume(consumed);
-    }
-    if b.decoder.is_done() && b.trailers.is_none() {
-        b.trailers = b.decoder.take_trailers();
-    }
-    Ok(total)
+    let (used, produced) = s.core.recv_body(l.buf.bytes(), out, limit)?;
+    l.buf.consume(used);
+    Ok(produced)
 }
 
 pub(crate) fn body_done(s: &Http1) -> bool {
-    s.body.as_ref().is_none_or(|b| b.decoder.is_done())
+    s.core.body_done()
 }
 
 /// Reads into the buffer once, without waiting. `Ok(false)`: nothing available.
@@ -207,9 +152,7 @@ pub(crate) fn fill_nowait(l: &mut Link, s: &mut Http1) -> Result<bool, IoFail> {
         Some(0) => Err(IoFail::Closed),
         Some(n) => {
             l.buf.advance(n);
-            if let Some(b) = &mut s.body {
-                b.rate.add_bytes(n);
-            }
+            s.core.received(n);
             Ok(true)
         }
         None => Ok(false),
@@ -223,7 +166,7 @@ pub(crate) fn fill_blocking(l: &mut Link, s: &mut Http1, until: Instant) -> Resu
     if spare.is_empty() {
         return Ok(());
     }
-    let rate = s.body.as_mut().map(|b| &mut b.rate);
+    let rate = s.core.body.as_mut().map(|b| &mut b.rate);
     let n = l.io.read_until(spare, until, rate)?;
     if n == 0 {
         return Err(IoFail::Closed);
@@ -237,11 +180,11 @@ pub(crate) fn read_body_blocking(l: &mut Link, s: &mut Http1, out: &mut [u8]) ->
     if out.is_empty() {
         return Ok(0);
     }
-    if let Some(e) = s.body.as_ref().and_then(|b| b.error) {
+    if let Some(e) = s.core.body.as_ref().and_then(|b| b.error) {
         return Err(io::Error::other(e.reason()));
     }
     loop {
-        if let Some(b) = &mut s.body {
+        if let Some(b) = &mut s.core.body {
             b.started = true;
         }
         send_continue_if_pending(l, s).map_err(io::Error::from)?;
@@ -255,7 +198,7 @@ pub(crate) fn read_body_blocking(l: &mut Link, s: &mut Http1, out: &mut [u8]) ->
             decode_buffered(l, s, &mut sink, limit)
         };
         if let Err(e) = r {
-            if let Some(b) = &mut s.body {
+            if let Some(b) = &mut s.core.body {
                 b.error = Some(e);
             }
             return Err(io::Error::new(io::ErrorKind::InvalidData, e.reason()));
@@ -268,7 +211,7 @@ pub(crate) fn read_body_blocking(l: &mut Link, s: &mut Http1, out: &mut [u8]) ->
                 IoFail::TimedOut => RequestError::BodyTimeout,
                 _ => RequestError::UnexpectedEof,
             };
-            if let Some(b) = &mut s.body {
+            if let Some(b) = &mut s.core.body {
                 b.error = Some(e);
             }
             return Err(io::Error::from(f));

@@ -46,7 +46,7 @@ impl crate::body::Streamed for Incoming {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let mut g = lock(&self.cell);
         let conn = g.as_mut().ok_or_else(finished)?;
-        if let Some(b) = conn.s.body.as_mut().filter(|b| !b.started) {
+        if let Some(b) = conn.s.core.body.as_mut().filter(|b| !b.started) {
             if let (Some(cl), Some(max)) = (self.content_length, b.max) {
                 if cl > max {
                     // Refused from Content-Length before reading: no 100 Continue.
@@ -61,7 +61,7 @@ impl crate::body::Streamed for Incoming {
     fn set_max_size(&mut self, max: Option<u64>) -> io::Result<()> {
         let mut g = lock(&self.cell);
         let conn = g.as_mut().ok_or_else(finished)?;
-        match conn.s.body.as_mut() {
+        match conn.s.core.body.as_mut() {
             Some(b) if !b.started => {
                 b.max = max;
                 if let (Some(cl), Some(m)) = (self.content_length, max) {
@@ -83,7 +83,7 @@ impl crate::body::Streamed for Incoming {
 
     fn set_min_data_rate(&mut self, rate: Option<MinDataRate>) {
         if let Some(conn) = lock(&self.cell).as_mut() {
-            if let Some(b) = conn.s.body.as_mut() {
+            if let Some(b) = conn.s.core.body.as_mut() {
                 b.rate.set_rate(rate);
             }
         }
@@ -92,7 +92,7 @@ impl crate::body::Streamed for Incoming {
     fn trailers(&self) -> Option<http::HeaderMap> {
         lock(&self.cell)
             .as_ref()
-            .and_then(|c| c.s.body.as_ref().and_then(|b| b.trailers.clone()))
+            .and_then(|c| c.s.core.body.as_ref().and_then(|b| b.trailers.clone()))
     }
 }
 
