@@ -1,4 +1,5 @@
-//! URL parsing for `--urls`, `FALCONET_URLS`, the top-level `Urls` key and
+//! URL parsing for `--urls`, the URL variables (`FALCONET_URLS`, `ASPNETCORE_URLS`,
+//! `DOTNET_URLS`), the top-level `Urls` key and
 //! `Kestrel:Endpoints:<name>:Url`, following Kestrel's rules (`BindingAddress`):
 //!
 //! - `http://localhost:5000` → [`ListenAddress::Localhost`] (127.0.0.1 and ::1);
