@@ -1,8 +1,8 @@
-//! The falconet appliance binary: `falconet --urls URLS --config FILE --root DIR`.
+//! The falconet appliance binary: `falconet --urls URLS --config FILE... --root DIR`.
 
 use std::process::ExitCode;
 
-use falconet::config::CommandLine;
+use falconet::config::{CommandLine, Configuration};
 use falconet::http::header::CONTENT_TYPE;
 use falconet::{
     Body, EndpointOptions, ListenAddress, Request, RequestExt, Response, Server, ServerOptions,
@@ -12,18 +12,25 @@ const HELP: &str = "\
 falconet — a small HTTP server for embedded Linux
 
 USAGE:
-    falconet [--urls URLS] [--config FILE] [--root DIR]
+    falconet [--urls URLS] [--config FILE]... [--root DIR]
     falconet dev-certs [--check] [--clean] [--force] [--trust]
 
 OPTIONS:
     --urls URLS      ';'-separated URLs to listen on, e.g.
                      'http://localhost:5000;http://unix:/run/falconet.sock'
-                     (also FALCONET_URLS; default http://localhost:5000, or
-                     http://systemd when systemd passes sockets);
+                     (also FALCONET_URLS, ASPNETCORE_URLS, DOTNET_URLS; default
+                     http://localhost:5000, or http://systemd when systemd passes
+                     sockets);
                      'http://systemd' listens on every socket passed by systemd
                      socket activation, 'http://systemd:NAME' on those of
                      FileDescriptorName=NAME
-    --config FILE    JSON configuration in ASP.NET Core's appsettings.json schema
+    --config FILE    JSON configuration in ASP.NET Core's appsettings.json schema;
+                     may be repeated, later files override earlier ones. Without it,
+                     appsettings.json and appsettings.$ASPNETCORE_ENVIRONMENT.json
+                     (default Production) are read from the working directory if
+                     they exist. Environment variables override files with keys
+                     written with '__' for ':' (Kestrel__Limits__MaxRequestBodySize,
+                     optionally prefixed FALCONET_)
     --root DIR       serve the files under DIR (GET/HEAD, index.html for directories,
                      ETag/Last-Modified, ranges, precompressed .br/.gz siblings;
                      hidden files and symlinks leaving DIR are not served);
@@ -41,7 +48,9 @@ ClientCertificateMode). `falconet dev-certs` creates a development certificate f
 localhost; with it, the default URLs are http://localhost:5000;https://localhost:5001.
 SIGHUP reloads certificates (they are also reloaded when their files change).
 
-Logging goes to stderr at info level; RUST_LOG overrides (e.g. RUST_LOG=debug).
+Logging goes to stderr at info level, or as the configuration's Logging:LogLevel
+says (Default, Microsoft.AspNetCore, Microsoft.Hosting.Lifetime, Falconet);
+RUST_LOG, when set, overrides both (e.g. RUST_LOG=debug).
 SIGINT and SIGTERM shut down gracefully.
 
 Under systemd: started by a socket unit (LISTEN_FDS set for this process) with no
@@ -51,12 +60,21 @@ listening and STOPPING=1 when shutting down.";
 
 const PAGE: &str = "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>falconet</title></head>\n<body><h1>falconet</h1><p>It works. This is falconet's built-in page.</p></body></html>\n";
 
+/// Sets up logging to stderr: `RUST_LOG` when set, else `filter` (the configuration's
+/// `Logging:LogLevel`), else info.
+fn init_logging(filter: Option<&str>) {
+    env_logger::Builder::from_env(
+        env_logger::Env::default().default_filter_or(filter.unwrap_or("info")),
+    )
+    .init();
+}
+
 fn main() -> ExitCode {
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
     #[cfg(feature = "dev-certs")]
     {
         let args: Vec<String> = std::env::args().skip(1).collect();
         if args.first().map(String::as_str) == Some("dev-certs") {
+            init_logging(None);
             let code = falconet::tls::devcert::run_dev_certs_command(&args[1..]);
             return ExitCode::from(code.clamp(0, 255) as u8);
         }
@@ -76,9 +94,23 @@ fn main() -> ExitCode {
         println!("falconet {}", env!("CARGO_PKG_VERSION"));
         return ExitCode::SUCCESS;
     }
+    // The configuration is read before logging starts: it may say how to log.
+    let configuration = match cl.configuration() {
+        Ok(mut c) => {
+            init_logging(c.log_filter().as_deref());
+            c.log_notes();
+            c
+        }
+        Err(e) => {
+            init_logging(None);
+            log::error!("{e}");
+            return ExitCode::FAILURE;
+        }
+    };
     let result = match &cl.root {
-        Some(root) => serve_files(&cl, root),
-        None => options(&cl).and_then(|options| Server::new(options, builtin_page).run()),
+        Some(root) => serve_files(&cl, &configuration, root),
+        None => options(&cl, &configuration)
+            .and_then(|options| Server::new(options, builtin_page).run()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -90,7 +122,11 @@ fn main() -> ExitCode {
 }
 
 #[cfg(feature = "static-files")]
-fn serve_files(cl: &CommandLine, root: &std::path::Path) -> Result<(), falconet::Error> {
+fn serve_files(
+    cl: &CommandLine,
+    configuration: &Configuration,
+    root: &std::path::Path,
+) -> Result<(), falconet::Error> {
     let opts = falconet::StaticFilesOptions {
         cache_control: cl.cache_control.clone(),
         serve_hidden: cl.serve_hidden,
@@ -104,11 +140,15 @@ fn serve_files(cl: &CommandLine, root: &std::path::Path) -> Result<(), falconet:
         }
     };
     log::info!("serving files from {}", files.root().display());
-    options(cl).and_then(|options| Server::new(options, files).run())
+    options(cl, configuration).and_then(|options| Server::new(options, files).run())
 }
 
 #[cfg(not(feature = "static-files"))]
-fn serve_files(_cl: &CommandLine, root: &std::path::Path) -> Result<(), falconet::Error> {
+fn serve_files(
+    _cl: &CommandLine,
+    _configuration: &Configuration,
+    root: &std::path::Path,
+) -> Result<(), falconet::Error> {
     eprintln!(
         "falconet: --root '{}': this build has no static file support (cargo feature static-files)",
         root.display()
@@ -116,10 +156,13 @@ fn serve_files(_cl: &CommandLine, root: &std::path::Path) -> Result<(), falconet
     std::process::exit(2);
 }
 
-/// The options from the command line, config file and environment; with none of them
+/// The options from the command line, config files and environment; with none of them
 /// naming an endpoint and sockets passed by systemd for this process, `http://systemd`.
-fn options(cl: &CommandLine) -> Result<ServerOptions, falconet::Error> {
-    let mut options = cl.options()?;
+fn options(
+    cl: &CommandLine,
+    configuration: &Configuration,
+) -> Result<ServerOptions, falconet::Error> {
+    let mut options = cl.options_from(configuration)?;
     let activated = std::env::var_os("LISTEN_FDS").is_some()
         && std::env::var("LISTEN_PID").is_ok_and(|p| p.trim() == std::process::id().to_string());
     if activated {

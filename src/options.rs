@@ -26,12 +26,15 @@ pub enum Protocols {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ListenAddress {
-    /// One IPv4 or IPv6 socket address.
+    /// One IPv4 or IPv6 socket address: that address only, except the unspecified ones,
+    /// as in Kestrel: `0.0.0.0` is every IPv4 interface (no IPv6), `[::]` every IPv6
+    /// interface in dual mode (IPv4 clients reach it as `::ffff:a.b.c.d`).
     Ip(SocketAddr),
     /// `localhost`: 127.0.0.1 and ::1, bound separately. A warning if one fails, a
     /// startup error if both do.
     Localhost(u16),
-    /// `*`, `+`, `0.0.0.0` or a host name: `[::]` dual-stack, falling back to 0.0.0.0.
+    /// `*`, `+` or a host name other than `localhost`: `[::]` dual-stack, falling back to
+    /// `0.0.0.0` where IPv6 is unavailable.
     Any(u16),
     /// A Unix domain socket at an absolute path.
     Unix(PathBuf),

@@ -237,3 +237,212 @@ fn urls_from_the_file_are_used_without_endpoints() {
     drop(s);
     assert!(h.shutdown(Duration::from_secs(5)));
 }
+
+// ---------------------------------------------------------------------------------------
+// The binary: configuration files, environment variables and logging as ASP.NET Core
+// reads them. Variables are set on the child process only.
+
+/// Runs the binary in `dir` with `args` and `env`; returns it with its IPv4 address.
+#[cfg(feature = "appliance")]
+fn binary(dir: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> (ChildServer, SocketAddr) {
+    let mut cmd = falconet_command();
+    cmd.current_dir(dir).args(args);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = ChildServer::spawn(cmd);
+    let addr = child.wait_for_v4_port(Duration::from_secs(20));
+    (child, addr)
+}
+
+/// Stops the child with SIGTERM and returns everything it logged.
+#[cfg(feature = "appliance")]
+fn stop(mut child: ChildServer) -> String {
+    let pid = rustix::process::Pid::from_raw(child.child.id() as i32).unwrap();
+    rustix::process::kill_process(pid, rustix::process::Signal::TERM).unwrap();
+    assert!(
+        child
+            .wait_for_line("Shutdown complete", Duration::from_secs(10))
+            .is_some(),
+        "{}",
+        child.stderr()
+    );
+    child.stderr()
+}
+
+/// `appsettings.json`, then `appsettings.{ASPNETCORE_ENVIRONMENT}.json` from the working
+/// directory, then `Kestrel__...` variables; `--config` (repeatable) replaces the default
+/// files; `FALCONET_`-prefixed keys win over unprefixed ones.
+#[cfg(feature = "appliance")]
+#[test]
+fn binary_layers_files_and_environment_keys() {
+    let dir = TempDir::new("layers");
+    std::fs::write(
+        dir.path().join("appsettings.json"),
+        r#"{"Kestrel": {"Endpoints": {"Http": {"Url": "http://unix:/nonexistent-falconet-dir/a.sock"}},
+             "Limits": {"MaxRequestHeaderCount": 50}}}"#,
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("appsettings.Staging.json"),
+        r#"{"Kestrel": {"Limits": {"MaxRequestHeaderCount": 5}}}"#,
+    )
+    .unwrap();
+    let (child, addr) = binary(
+        dir.path(),
+        &[],
+        &[
+            ("ASPNETCORE_ENVIRONMENT", "Staging"),
+            ("Kestrel__Endpoints__Http__Url", "http://127.0.0.1:0"),
+        ],
+    );
+    assert_eq!(request(addr, "localhost", 3).status, 200);
+    assert_eq!(request(addr, "localhost", 4).status, 431, "Staging's limit");
+    let log = child.stderr();
+    let line = log
+        .lines()
+        .find(|l| l.contains("Loading configuration from"))
+        .unwrap_or_else(|| panic!("{log}"));
+    assert!(line.contains("INFO"), "{line}");
+    assert!(
+        line.contains("appsettings.json and appsettings.Staging.json")
+            && line.contains("environment Staging"),
+        "{line}"
+    );
+    assert!(
+        log.contains(
+            "Configuration keys from environment variables: Kestrel__Endpoints__Http__Url"
+        ),
+        "{log}"
+    );
+    drop(child);
+
+    // --config twice: the later file wins; the working directory's files are not read
+    // (one that is not JSON proves it).
+    let other = TempDir::new("layers-cwd");
+    std::fs::write(other.path().join("appsettings.json"), "not json").unwrap();
+    let a = dir.path().join("appsettings.json");
+    let b = dir.path().join("b.json");
+    std::fs::write(
+        &b,
+        r#"{"kestrel": {"endpoints": {"HTTP": {"url": "http://127.0.0.1:0"}}}}"#,
+    )
+    .unwrap();
+    let (child, addr) = binary(
+        other.path(),
+        &[
+            "--config",
+            a.to_str().unwrap(),
+            "--config",
+            b.to_str().unwrap(),
+        ],
+        &[
+            ("Kestrel__Limits__MaxRequestHeaderCount", "50"),
+            ("FALCONET_Kestrel__Limits__MaxRequestHeaderCount", "5"),
+        ],
+    );
+    assert_eq!(request(addr, "localhost", 3).status, 200);
+    assert_eq!(request(addr, "localhost", 4).status, 431, "FALCONET_ wins");
+    assert!(!child.stderr().contains("Loading configuration from"));
+}
+
+/// `FALCONET_URLS`, then `ASPNETCORE_URLS`, then `DOTNET_URLS`: the first one set is used.
+#[cfg(feature = "appliance")]
+#[test]
+fn binary_reads_aspnetcore_and_dotnet_urls() {
+    let dir = TempDir::new("urls-env");
+    let bad = "http://unix:/nonexistent-falconet-dir/u.sock";
+    let good = "http://127.0.0.1:0";
+    for env in [
+        vec![("ASPNETCORE_URLS", good), ("DOTNET_URLS", bad)],
+        vec![("DOTNET_URLS", good)],
+        vec![("FALCONET_URLS", good), ("ASPNETCORE_URLS", bad)],
+    ] {
+        let (child, addr) = binary(dir.path(), &[], &env);
+        assert_eq!(request(addr, "localhost", 0).status, 200, "{env:?}");
+        drop(child);
+    }
+}
+
+/// `Logging:LogLevel` sets the levels when RUST_LOG is not set: the template's
+/// `"Microsoft.AspNetCore": "Warning"` quiets the server's info lines (a 431's "bad
+/// request") and keeps `Now listening on`; RUST_LOG wins over it.
+#[cfg(feature = "appliance")]
+#[test]
+fn binary_logging_follows_logging_loglevel_unless_rust_log_is_set() {
+    let dir = TempDir::new("loglevel");
+    std::fs::write(
+        dir.path().join("appsettings.json"),
+        r#"{"Logging": {"LogLevel": {"Default": "Information", "Microsoft.AspNetCore": "Warning"}},
+            "Kestrel": {"Limits": {"MaxRequestHeaderCount": 5},
+                        "Endpoints": {"Http": {"Url": "http://127.0.0.1:0"}}}}"#,
+    )
+    .unwrap();
+    let mut cmd = falconet_command();
+    cmd.current_dir(dir.path()).env_remove("RUST_LOG");
+    let mut child = ChildServer::spawn(cmd);
+    let addr = child.wait_for_v4_port(Duration::from_secs(20));
+    assert_eq!(request(addr, "localhost", 4).status, 431);
+    let log = stop(child);
+    assert!(
+        log.contains("Loading configuration from appsettings.json"),
+        "{log}"
+    );
+    assert!(
+        !log.contains("bad request"),
+        "quieted by Microsoft.AspNetCore: {log}"
+    );
+
+    let (child, addr) = binary(dir.path(), &[], &[("RUST_LOG", "info")]);
+    assert_eq!(request(addr, "localhost", 4).status, 431);
+    let log = stop(child);
+    assert!(log.contains("bad request"), "RUST_LOG wins: {log}");
+
+    // From an environment variable too, as ASP.NET reads it.
+    let mut cmd = falconet_command();
+    cmd.current_dir(dir.path())
+        .env_remove("RUST_LOG")
+        .env("Logging__LogLevel__Microsoft.AspNetCore", "Information");
+    let mut child = ChildServer::spawn(cmd);
+    let addr = child.wait_for_v4_port(Duration::from_secs(20));
+    assert_eq!(request(addr, "localhost", 4).status, 431);
+    let log = stop(child);
+    assert!(log.contains("bad request"), "{log}");
+}
+
+/// Sections of the application (`Jwt`, `Serilog`, `ConnectionStrings`) stay silent, in
+/// the file and in the environment; unknown keys inside `Kestrel` and `Falconet` warn.
+#[cfg(feature = "appliance")]
+#[test]
+fn binary_ignores_application_sections_and_warns_about_unknown_server_keys() {
+    let dir = TempDir::new("sections");
+    std::fs::write(
+        dir.path().join("appsettings.json"),
+        r#"{
+          "ConnectionStrings": { "Default": "Server=db;Database=app" },
+          "Jwt": { "Issuer": "me", "Key": "k" },
+          "Serilog": { "MinimumLevel": "Information", "WriteTo": [ { "Name": "Console" } ] },
+          "Logging": { "LogLevel": { "Default": "Information" } },
+          "Kestrel": { "Bogus": 1, "Endpoints": { "Http": { "Url": "http://127.0.0.1:0" } } },
+          "Falconet": { "Sprockets": 2 }
+        }"#,
+    )
+    .unwrap();
+    let (child, _addr) = binary(
+        dir.path(),
+        &[],
+        &[("Jwt__Key", "secret"), ("Kestrel__Widgets", "1")],
+    );
+    let log = child.stderr();
+    for key in ["Kestrel:Bogus", "Falconet:Sprockets", "Kestrel:Widgets"] {
+        let line = log
+            .lines()
+            .find(|l| l.contains(&format!("Unknown configuration key '{key}'")))
+            .unwrap_or_else(|| panic!("no warning for {key}: {log}"));
+        assert!(line.contains("WARN"), "{line}");
+    }
+    for section in ["Jwt", "Serilog", "ConnectionStrings", "secret"] {
+        assert!(!log.contains(section), "{section} mentioned: {log}");
+    }
+    assert_eq!(log.matches("WARN").count(), 3, "{log}");
+}

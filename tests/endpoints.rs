@@ -203,7 +203,7 @@ fn explicit_ipv6_loopback_is_ipv6_only() {
 }
 
 #[test]
-fn explicit_ipv6_unspecified_is_ipv6_only() {
+fn explicit_ipv6_unspecified_is_dual_mode() {
     if !has_ipv6_loopback() {
         return;
     }
@@ -214,11 +214,57 @@ fn explicit_ipv6_unspecified_is_ipv6_only() {
     let port = addrs[0].port();
     assert_eq!(addrs, vec![SocketAddr::from((Ipv6Addr::UNSPECIFIED, port))]);
     assert_hello(SocketAddr::from((Ipv6Addr::LOCALHOST, port)));
-    // A dual-stack [::] would hold the IPv4 port too; an IPv6-only one leaves it free.
-    let v4 = TcpListener::bind((Ipv4Addr::LOCALHOST, port));
-    assert!(v4.is_ok(), "127.0.0.1:{port} should be free: {v4:?}");
-    drop(v4);
+    // Kestrel binds IPAddress.IPv6Any with DualMode: IPv4 clients reach it too. (No other
+    // socket can hold 127.0.0.1:PORT: it would have made the dual-mode bind fail.)
+    assert_hello(SocketAddr::from((Ipv4Addr::LOCALHOST, port)));
     assert!(h.shutdown(Duration::from_secs(5)));
+}
+
+/// Whether something listens on `[::1]:port`, proven by binding it ourselves (a listener
+/// of ours there is released at once).
+fn ipv6_loopback_port_taken(port: u16) -> bool {
+    match TcpListener::bind((Ipv6Addr::LOCALHOST, port)) {
+        Ok(_) => false,
+        Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => true,
+        Err(e) => panic!("bind [::1]:{port}: {e}"),
+    }
+}
+
+#[test]
+fn unspecified_ipv4_binds_ipv4_only() {
+    let ep = EndpointOptions::from_url("http://0.0.0.0:0").unwrap();
+    assert_eq!(ep.address, ListenAddress::Ip("0.0.0.0:0".parse().unwrap()));
+    if !has_ipv6_loopback() {
+        eprintln!("no IPv6 loopback: checking the IPv4 side only");
+    }
+    // Another process may hold [::1] on the port the kernel gives us (it only checks the
+    // IPv4 side): then try another port; a port free once the server is gone was ours.
+    for attempt in 0.. {
+        let h = start_handle(opts(vec![ep.clone()]));
+        let addrs = ip_addresses(&h);
+        assert_eq!(addrs.len(), 1, "one IPv4 socket: {addrs:?}");
+        let port = addrs[0].port();
+        assert_eq!(addrs[0], SocketAddr::from((Ipv4Addr::UNSPECIFIED, port)));
+        assert_eq!(h.urls(), &[format!("http://0.0.0.0:{port}")]);
+        assert_hello(SocketAddr::from((Ipv4Addr::LOCALHOST, port)));
+        if !has_ipv6_loopback() {
+            assert!(h.shutdown(Duration::from_secs(5)));
+            return;
+        }
+        if !ipv6_loopback_port_taken(port) {
+            // Nothing listens on [::1]:PORT, so a connection there is refused.
+            let e = std::net::TcpStream::connect((Ipv6Addr::LOCALHOST, port));
+            assert!(e.is_err(), "[::1]:{port} must refuse: {e:?}");
+            assert!(h.shutdown(Duration::from_secs(5)));
+            return;
+        }
+        assert!(h.shutdown(Duration::from_secs(5)));
+        assert!(
+            ipv6_loopback_port_taken(port),
+            "the server listened on [::1]:{port}: 0.0.0.0 must be IPv4 only"
+        );
+        assert!(attempt < 20, "[::1] taken by others on every port tried");
+    }
 }
 
 // ---------------------------------------------------------------------------------------

@@ -489,16 +489,37 @@ fn client_certificates_validated_in_code() {
     assert!(refused.is_err());
 }
 
+/// Without a CA bundle or a callback, client certificates are checked against the
+/// system's trust store (Kestrel's behaviour), which does not hold a private CA; with no
+/// system store at all, startup fails saying what to set.
 #[test]
-fn client_certificate_mode_without_validation_is_a_startup_error() {
+fn client_certificate_mode_without_a_ca_uses_the_system_trust_store() {
     let ca = Ca::new("server ca");
+    let private = Ca::new("private client ca");
     let mut https = HttpsOptions::with_certificate(ca.server(&["localhost"]).certificate());
     https.client_certificate_mode = Some(ClientCertificateMode::RequireCertificate);
-    let e = falconet::Server::new(options_with(https_endpoint(https)), describe)
-        .start()
-        .unwrap_err();
-    assert!(e.is_config());
-    assert!(e.to_string().contains("ClientCertificateCA"), "{e}");
+    match falconet::Server::new(options_with(https_endpoint(https)), describe).start() {
+        Ok(handle) => {
+            let addr = handle.local_addr().unwrap();
+            let alice = private.client("alice");
+            let refused = request_with(
+                addr,
+                client_config(&ca, rustls::ALL_VERSIONS, Some(&alice), &["http/1.1"]),
+            );
+            assert!(refused.is_err(), "a private CA is not in the system store");
+            let none = request_with(
+                addr,
+                client_config(&ca, rustls::ALL_VERSIONS, None, &["http/1.1"]),
+            );
+            assert!(none.is_err(), "a certificate is required");
+            handle.shutdown(Duration::from_secs(2));
+        }
+        Err(e) => {
+            assert!(e.is_config());
+            assert!(e.to_string().contains("system trust store"), "{e}");
+            assert!(e.to_string().contains("ClientCertificateCA"), "{e}");
+        }
+    }
 }
 
 #[test]

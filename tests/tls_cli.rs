@@ -519,3 +519,200 @@ fn certificate_errors_stop_the_binary_at_startup() {
     let (_server, addrs) = start(cmd, 1);
     ok_body(&curl(addrs[0], "localhost", &data.join("ca.crt"), &[]));
 }
+
+/// Microsoft's SNI sample lists `"SslProtocols": ["Tls11", "Tls12"]`: the binary starts,
+/// says once per key that TLS 1.1 is dropped, and offers what remains.
+#[test]
+fn sni_sample_with_tls11_starts_and_drops_it_with_a_warning() {
+    let pki = Pki::new("tls-sample");
+    let ca = pki.ca("ca");
+    pki.leaf(
+        &ca,
+        "localhost",
+        &["localhost"],
+        ExtendedKeyUsagePurpose::ServerAuth,
+    );
+    pki.leaf(
+        &ca,
+        "a.example.org",
+        &["a.example.org"],
+        ExtendedKeyUsagePurpose::ServerAuth,
+    );
+    let config = write_config(
+        &pki,
+        r#"{
+          "Kestrel": {
+            "Endpoints": {
+              "MySniEndpoint": {
+                "Url": "https://127.0.0.1:0",
+                "SslProtocols": ["Tls11", "Tls12"],
+                "Sni": {
+                  "a.example.org": {
+                    "Protocols": "Http1AndHttp2",
+                    "SslProtocols": ["Tls11", "Tls12", "Tls13"],
+                    "Certificate": { "Path": "$DIR/a.example.org.crt", "KeyPath": "$DIR/a.example.org.key" },
+                    "ClientCertificateMode": "NoCertificate"
+                  },
+                  "*": { "Protocols": "Http1" }
+                }
+              }
+            },
+            "Certificates": {
+              "Default": { "Path": "$DIR/localhost.crt", "KeyPath": "$DIR/localhost.key" }
+            }
+          }
+        }"#,
+    );
+    let mut cmd = falconet();
+    cmd.arg("--config").arg(&config);
+    let (server, addrs) = start(cmd, 1);
+    let ca_pem = pki.path("ca.pem");
+    // The endpoint's list keeps TLS 1.2 only; the SNI entry's 1.2 and 1.3.
+    ok_body(&curl(addrs[0], "localhost", &ca_pem, &["--tls-max", "1.2"]));
+    let refused = curl(addrs[0], "localhost", &ca_pem, &["--tlsv1.3"]);
+    assert!(
+        !refused.status.success(),
+        "TLS 1.3 is not in the endpoint's list"
+    );
+    ok_body(&curl(addrs[0], "a.example.org", &ca_pem, &["--tlsv1.3"]));
+    ok_body(&curl(
+        addrs[0],
+        "a.example.org",
+        &ca_pem,
+        &["--tls-max", "1.2"],
+    ));
+    let stderr = server.stderr();
+    let warnings: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains("WARN") && l.contains("Tls11"))
+        .collect();
+    assert_eq!(warnings.len(), 2, "one per SslProtocols key: {stderr}");
+    for key in [
+        "Kestrel:Endpoints:MySniEndpoint:SslProtocols: Tls11 ignored",
+        "Kestrel:Endpoints:MySniEndpoint:Sni:a.example.org:SslProtocols: Tls11 ignored",
+    ] {
+        assert!(warnings.iter().any(|w| w.contains(key)), "{key}: {stderr}");
+    }
+
+    // Only unsupported versions: refused at startup, naming them.
+    let config = write_config(
+        &pki,
+        r#"{"Kestrel": {"Endpoints": {"Old": {"Url": "https://127.0.0.1:0",
+            "SslProtocols": ["Tls", "Tls11"],
+            "Certificate": {"Path": "$DIR/localhost.crt", "KeyPath": "$DIR/localhost.key"}}}}}"#,
+    );
+    let mut c = falconet();
+    c.arg("--config")
+        .arg(&config)
+        .env("XDG_DATA_HOME", "/nonexistent-falconet-test");
+    let o = run(c, b"");
+    let err = String::from_utf8_lossy(&o.stderr).to_string();
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("Kestrel:Endpoints:Old:SslProtocols") && err.contains("Tls, Tls11"),
+        "{err}"
+    );
+}
+
+/// `ClientCertificateMode` without `ClientCertificateCA`: client certificates are checked
+/// against the system trust store (here `SSL_CERT_FILE`, as OpenSSL reads it), which the
+/// log names; an `Sni` entry may have a CA bundle of its own.
+#[test]
+fn client_certificates_without_a_ca_use_the_system_trust_store() {
+    let pki = Pki::new("tls-system-ca");
+    let ca = pki.ca("ca");
+    let clients = pki.ca("clients");
+    let partners = pki.ca("partners");
+    pki.leaf(
+        &ca,
+        "localhost",
+        &["localhost", "partner.example.org"],
+        ExtendedKeyUsagePurpose::ServerAuth,
+    );
+    pki.leaf(
+        &clients,
+        "alice",
+        &["alice"],
+        ExtendedKeyUsagePurpose::ClientAuth,
+    );
+    pki.leaf(
+        &partners,
+        "bob",
+        &["bob"],
+        ExtendedKeyUsagePurpose::ClientAuth,
+    );
+    let config = write_config(
+        &pki,
+        r#"{
+          "Kestrel": {
+            "Certificates": { "Default": { "Path": "$DIR/localhost.crt", "KeyPath": "$DIR/localhost.key" } },
+            "Endpoints": {
+              "A_Required": {
+                "Url": "https://127.0.0.1:0",
+                "ClientCertificateMode": "RequireCertificate"
+              },
+              "B_Sni": {
+                "Url": "https://127.0.0.1:0",
+                "Sni": {
+                  "partner.example.org": {
+                    "ClientCertificateMode": "RequireCertificate",
+                    "ClientCertificateCA": "$DIR/partners.pem"
+                  },
+                  "*": { "ClientCertificateMode": "AllowCertificate" }
+                }
+              }
+            }
+          }
+        }"#,
+    );
+    let mut cmd = falconet();
+    cmd.arg("--config")
+        .arg(&config)
+        .env("SSL_CERT_FILE", pki.path("clients.pem"))
+        .env_remove("SSL_CERT_DIR");
+    let (server, addrs) = start(cmd, 2);
+    let (required, sni) = (addrs[0], addrs[1]);
+    let stderr = server.stderr();
+    let line = stderr
+        .lines()
+        .find(|l| l.contains("against the system trust store"))
+        .unwrap_or_else(|| panic!("no line naming the store: {stderr}"));
+    assert!(line.contains("INFO"), "{line}");
+    assert!(line.contains("'A_Required'"), "{line}");
+    assert!(
+        line.contains(&format!(
+            "SSL_CERT_FILE={}",
+            pki.path("clients.pem").display()
+        )),
+        "{line}"
+    );
+    assert!(!stderr.contains("WARN"), "{stderr}");
+
+    let ca_pem = pki.path("ca.pem");
+    let cert = |name: &str| -> Vec<String> {
+        vec![
+            "--cert".into(),
+            pki.path(&format!("{name}.crt")).display().to_string(),
+            "--key".into(),
+            pki.path(&format!("{name}.key")).display().to_string(),
+        ]
+    };
+    let served =
+        |o: &Output| o.status.success() && String::from_utf8_lossy(&o.stdout).contains("200 1.1");
+    let alice = cert("alice");
+    let alice: Vec<&str> = alice.iter().map(String::as_str).collect();
+    let bob = cert("bob");
+    let bob: Vec<&str> = bob.iter().map(String::as_str).collect();
+    // Required, from the system store: alice yes, bob (another CA) and nobody no.
+    ok_body(&curl(required, "localhost", &ca_pem, &alice));
+    assert!(!served(&curl(required, "localhost", &ca_pem, &bob)));
+    assert!(!served(&curl(required, "localhost", &ca_pem, &[])));
+    // The SNI entry's own bundle: bob yes, alice no.
+    ok_body(&curl(sni, "partner.example.org", &ca_pem, &bob));
+    assert!(!served(&curl(sni, "partner.example.org", &ca_pem, &alice)));
+    assert!(!served(&curl(sni, "partner.example.org", &ca_pem, &[])));
+    // "*" allows a certificate, checked against the system store: none or alice, not bob.
+    ok_body(&curl(sni, "localhost", &ca_pem, &[]));
+    ok_body(&curl(sni, "localhost", &ca_pem, &alice));
+    assert!(!served(&curl(sni, "localhost", &ca_pem, &bob)));
+}

@@ -1,8 +1,9 @@
-//! The command line shared by the binary and the examples: `--urls`, `--config` and
-//! `--root`.
+//! The command line shared by the binary and the examples: `--urls`, `--config` (any
+//! number of times) and `--root`.
 
 use std::path::PathBuf;
 
+use super::Configuration;
 use crate::options::ServerOptions;
 use crate::Error;
 
@@ -11,10 +12,12 @@ use crate::Error;
 pub struct CommandLine {
     /// `--urls URLS` (`;`-separated).
     pub urls: Option<String>,
-    /// `--config FILE`.
-    pub config: Option<PathBuf>,
+    /// `--config FILE`, in order; may be given several times (later files override
+    /// earlier ones). Empty: `appsettings.json` and `appsettings.{Environment}.json` from
+    /// the working directory, if they exist (see [`Configuration`]).
+    pub config: Vec<PathBuf>,
     /// `--root DIR`: the directory the appliance binary serves with
-    /// [`StaticFiles`](crate::StaticFiles) (without it, its built-in page).
+    /// `StaticFiles` (feature `static-files`; without `--root`, its built-in page).
     pub root: Option<PathBuf>,
     /// `--cache-control VALUE`: the `Cache-Control` header of files served with `--root`.
     pub cache_control: Option<String>,
@@ -45,7 +48,7 @@ impl CommandLine {
             };
             match key.as_str() {
                 "--urls" => out.urls = Some(value("--urls")?),
-                "--config" => out.config = Some(PathBuf::from(value("--config")?)),
+                "--config" => out.config.push(PathBuf::from(value("--config")?)),
                 "--root" => out.root = Some(PathBuf::from(value("--root")?)),
                 "--cache-control" => out.cache_control = Some(value("--cache-control")?),
                 "--serve-hidden" => out.serve_hidden = true,
@@ -61,29 +64,50 @@ impl CommandLine {
         Ok(out)
     }
 
-    /// Builds the options: defaults, then the config file, then `FALCONET_URLS`, then
-    /// `--urls` (later sources win, as in ASP.NET Core). Configuration warnings are logged.
-    pub fn options(&self) -> Result<ServerOptions, Error> {
+    /// Reads the configuration files and environment variables ([`Configuration::read`]):
+    /// the `--config` files, or the default files of the working directory.
+    ///
+    /// # Errors
+    ///
+    /// As [`Configuration::read`].
+    pub fn configuration(&self) -> Result<Configuration, Error> {
+        Configuration::read(&self.config)
+    }
+
+    /// Builds the options from `configuration` (read with
+    /// [`configuration`](Self::configuration)): defaults, then the files and the
+    /// configuration keys in environment variables, then the URL variables
+    /// (`FALCONET_URLS`, else `ASPNETCORE_URLS`, else `DOTNET_URLS`), then `--urls`; later
+    /// sources win, as in ASP.NET Core. Configuration warnings are logged.
+    ///
+    /// # Errors
+    ///
+    /// As [`Configuration::apply`].
+    pub fn options_from(&self, configuration: &Configuration) -> Result<ServerOptions, Error> {
         let mut options = ServerOptions::default();
-        if let Some(path) = &self.config {
-            #[cfg(feature = "json-config")]
-            for w in super::load_file(&mut options, path)? {
-                log::warn!("{w}");
-            }
-            #[cfg(not(feature = "json-config"))]
-            return Err(Error::config(format!(
-                "cannot read '{}': this build has no JSON configuration support (cargo feature json-config)",
-                path.display()
-            )));
+        for w in configuration.apply(&mut options)? {
+            log::warn!("{w}");
         }
-        let env = super::urls_from_env();
-        if !env.is_empty() {
-            options.urls = env;
+        if !configuration.env_urls().is_empty() {
+            options.urls = configuration.env_urls().to_vec();
         }
         if let Some(urls) = &self.urls {
             options.urls = super::split_urls(urls);
         }
         Ok(options)
+    }
+
+    /// Reads the configuration, logs what was found ([`Configuration::log_notes`]) and
+    /// builds the options ([`options_from`](Self::options_from)).
+    ///
+    /// # Errors
+    ///
+    /// As [`Configuration::read`] and [`Configuration::apply`].
+    pub fn options(&self) -> Result<ServerOptions, Error> {
+        let mut configuration = self.configuration()?;
+        let _ = configuration.log_filter();
+        configuration.log_notes();
+        self.options_from(&configuration)
     }
 }
 
@@ -93,7 +117,7 @@ impl CommandLine {
 pub fn options_from_args(args: impl IntoIterator<Item = String>) -> Result<ServerOptions, Error> {
     let cl = CommandLine::parse(args)?;
     if cl.help || cl.version {
-        return Err(Error::config("usage: [--urls URLS] [--config FILE]"));
+        return Err(Error::config("usage: [--urls URLS] [--config FILE]..."));
     }
     if cl.root.is_some() {
         return Err(Error::config(
@@ -120,7 +144,13 @@ mod tests {
         ]))
         .unwrap();
         assert_eq!(cl.urls.as_deref(), Some("http://a:1;http://b:2"));
-        assert_eq!(cl.config, Some(PathBuf::from("x.json")));
+        assert_eq!(cl.config, vec![PathBuf::from("x.json")]);
+        let cl = CommandLine::parse(args(&["--config", "a.json", "--config=b.json"])).unwrap();
+        assert_eq!(
+            cl.config,
+            vec![PathBuf::from("a.json"), PathBuf::from("b.json")],
+            "--config may be repeated, in order"
+        );
         assert!(CommandLine::parse(args(&["--urls"])).is_err());
         assert!(CommandLine::parse(args(&["--bogus"]))
             .unwrap_err()

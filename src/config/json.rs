@@ -31,6 +31,12 @@ type Object = Map<String, Value>;
 /// without `Url`, certificate settings on an `http` endpoint, keys repeated with different
 /// casing, or options that fail validation.
 pub fn apply_json(options: &mut ServerOptions, json: &str) -> Result<Vec<String>, Error> {
+    apply_document(options, &parse_document(json)?)
+}
+
+/// Parses a configuration document (comments and trailing commas allowed) into its
+/// top-level object.
+pub(crate) fn parse_document(json: &str) -> Result<Object, Error> {
     let cleaned = strip_comments_and_trailing_commas(json)?;
     let doc: Value = serde_json::from_str(&cleaned)
         .map_err(|e| Error::config(format!("Invalid JSON configuration: {e}")))?;
@@ -39,12 +45,57 @@ pub fn apply_json(options: &mut ServerOptions, json: &str) -> Result<Vec<String>
             "Invalid JSON configuration: the document must be a JSON object ({ ... })",
         ));
     };
+    Ok(root)
+}
+
+/// [`apply_json`] on a parsed document.
+pub(crate) fn apply_document(
+    options: &mut ServerOptions,
+    root: &Object,
+) -> Result<Vec<String>, Error> {
     let mut new = options.clone();
     let mut warnings = Vec::new();
-    apply_root(&mut new, &root, &mut warnings)?;
+    apply_root(&mut new, root, &mut warnings)?;
     new.validate()?;
     *options = new;
     Ok(warnings)
+}
+
+/// The top-level sections this loader reads (lowercase); others belong to the application
+/// and are ignored silently.
+pub(crate) const SECTIONS: [&str; 4] = ["kestrel", "falconet", "allowedhosts", "urls"];
+
+/// Refuses keys given twice with different casing in one object anywhere inside the
+/// sections this loader reads (as [`apply_json`] does, for documents that are merged
+/// before they are applied).
+pub(crate) fn check_duplicates_deep(root: &Object) -> Result<(), Error> {
+    fn walk(v: &Value, path: &str) -> Result<(), Error> {
+        match v {
+            Value::Object(m) => {
+                check_duplicates(m, path)?;
+                for (k, c) in m {
+                    walk(c, &format!("{path}:{k}"))?;
+                }
+            }
+            Value::Array(items) => {
+                for (i, c) in items.iter().enumerate() {
+                    walk(c, &format!("{path}:{i}"))?;
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+    let relevant: Object = root
+        .iter()
+        .filter(|(k, _)| SECTIONS.contains(&k.to_ascii_lowercase().as_str()))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    check_duplicates(&relevant, "")?;
+    for (k, v) in &relevant {
+        walk(v, k)?;
+    }
+    Ok(())
 }
 
 fn apply_root(
@@ -52,10 +103,9 @@ fn apply_root(
     root: &Object,
     w: &mut Vec<String>,
 ) -> Result<(), Error> {
-    const KNOWN: [&str; 4] = ["kestrel", "falconet", "allowedhosts", "urls"];
     let relevant: Object = root
         .iter()
-        .filter(|(k, _)| KNOWN.contains(&k.to_ascii_lowercase().as_str()))
+        .filter(|(k, _)| SECTIONS.contains(&k.to_ascii_lowercase().as_str()))
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
     check_duplicates(&relevant, "")?;

@@ -1,12 +1,20 @@
-//! Configuration from a JSON file (Kestrel's appsettings schema), `--urls` and the
+//! Configuration from JSON files (Kestrel's appsettings schema), `--urls` and the
 //! environment, producing the same [`ServerOptions`] as code does.
 //!
-//! - [`load_file`] / [`apply_json`]: an `appsettings.json`-style file (schema below);
-//! - [`urls_from_env`]: `FALCONET_URLS`, `;`-separated like ASP.NET's `ASPNETCORE_URLS`;
+//! - `load_file` / `apply_json` (feature `json-config`): an `appsettings.json`-style file
+//!   (schema below);
+//! - [`Configuration`]: the layers the `falconet` binary and the examples read, as ASP.NET
+//!   Core does: the `--config` files (or `appsettings.json` and
+//!   `appsettings.{Environment}.json` from the working directory), then configuration keys
+//!   in environment variables (`Kestrel__Limits__MaxRequestBodySize`, `__` for `:`), then
+//!   the URL variables; [`CommandLine`] adds `--urls` on top;
+//! - [`urls_from_env`]: `FALCONET_URLS`, else `ASPNETCORE_URLS`, else `DOTNET_URLS`,
+//!   `;`-separated as in ASP.NET;
 //! - [`split_urls`]: splits a `--urls` value.
 //!
 //! Endpoints are resolved as in Kestrel: endpoints from code or the config file win over
-//! URLs (with a warning), URLs win over the default `http://localhost:5000`.
+//! URLs (with a warning), URLs win over the default `http://localhost:5000` (plus
+//! `https://localhost:5001` when a development certificate exists).
 //!
 //! # The JSON file
 //!
@@ -21,7 +29,14 @@
 //!     "AddServerHeader": true,
 //!     "AllowSynchronousIO": false,
 //!     "EndpointDefaults": { "Protocols": "Http1AndHttp2" },
-//!     "Endpoints": { "Http": { "Url": "http://*:8080", "Protocols": "Http1" } },
+//!     "Endpoints": {
+//!       "Http": { "Url": "http://*:8080", "Protocols": "Http1" },
+//!       "Https": {
+//!         "Url": "https://*:8443",
+//!         "Certificate": { "Path": "/etc/app/cert.pem", "KeyPath": "/etc/app/key.pem" },
+//!         "SslProtocols": ["Tls12", "Tls13"]
+//!       }
+//!     },
 //!     "Limits": {
 //!       "MaxConcurrentConnections": null,
 //!       "MaxRequestBodySize": 30000000,
@@ -30,7 +45,7 @@
 //!     }
 //!   },
 //!   "Falconet": { "Workers": 4, "QueueCapacity": 1024, "ShutdownTimeout": "00:00:30" },
-//!   "Logging": { "LogLevel": { "Default": "Information" } }
+//!   "Logging": { "LogLevel": { "Default": "Information", "Microsoft.AspNetCore": "Warning" } }
 //! }
 //! ```
 //!
@@ -39,7 +54,8 @@
 //! - `AllowedHosts` → [`ServerOptions::allowed_hosts`] (`;`-separated; `*` anywhere means any
 //!   host, as in ASP.NET's host filtering).
 //! - `Urls` → [`ServerOptions::urls`] (`;`-separated; replaces earlier URLs).
-//! - `Kestrel:AddServerHeader`, `Kestrel:AllowSynchronousIO` → the same-named options.
+//! - `Kestrel:AddServerHeader`, `Kestrel:AllowSynchronousIO`,
+//!   `Kestrel:AllowResponseHeaderCompression` → the same-named options.
 //! - `Kestrel:Limits:*` → [`Limits`](crate::Limits), one key per `KestrelServerLimits`
 //!   property; `MinRequestBodyDataRate` / `MinResponseDataRate` are objects with
 //!   `BytesPerSecond` and `GracePeriod` (fields not given keep their value).
@@ -51,21 +67,38 @@
 //!   `Http1AndHttp2AndHttp3` is read as `Http1AndHttp2` with a warning, `Http3` alone is an
 //!   error), and falconet's `ConnectionLogging`, `AllowSynchronousIO`, `UnixSocketMode`
 //!   (octal digits, `"0660"`) and `ReusePort` (`SO_REUSEPORT`: several processes on one
-//!   port, the kernel load-balances; [`EndpointOptions::reuse_port`]). `Certificate` on an `http` endpoint is an error, as in Kestrel;
-//!   `Sni`, `SslProtocols` and `ClientCertificateMode` are ignored with a warning until HTTPS
-//!   support lands.
-//! - `Kestrel:EndpointDefaults:Protocols` → endpoints of the same file's `Kestrel:Endpoints`
-//!   that do not set `Protocols` (in this build not endpoints from code or URLs).
-//! - `Kestrel:Certificates`, `AllowAlternateSchemes`, `DisableStringReuse`,
-//!   `AllowResponseHeaderCompression`, `AllowHostHeaderOverride` → a warning (no effect yet).
+//!   port, the kernel load-balances; [`EndpointOptions::reuse_port`]).
+//! - HTTPS keys of an `https://` endpoint (feature `tls`; on an `http://` endpoint they are
+//!   an error, as in Kestrel): `Certificate` (`Path` + `KeyPath` for PEM, `Path` +
+//!   `Password` for PKCS#12; certificate stores are refused), `Sni:<name>` (`Certificate`,
+//!   `Protocols`, `SslProtocols`, `ClientCertificateMode`, `ClientCertificateCA`),
+//!   `SslProtocols` (`Tls12`, `Tls13`; `Tls`, `Tls11`, `Ssl2`, `Ssl3` are dropped with one
+//!   warning, an error only when nothing is left), `ClientCertificateMode`
+//!   (`NoCertificate`, `AllowCertificate`, `RequireCertificate`; client certificates are
+//!   validated against falconet's `ClientCertificateCA` PEM bundle when given, else against
+//!   the system trust store, as in Kestrel) and falconet's `HandshakeTimeout`.
+//! - `Kestrel:EndpointDefaults` → `Protocols` for the endpoints of the same document's
+//!   `Kestrel:Endpoints` that do not set it (not endpoints from code or URLs), and
+//!   `SslProtocols`, `ClientCertificateMode`, `ClientCertificateCA`, `HandshakeTimeout` for
+//!   every HTTPS endpoint (`ServerOptions::https_defaults`).
+//! - `Kestrel:Certificates:Default` → `ServerOptions::default_certificate`, the
+//!   certificate of HTTPS endpoints without one; other named certificates → a warning.
+//! - `Kestrel:AllowAlternateSchemes`, `DisableStringReuse`, `AllowHostHeaderOverride` → a
+//!   warning (no effect in this build).
 //! - `Falconet:Workers`, `EventLoops`, `QueueCapacity`, `WorkerStackSize`, `ListenBacklog`,
 //!   `AllowBareLineFeed`, `RequestBodyDrainTimeout`, `ShutdownTimeout` → the options of the
-//!   same names ([`ServerOptions::workers`], ..., [`ServerOptions::allow_bare_lf`], ...).
+//!   same names ([`ServerOptions::workers`], ..., [`ServerOptions::allow_bare_lf`], ...);
+//!   `Falconet:Status` (`Path`, `Endpoint`) → [`ServerOptions::status`];
+//!   `Falconet:ForwardedHeaders` → [`ServerOptions::forwarded_headers`] (ASP.NET's
+//!   `ForwardedHeadersOptions`).
+//! - `Logging:LogLevel` is not a server option: the `falconet` binary reads it
+//!   ([`Configuration::log_filter`]) to set its log levels when `RUST_LOG` is not set.
 //!
 //! URLs (`http://localhost:5000`, `http://*:80`, `http://[::1]:0`, `http://unix:/run/app.sock`)
-//! follow Kestrel: `localhost` binds 127.0.0.1 and ::1, `*`, `+`, `0.0.0.0` and host names
-//! bind all interfaces, IP literals bind that address, the port defaults to 80, and the path
-//! must be empty or `/`. `https://` is refused until TLS support lands. `http://systemd` and
+//! follow Kestrel: `localhost` binds 127.0.0.1 and ::1; `*`, `+` and host names bind every
+//! interface (dual-stack `[::]`, falling back to `0.0.0.0`); IP literals bind that address,
+//! `0.0.0.0` being IPv4 only and `[::]` IPv6 in dual mode; the port defaults to 80 (443 for
+//! `https://`, feature `tls`), and the path must be empty or `/`. `http://systemd` and
 //! `http://systemd:NAME` listen on sockets passed by systemd socket activation.
 //!
 //! Rules, following .NET configuration:
@@ -74,7 +107,8 @@
 //!   is an error (.NET would merge them; JSON object order is not kept, so we refuse to guess).
 //! - `//` and `/* */` comments and trailing commas are accepted, as .NET's JSON provider does.
 //! - Numbers and booleans may also be given as strings (`"8192"`, `"true"`), as .NET binds
-//!   strings. Whole numbers must be non-negative integers.
+//!   strings (and as environment variables give them). Whole numbers must be non-negative
+//!   integers.
 //! - Time spans use .NET's `[d.]hh:mm[:ss[.fffffff]]` form (`"00:00:30"`, `"1.00:00:00"`,
 //!   `"00:00:00.5"`); a JSON number is taken as seconds (a falconet extension; may be
 //!   fractional). A string holding a bare integer is refused because .NET reads `"30"` as
@@ -85,10 +119,12 @@
 //!   for any other setting it leaves the current value unchanged, as .NET's binder does.
 //! - Unknown keys inside `Kestrel`, `Kestrel:Limits`, `Kestrel:Endpoints:<name>`,
 //!   `Kestrel:EndpointDefaults` and `Falconet` produce a warning; other top-level sections
-//!   (`Logging`, `ConnectionStrings`, ...) are ignored silently.
+//!   (`Logging`, `ConnectionStrings`, `Jwt`, `Serilog`, ...) belong to the application and
+//!   are ignored silently.
 //! - An endpoint in `Kestrel:Endpoints` whose name matches (case-insensitively) an endpoint
-//!   already in the options (from code or an earlier file) is updated in place, so files can
-//!   be layered like `appsettings.json` and `appsettings.Production.json`.
+//!   already in the options (from code or an earlier `load_file`) is updated in place.
+//!   [`Configuration`] merges its files and variables into one document first, key by key,
+//!   as .NET's configuration layers do.
 //! - After applying, the options are checked with [`ServerOptions::validate`]; on any error
 //!   the options are left unchanged.
 
@@ -97,6 +133,9 @@ mod args;
 mod https_json;
 #[cfg(feature = "json-config")]
 pub(crate) mod json;
+mod layers;
+#[cfg(feature = "json-config")]
+mod logging;
 pub(crate) mod urls;
 
 #[cfg(feature = "json-config")]
@@ -105,12 +144,17 @@ use std::path::Path;
 pub use args::{options_from_args, CommandLine};
 #[cfg(feature = "json-config")]
 pub use json::apply_json;
+pub use layers::{Configuration, ENVIRONMENT_VARIABLES, ENV_PREFIX, URL_VARIABLES};
 
 use crate::options::{EndpointOptions, ListenAddress, ServerOptions};
 use crate::Error;
 
-/// The environment variable read by [`urls_from_env`].
+/// falconet's URL variable, the strongest of [`URL_VARIABLES`] (read by [`urls_from_env`]).
 pub const URLS_ENV: &str = "FALCONET_URLS";
+
+/// The log target of the server's lifetime lines (`Now listening on`, shutdown, the
+/// configuration read): ASP.NET Core's `Microsoft.Hosting.Lifetime`.
+pub(crate) const LIFETIME_TARGET: &str = "falconet::server";
 
 /// The address used when neither endpoints nor URLs are configured (Kestrel's default).
 pub const DEFAULT_URL: &str = "http://localhost:5000";
@@ -139,16 +183,24 @@ pub fn load_file(options: &mut ServerOptions, path: &Path) -> Result<Vec<String>
     apply_json(options, text).map_err(|e| Error::config(format!("{}: {e}", path.display())))
 }
 
-/// The URLs in the `FALCONET_URLS` environment variable, `;`-separated (as with
-/// [`split_urls`]). Empty when the variable is unset.
+/// The URLs of the first of [`URL_VARIABLES`] that is set and not empty
+/// (`FALCONET_URLS`, then ASP.NET Core's `ASPNETCORE_URLS` and `DOTNET_URLS`),
+/// `;`-separated (as with [`split_urls`]). Empty when none is.
 pub fn urls_from_env() -> Vec<String> {
-    match std::env::var_os(URLS_ENV) {
-        Some(value) => split_urls(&value.to_string_lossy()),
-        None => Vec::new(),
-    }
+    urls_from(|name| std::env::var_os(name).map(|v| v.to_string_lossy().into_owned()))
 }
 
-/// Splits a `;`-separated list of URLs (`--urls`, `FALCONET_URLS`, the config file's `Urls`),
+/// [`urls_from_env`] with `var` looking up a variable.
+pub(crate) fn urls_from(var: impl Fn(&str) -> Option<String>) -> Vec<String> {
+    URL_VARIABLES
+        .iter()
+        .filter_map(|n| var(n))
+        .map(|v| split_urls(&v))
+        .find(|urls| !urls.is_empty())
+        .unwrap_or_default()
+}
+
+/// Splits a `;`-separated list of URLs (`--urls`, the URL variables, the config file's `Urls`),
 /// trimming each and dropping empty entries.
 pub fn split_urls(s: &str) -> Vec<String> {
     s.split(';')
@@ -248,12 +300,35 @@ mod tests {
     }
 
     #[test]
-    fn urls_from_env_reads_the_variable() {
-        // The only test touching FALCONET_URLS, so no other test races with it.
-        std::env::set_var(URLS_ENV, "http://localhost:1; http://*:2");
-        assert_eq!(urls_from_env(), vec!["http://localhost:1", "http://*:2"]);
-        std::env::remove_var(URLS_ENV);
-        assert!(urls_from_env().is_empty());
+    fn urls_from_the_first_url_variable_set() {
+        let vars = |set: &'static [(&'static str, &'static str)]| {
+            move |name: &str| {
+                set.iter()
+                    .find(|(k, _)| *k == name)
+                    .map(|(_, v)| v.to_string())
+            }
+        };
+        assert_eq!(
+            urls_from(vars(&[("FALCONET_URLS", "http://localhost:1; http://*:2")])),
+            vec!["http://localhost:1", "http://*:2"]
+        );
+        const ALL: [(&str, &str); 3] = [
+            ("DOTNET_URLS", "http://d:3"),
+            ("ASPNETCORE_URLS", "http://a:2"),
+            ("FALCONET_URLS", "http://f:1"),
+        ];
+        assert_eq!(urls_from(vars(&ALL[..])), vec!["http://f:1"]);
+        assert_eq!(urls_from(vars(&ALL[..2])), vec!["http://a:2"]);
+        assert_eq!(urls_from(vars(&ALL[..1])), vec!["http://d:3"]);
+        // An empty variable counts as unset.
+        assert_eq!(
+            urls_from(vars(&[
+                ("FALCONET_URLS", " ; "),
+                ("DOTNET_URLS", "http://d:3")
+            ])),
+            vec!["http://d:3"]
+        );
+        assert!(urls_from(vars(&[])).is_empty());
     }
 
     #[test]

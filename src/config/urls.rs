@@ -1,11 +1,14 @@
-//! URL parsing for `--urls`, `FALCONET_URLS`, the top-level `Urls` key and
+//! URL parsing for `--urls`, the URL variables (`FALCONET_URLS`, `ASPNETCORE_URLS`,
+//! `DOTNET_URLS`), the top-level `Urls` key and
 //! `Kestrel:Endpoints:<name>:Url`, following Kestrel's rules (`BindingAddress`):
 //!
 //! - `http://localhost:5000` → [`ListenAddress::Localhost`] (127.0.0.1 and ::1);
-//! - `http://*:80`, `http://+:80`, `http://0.0.0.0:80` and any host name → [`ListenAddress::Any`]
-//!   (Kestrel binds all interfaces for a host name that is not `localhost`);
-//! - IPv4 and bracketed IPv6 literals → [`ListenAddress::Ip`] (`http://[::]:80` is an explicit
-//!   IPv6 address, not "any");
+//! - `http://*:80`, `http://+:80` and any host name → [`ListenAddress::Any`] (Kestrel binds
+//!   all interfaces, IPv6 and IPv4, for a host name that is not `localhost`);
+//! - IPv4 and bracketed IPv6 literals → [`ListenAddress::Ip`]: `http://0.0.0.0:80` is every
+//!   IPv4 interface and no IPv6 one (Kestrel's `IPAddress.Any`); `http://[::]:80` is every
+//!   IPv6 interface, dual-mode so that IPv4 clients reach it too (Kestrel's
+//!   `IPAddress.IPv6Any`); other literals bind that address only;
 //! - `http://unix:/abs/path.sock` → [`ListenAddress::Unix`];
 //! - `http://systemd` → [`ListenAddress::Systemd`]`(None)` (every socket passed by systemd
 //!   socket activation that no named endpoint claims), `http://systemd:NAME` →
@@ -264,7 +267,8 @@ fn parse_ipv6(url: &str, inside: &str, port: u16) -> Result<SocketAddrV6, Error>
     Ok(SocketAddrV6::new(ip, port, 0, scope))
 }
 
-/// Maps an unbracketed host to an address: `localhost`, `*`/`+`/`0.0.0.0`/names, or IPv4.
+/// Maps an unbracketed host to an address: `localhost`, `*`/`+`/names, or IPv4 (with
+/// `0.0.0.0`, IPv4 only).
 fn host_address(url: &str, host: &str, port: u16) -> Result<ListenAddress, Error> {
     if host.is_empty() {
         return Err(invalid(url, "the host is missing"));
@@ -279,11 +283,8 @@ fn host_address(url: &str, host: &str, port: u16) -> Result<ListenAddress, Error
         let ip = host
             .parse::<Ipv4Addr>()
             .map_err(|_| invalid(url, &format!("'{host}' is not a valid IPv4 address")))?;
-        return Ok(if ip.is_unspecified() {
-            ListenAddress::Any(port)
-        } else {
-            ListenAddress::Ip(SocketAddr::new(IpAddr::V4(ip), port))
-        });
+        // 0.0.0.0 included: it is IPv4's "any", not IPv6's (Kestrel's IPAddress.Any).
+        return Ok(ListenAddress::Ip(SocketAddr::new(IpAddr::V4(ip), port)));
     }
     let valid_name = host
         .bytes()
@@ -326,12 +327,24 @@ mod tests {
     }
 
     #[test]
-    fn wildcards_unspecified_v4_and_names_are_any() {
+    fn wildcards_and_names_are_any() {
         assert_eq!(addr("http://*:80"), ListenAddress::Any(80));
         assert_eq!(addr("http://+:8080"), ListenAddress::Any(8080));
-        assert_eq!(addr("http://0.0.0.0:80"), ListenAddress::Any(80));
         assert_eq!(addr("http://example.org:80"), ListenAddress::Any(80));
         assert_eq!(addr("http://my_host-1.local"), ListenAddress::Any(80));
+    }
+
+    #[test]
+    fn unspecified_v4_is_ipv4_only() {
+        // Kestrel: http://0.0.0.0 is IPAddress.Any, an IPv4 socket; not the dual-stack "*".
+        assert_eq!(
+            addr("http://0.0.0.0:80"),
+            ListenAddress::Ip("0.0.0.0:80".parse().unwrap())
+        );
+        assert_eq!(
+            addr("https://0.0.0.0"),
+            ListenAddress::Ip("0.0.0.0:443".parse().unwrap())
+        );
     }
 
     #[test]

@@ -1,5 +1,6 @@
-//! Binding endpoints (socket2): TCP over IPv4/IPv6, dual-stack `[::]`, `localhost` as two
-//! sockets, Unix domain sockets with stale-file cleanup, `SO_REUSEPORT`, and the sockets
+//! Binding endpoints (socket2): TCP over IPv4/IPv6 (`*` and host names as dual-stack `[::]`
+//! falling back to `0.0.0.0`; an explicit `[::]` dual-mode, `0.0.0.0` IPv4 only, other
+//! addresses only themselves), `localhost` as two sockets, Unix domain sockets with stale-file cleanup, `SO_REUSEPORT`, and the sockets
 //! passed by systemd socket activation ([`Inherited`]).
 
 use std::io;
@@ -199,9 +200,11 @@ pub(crate) fn bind(
     let reuse = ep.reuse_port;
     match &ep.address {
         ListenAddress::Ip(addr) => {
-            // An explicit IPv6 address is IPv6 only, as in Kestrel.
-            let l =
-                bind_tcp(*addr, true, reuse, backlog).map_err(|e| bind_error(&url_of(addr), e))?;
+            // An explicit IPv6 address is IPv6 only, except `[::]`, which Kestrel binds
+            // dual-mode (IPv4 clients too). `0.0.0.0` is an IPv4 socket: IPv4 only.
+            let v6only = !addr.ip().is_unspecified();
+            let l = bind_tcp(*addr, v6only, reuse, backlog)
+                .map_err(|e| bind_error(&url_of(addr), e))?;
             Ok(vec![l])
         }
         ListenAddress::Localhost(port) => {

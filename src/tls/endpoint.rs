@@ -251,36 +251,57 @@ struct Base {
     versions: Vec<TlsVersion>,
     mode: ClientCertificateMode,
     protocols: Protocols,
+    /// An SNI entry's own client CA bundle; `None`: the endpoint's.
+    ca: Option<Arc<RootCertStore>>,
 }
 
 struct Builder<'a> {
     name: &'a str,
     provider: Arc<CryptoProvider>,
     https: &'a HttpsOptions,
+    /// The endpoint's client CA bundle (its own or the server-wide default).
     ca: Option<Arc<RootCertStore>>,
+    /// The system trust store, loaded the first time a config of this endpoint needs it.
+    system: Option<Arc<RootCertStore>>,
     slots: Vec<Arc<CertSlot>>,
 }
 
+/// Reads a client CA bundle into a root store; errors name the endpoint and the file.
+fn load_roots(path: &std::path::Path, name: &str) -> Result<Arc<RootCertStore>, Error> {
+    let mut roots = RootCertStore::empty();
+    for c in certs::load_ca_bundle(path, name)? {
+        roots.add(c).map_err(|e| {
+            Error::config(format!(
+                "The endpoint '{name}': a certificate in the client CA bundle '{}' cannot be \
+                 used: {e}",
+                path.display()
+            ))
+        })?;
+    }
+    Ok(Arc::new(roots))
+}
+
 impl Builder<'_> {
+    /// The client certificate verifier for `mode`, checking chains against `ca` (an SNI
+    /// entry's bundle, else the endpoint's), else with the code's callback alone, else
+    /// against the system trust store, as Kestrel does.
     fn verifier(
-        &self,
+        &mut self,
         mode: ClientCertificateMode,
         path: &str,
+        ca: Option<Arc<RootCertStore>>,
     ) -> Result<Option<Arc<dyn ClientCertVerifier>>, Error> {
         if mode == ClientCertificateMode::NoCertificate {
             return Ok(None);
         }
         let callback = self.https.client_certificate_validation.clone();
-        if self.ca.is_none() && callback.is_none() {
-            return Err(Error::config(format!(
-                "The endpoint '{}' asks for client certificates ({path}: {mode:?}) but has no way \
-                 to validate them: set ClientCertificateCA to a PEM bundle of trusted CAs (config \
-                 file) or HttpsOptions::client_certificate_validation (code)",
-                self.name
-            )));
-        }
+        let ca = match ca.or_else(|| self.ca.clone()) {
+            Some(ca) => Some(ca),
+            None if callback.is_some() => None,
+            None => Some(self.system_roots(path, mode)?),
+        };
         let mandatory = mode == ClientCertificateMode::RequireCertificate;
-        let webpki = match &self.ca {
+        let webpki = match &ca {
             Some(roots) => {
                 let mut b = WebPkiClientVerifier::builder_with_provider(
                     roots.clone(),
@@ -306,8 +327,38 @@ impl Builder<'_> {
         })))
     }
 
+    /// The system trust store, loaded (and logged) once per endpoint.
+    fn system_roots(
+        &mut self,
+        path: &str,
+        mode: ClientCertificateMode,
+    ) -> Result<Arc<RootCertStore>, Error> {
+        if let Some(roots) = &self.system {
+            return Ok(roots.clone());
+        }
+        let store = super::trust_store::load(|k| std::env::var_os(k)).map_err(|e| {
+            Error::config(format!(
+                "The endpoint '{}' asks for client certificates ({path}: {mode:?}) without a \
+                 CA bundle, so they are validated against the system trust store, but {e}. Set \
+                 ClientCertificateCA to a PEM bundle of trusted CAs (config file) or \
+                 HttpsOptions::client_certificate_validation (code)",
+                self.name
+            ))
+        })?;
+        log::info!(
+            "Endpoint '{}' validates client certificates against the system trust store: {} \
+             ({} CA certificates)",
+            self.name,
+            store.description,
+            store.roots.len()
+        );
+        let roots = Arc::new(store.roots);
+        self.system = Some(roots.clone());
+        Ok(roots)
+    }
+
     fn config(
-        &self,
+        &mut self,
         base: &Base,
         resolver: Arc<dyn ResolvesServerCert>,
         path: &str,
@@ -327,7 +378,7 @@ impl Builder<'_> {
                     self.name
                 ))
             })?;
-        let builder = match self.verifier(base.mode, path)? {
+        let builder = match self.verifier(base.mode, path, base.ca.clone())? {
             Some(v) => builder.with_client_cert_verifier(v),
             None => builder.with_no_client_auth(),
         };
@@ -362,27 +413,13 @@ impl TlsEndpoint {
             .client_certificate_ca
             .as_ref()
             .or(defaults.client_certificate_ca.as_ref());
-        let ca = match ca_path {
-            Some(p) => {
-                let mut roots = RootCertStore::empty();
-                for c in certs::load_ca_bundle(p, name)? {
-                    roots.add(c).map_err(|e| {
-                        Error::config(format!(
-                            "The endpoint '{name}': a certificate in the client CA bundle '{}' \
-                             cannot be used: {e}",
-                            p.display()
-                        ))
-                    })?;
-                }
-                Some(Arc::new(roots))
-            }
-            None => None,
-        };
+        let ca = ca_path.map(|p| load_roots(p, name)).transpose()?;
         let mut b = Builder {
             name,
             provider,
             https,
             ca,
+            system: None,
             slots: Vec::new(),
         };
         let base = Base {
@@ -396,6 +433,7 @@ impl TlsEndpoint {
                 .or(defaults.client_certificate_mode)
                 .unwrap_or_default(),
             protocols: ep.protocols,
+            ca: None,
         };
 
         // The endpoint's own certificate, in precedence order.
@@ -463,6 +501,11 @@ impl TlsEndpoint {
                         .unwrap_or_else(|| base.versions.clone()),
                     mode: sni.client_certificate_mode.unwrap_or(base.mode),
                     protocols: sni.protocols.unwrap_or(base.protocols),
+                    ca: sni
+                        .client_certificate_ca
+                        .as_deref()
+                        .map(|p| load_roots(p, name))
+                        .transpose()?,
                 };
                 let cfg = b.config(&entry_base, resolver, &p)?;
                 let key = key.trim().to_ascii_lowercase();

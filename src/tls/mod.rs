@@ -10,6 +10,7 @@ pub mod certs;
 pub mod devcert;
 pub(crate) mod endpoint;
 pub(crate) mod reload;
+pub(crate) mod trust_store;
 
 use std::fmt;
 use std::path::PathBuf;
@@ -62,7 +63,8 @@ pub type CertificateSelector = Arc<dyn Fn(Option<&str>) -> Option<Certificate> +
 
 /// Validates a client's certificate chain (leaf first) in code (Kestrel's
 /// `ClientCertificateValidation`). It runs after the CA bundle's check when one is
-/// configured, and instead of it otherwise. `true` accepts the certificate.
+/// configured, and instead of it otherwise (the system trust store is then not used).
+/// `true` accepts the certificate.
 pub type ClientCertificateValidator = Arc<dyn Fn(&[CertificateDer<'static>]) -> bool + Send + Sync>;
 
 /// Runs after every successful handshake, before any request is read (Kestrel's
@@ -99,6 +101,10 @@ pub struct SniOptions {
     pub ssl_protocols: Option<Vec<TlsVersion>>,
     /// Client certificate mode for this name. Default: the endpoint's.
     pub client_certificate_mode: Option<ClientCertificateMode>,
+    /// A PEM bundle of CAs that client certificates for this name must chain to (the
+    /// config file's `Sni:<name>:ClientCertificateCA`, a falconet key). Default: the
+    /// endpoint's.
+    pub client_certificate_ca: Option<PathBuf>,
 }
 
 /// HTTPS settings of an endpoint (Kestrel's `HttpsConnectionAdapterOptions`), also used
@@ -128,7 +134,13 @@ pub struct HttpsOptions {
     /// Whether client certificates are requested. Default: `None`: the server-wide default,
     /// else [`ClientCertificateMode::NoCertificate`].
     pub client_certificate_mode: Option<ClientCertificateMode>,
-    /// A PEM bundle of CAs that client certificates must chain to. Default: `None`.
+    /// A PEM bundle of CAs that client certificates must chain to (the config file's
+    /// `ClientCertificateCA`, a falconet key). Default: `None`: the server-wide default,
+    /// else, unless [`client_certificate_validation`](Self::client_certificate_validation)
+    /// is set, the system's trust store as in Kestrel (`SSL_CERT_FILE` / `SSL_CERT_DIR`
+    /// when set, else the distribution's CA bundle such as
+    /// `/etc/ssl/certs/ca-certificates.crt`, else `/etc/ssl/certs`; the one used is logged
+    /// at info).
     pub client_certificate_ca: Option<PathBuf>,
     /// Validates client certificates in code. Default: `None`.
     pub client_certificate_validation: Option<ClientCertificateValidator>,

@@ -771,7 +771,7 @@ pub fn example_command(name: &str) -> std::process::Command {
 }
 
 /// A command that runs the `falconet` binary (through [`test_runner`] when set), with
-/// `FALCONET_URLS` removed and `RUST_LOG=info`. Panics when the binary is not built
+/// the URL and environment-name variables removed and `RUST_LOG=info`. Panics when the binary is not built
 /// (it needs the `appliance` feature).
 pub fn falconet_command() -> std::process::Command {
     let Some(bin) = option_env!("CARGO_BIN_EXE_falconet") else {
@@ -786,6 +786,16 @@ pub fn falconet_command() -> std::process::Command {
         }
         None => std::process::Command::new(bin),
     };
-    c.env_remove("FALCONET_URLS").env("RUST_LOG", "info");
+    c.env("RUST_LOG", "info");
+    // The environment of the test run must not configure the server under test.
+    for v in [
+        "FALCONET_URLS",
+        "ASPNETCORE_URLS",
+        "DOTNET_URLS",
+        "ASPNETCORE_ENVIRONMENT",
+        "DOTNET_ENVIRONMENT",
+    ] {
+        c.env_remove(v);
+    }
     c
 }
