@@ -530,28 +530,18 @@ fn matching_chain_entry(
 /// A PKCS#12/PFX file: its key and the chain of the key's certificate.
 #[cfg(feature = "tls-pkcs12")]
 fn read_pkcs12(bytes: &[u8], password: &str) -> Result<Arc<CertifiedKey>, Problem> {
-    use p12_keystore::error::Error as P12Error;
-    use p12_keystore::{KeyStore, Pkcs12ImportPolicy};
+    use super::pkcs12::{read, Error};
 
-    let store = KeyStore::from_pkcs12(bytes, password, Pkcs12ImportPolicy::Strict).map_err(
-        |e| match e {
-            // The MAC is keyed with the password; without a MAC, the bags' padding fails.
-            P12Error::MacError(_) | P12Error::UnpadError => Problem::Pkcs12WrongPassword,
-            e => Problem::Pkcs12(e.to_string()),
-        },
-    )?;
-    let (_alias, chain) = store
-        .private_key_chain()
-        .ok_or_else(|| Problem::Pkcs12("it holds no private key with its certificate".into()))?;
-    let certs = chain
-        .certs()
-        .iter()
-        .map(|c| CertificateDer::from(c.as_der().to_vec()))
-        .collect::<Vec<_>>();
-    if certs.is_empty() {
-        return Err(Problem::Pkcs12("its private key has no certificate".into()));
-    }
-    let key = PrivatePkcs8KeyDer::from(chain.key().as_der().to_vec()).into();
+    let contents = read(bytes, password).map_err(|e| match e {
+        Error::WrongPassword => Problem::Pkcs12WrongPassword,
+        Error::Invalid(detail) => Problem::Pkcs12(detail),
+    })?;
+    let certs = contents
+        .chain
+        .into_iter()
+        .map(CertificateDer::from)
+        .collect();
+    let key = PrivatePkcs8KeyDer::from(contents.key).into();
     certify(certs, key, Origin::File)
 }
 

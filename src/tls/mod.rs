@@ -9,6 +9,8 @@ pub mod certs;
 #[cfg(feature = "dev-certs")]
 pub mod devcert;
 pub(crate) mod endpoint;
+#[cfg(feature = "tls-pkcs12")]
+mod pkcs12;
 pub(crate) mod reload;
 
 use std::fmt;
