@@ -569,6 +569,38 @@ mod tests {
         );
     }
 
+    /// `openssl pkcs12 -export` variants beyond the default and `-legacy` files that
+    /// `certs.rs` loads (tests/data/tls/README.md says how each was made).
+    #[test]
+    fn openssl_variants() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/tls");
+        let pem = |name: &str| {
+            use rustls_pki_types::pem::PemObject;
+            rustls_pki_types::CertificateDer::from_pem_file(dir.join(name))
+                .unwrap()
+                .to_vec()
+        };
+        let (leaf, ca) = (pem("localhost.crt"), pem("ca.crt"));
+        for name in [
+            "localhost.pfx",
+            "localhost-legacy.pfx",
+            "localhost-sha512.pfx",
+            "localhost-unencrypted.pfx",
+            "localhost-3des-nomac.pfx",
+        ] {
+            let bytes = std::fs::read(dir.join(name)).unwrap();
+            let contents = read(&bytes, "falconet").unwrap_or_else(|e| panic!("{name}: {e:?}"));
+            assert_eq!(contents.chain, [leaf.clone(), ca.clone()], "{name}");
+            assert_eq!(contents.key.first(), Some(&SEQUENCE), "{name}");
+            // An unencrypted file still has its MAC; the one without a MAC fails to
+            // decrypt (or, rarely, decrypts to garbage that is not DER).
+            assert!(read(&bytes, "wrong").is_err(), "{name}");
+        }
+        let bytes = std::fs::read(dir.join("localhost-nopass.pfx")).unwrap();
+        assert_eq!(read(&bytes, "").unwrap().chain.len(), 2);
+        assert_eq!(read(&bytes, "x").unwrap_err(), Error::WrongPassword);
+    }
+
     #[test]
     fn garbage_is_refused_without_panicking() {
         for bytes in [
