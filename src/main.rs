@@ -52,7 +52,10 @@ listening and STOPPING=1 when shutting down.";
 const PAGE: &str = "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>falconet</title></head>\n<body><h1>falconet</h1><p>It works. This is falconet's built-in page.</p></body></html>\n";
 
 fn main() -> ExitCode {
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
+    let logger =
+        env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).build();
+    log::set_max_level(logger.filter());
+    let _ = log::set_boxed_logger(Box::new(PeerWarningsAtDebug(logger)));
     #[cfg(feature = "dev-certs")]
     {
         let args: Vec<String> = std::env::args().skip(1).collect();
@@ -86,6 +89,56 @@ fn main() -> ExitCode {
             log::error!("{e}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// The logger, with rustls' warnings demoted to debug. rustls logs at warn what a client
+/// does wrong (a renegotiation attempt, a malformed extension, an unexpected message, an
+/// alert it sends), which any client can trigger at will; a client's misbehaviour is
+/// debug. rustls' errors (its own failures) stay errors.
+struct PeerWarningsAtDebug(env_logger::Logger);
+
+impl PeerWarningsAtDebug {
+    fn level(level: log::Level, target: &str) -> log::Level {
+        let rustls = target == "rustls" || target.starts_with("rustls::");
+        if rustls && level == log::Level::Warn {
+            log::Level::Debug
+        } else {
+            level
+        }
+    }
+}
+
+impl log::Log for PeerWarningsAtDebug {
+    fn enabled(&self, metadata: &log::Metadata<'_>) -> bool {
+        let level = Self::level(metadata.level(), metadata.target());
+        self.0.enabled(
+            &log::Metadata::builder()
+                .level(level)
+                .target(metadata.target())
+                .build(),
+        )
+    }
+
+    fn log(&self, record: &log::Record<'_>) {
+        let level = Self::level(record.level(), record.target());
+        if level == record.level() {
+            return self.0.log(record);
+        }
+        self.0.log(
+            &log::Record::builder()
+                .args(*record.args())
+                .level(level)
+                .target(record.target())
+                .module_path(record.module_path())
+                .file(record.file())
+                .line(record.line())
+                .build(),
+        );
+    }
+
+    fn flush(&self) {
+        self.0.flush();
     }
 }
 

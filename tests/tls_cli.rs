@@ -381,6 +381,69 @@ fn sighup_reloads_certificates() {
     ok_body(&curl(addrs[0], "localhost", &ca_pem, &[]));
 }
 
+/// A client asking a TLS 1.2 connection to renegotiate (refused: rustls never
+/// renegotiates) is the client's doing: rustls' "Sending warning alert NoRenegotiation"
+/// is logged at debug, not warn, and not at all at the default level.
+#[test]
+fn a_client_renegotiating_is_logged_at_debug() {
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/tls");
+    let pki = Pki::new("tls-reneg");
+    let config = write_config(
+        &pki,
+        &format!(
+            r#"{{"Kestrel": {{"Endpoints": {{"Https": {{"Url": "https://127.0.0.1:0",
+                "Certificate": {{"Path": "{0}/localhost.crt", "KeyPath": "{0}/localhost.key"}}}}}}}}}}"#,
+            data.display()
+        ),
+    );
+    let renegotiate = |addr: SocketAddr| {
+        let mut c = tool("openssl");
+        c.arg("s_client")
+            .arg("-connect")
+            .arg(addr.to_string())
+            .args(["-tls1_2", "-servername", "localhost"]);
+        let o = run(c, b"R\n");
+        let out =
+            String::from_utf8_lossy(&o.stdout).to_string() + &String::from_utf8_lossy(&o.stderr);
+        assert!(
+            out.contains("RENEGOTIATING"),
+            "s_client did not renegotiate: {out}"
+        );
+    };
+
+    // RUST_LOG=debug: the line is there, at debug.
+    let mut cmd = falconet();
+    cmd.arg("--config").arg(&config).env("RUST_LOG", "debug");
+    let (mut server, addrs) = start(cmd, 1);
+    renegotiate(addrs[0]);
+    let line = server
+        .wait_for_line("NoRenegotiation", Duration::from_secs(10))
+        .unwrap_or_else(|| panic!("no NoRenegotiation line: {}", server.stderr()));
+    assert!(
+        line.contains("DEBUG") && !line.contains("WARN"),
+        "a client's renegotiation attempt is logged as: {line}"
+    );
+    drop(server);
+
+    // The default level (info), with RUST_LOG unset and set: nothing about it.
+    for rust_log in [None, Some("info")] {
+        let mut cmd = falconet();
+        cmd.arg("--config").arg(&config);
+        match rust_log {
+            Some(level) => cmd.env("RUST_LOG", level),
+            None => cmd.env_remove("RUST_LOG"),
+        };
+        let (server, addrs) = start(cmd, 1);
+        renegotiate(addrs[0]);
+        std::thread::sleep(Duration::from_millis(500));
+        let stderr = server.stderr();
+        assert!(
+            !stderr.contains("NoRenegotiation") && !stderr.contains("WARN"),
+            "RUST_LOG={rust_log:?}: {stderr}"
+        );
+    }
+}
+
 #[test]
 fn dev_certs_command_and_default_certificate() {
     let data = TempDir::new("dev-certs");
