@@ -459,6 +459,19 @@ fn dev_certs_command_and_default_certificate() {
         Some(1),
         "no certificate yet"
     );
+    // Nothing to trust yet: said so, without instructions for a file that does not exist.
+    let o = dev(&["--trust"]);
+    let (out, err) = (
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr),
+    );
+    assert_eq!(o.status.code(), Some(1), "{out}{err}");
+    assert!(
+        err.contains("there is no development certificate to trust")
+            && err.contains("run `falconet dev-certs` to create one"),
+        "{err}"
+    );
+    assert!(!out.contains("curl --cacert"), "{out}");
     let o = dev(&[]);
     let out = String::from_utf8_lossy(&o.stdout).to_string() + &String::from_utf8_lossy(&o.stderr);
     assert!(o.status.success(), "{out}");
@@ -470,6 +483,9 @@ fn dev_certs_command_and_default_certificate() {
         "{out}"
     );
     assert_eq!(dev(&["--check"]).status.code(), Some(0));
+    let o = dev(&["--trust"]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("curl --cacert"));
 
     // An https endpoint with no certificate configured uses the development certificate.
     let mut c = falconet();

@@ -81,8 +81,8 @@ fn read_validity(path: &Path) -> Option<certs::Validity> {
 /// Runs `falconet dev-certs [--check] [--clean] [--force] [--trust]` with the arguments
 /// after `dev-certs`; prints what it did and returns the process exit code.
 ///
-/// Exit codes: 0 success (for `--check`: a valid certificate exists), 1 failure (for
-/// `--check`: none), 2 bad arguments.
+/// Exit codes: 0 success (for `--check` and `--trust`: a valid certificate exists), 1
+/// failure (for `--check` and `--trust`: none), 2 bad arguments.
 pub fn run_dev_certs_command(args: &[String]) -> i32 {
     run(
         dev_cert_dir(),
@@ -105,7 +105,7 @@ $HOME/.local/share/falconet/dev-certs).
   --check      exit with 0 if a valid certificate exists, 1 if not
   --clean      remove the certificate and its key
   --trust      print how to make clients trust the certificate (falconet never
-               changes trust stores itself)
+               changes trust stores itself); exit with 1 if there is no valid one
   --help       print this help
 ";
 
@@ -217,18 +217,30 @@ fn run(
                 1
             }
         },
-        Action::Trust => {
-            let _ = out.write_all(trust_instructions(&cert).as_bytes());
-            if cert.exists() {
+        Action::Trust => match status(&dir, now) {
+            Status::Valid(_) => {
+                let _ = out.write_all(trust_instructions(&cert).as_bytes());
                 0
-            } else {
+            }
+            Status::Missing => {
                 let _ = writeln!(
-                    out,
-                    "\nThe certificate does not exist yet: run `falconet dev-certs` to create it."
+                    err,
+                    "falconet dev-certs: there is no development certificate to trust in \"{}\": \
+                     run `falconet dev-certs` to create one, then `falconet dev-certs --trust`.",
+                    dir.display()
                 );
                 1
             }
-        }
+            other => {
+                let _ = writeln!(
+                    err,
+                    "falconet dev-certs: there is no valid development certificate to trust: {}; \
+                     run `falconet dev-certs --force` to replace it, then `falconet dev-certs --trust`.",
+                    describe(&other, &dir)
+                );
+                1
+            }
+        },
         Action::Clean => match clean(&dir) {
             Ok(true) => {
                 let _ = writeln!(
@@ -575,7 +587,16 @@ mod tests {
             out.starts_with("There is no development certificate"),
             "{out}"
         );
-        assert_eq!(run_in(&dir, &["--trust"], now).0, 1);
+        let (code, out, err) = run_in(&dir, &["--trust"], now);
+        assert_eq!(code, 1);
+        assert_eq!(
+            out, "",
+            "no instructions for a certificate that does not exist"
+        );
+        assert!(
+            err.starts_with("falconet dev-certs: there is no development certificate to trust"),
+            "{err}"
+        );
 
         fs::remove_dir_all(root).unwrap();
     }
@@ -590,6 +611,14 @@ mod tests {
         let (code, out, _) = run_in(&dir, &["--check"], now);
         assert_eq!(code, 1);
         assert!(out.contains("the certificate expired on"), "{out}");
+        // An expired certificate is not worth trusting.
+        let (code, out, err) = run_in(&dir, &["--trust"], now);
+        assert_eq!((code, out.as_str()), (1, ""));
+        assert!(
+            err.contains("no valid development certificate to trust: the certificate expired on")
+                && err.contains("falconet dev-certs --force"),
+            "{err}"
+        );
         // Running again replaces the expired certificate.
         let (code, out, _) = run_in(&dir, &[], now);
         assert_eq!(code, 0);
