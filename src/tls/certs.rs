@@ -443,22 +443,15 @@ fn decrypt_key(
     origin: Origin,
     password: Option<&str>,
 ) -> Result<PrivateKeyDer<'static>, Problem> {
-    use pkcs8::pkcs5;
-
-    let (_label, der) = pkcs8::der::pem::decode_vec(block)
-        .map_err(|e| Problem::BadEncryptedKey(origin.clone(), e.to_string()))?;
-    let info = pkcs8::EncryptedPrivateKeyInfoRef::try_from(der.as_slice())
-        .map_err(|e| Problem::BadEncryptedKey(origin.clone(), e.to_string()))?;
+    let der = super::pbe::pem_contents(block)
+        .ok_or_else(|| Problem::BadEncryptedKey(origin.clone(), "its base64 is invalid".into()))?;
     let Some(password) = password else {
         return Err(Problem::PasswordRequired(origin));
     };
-    match info.decrypt(password) {
-        Ok(plain) => Ok(PrivatePkcs8KeyDer::from(plain.as_bytes().to_vec()).into()),
-        // A wrong password gives bad padding, or (1 time in ~256) good padding around
-        // garbage that is not DER.
-        Err(pkcs8::Error::EncryptedPrivateKey(pkcs5::Error::DecryptFailed))
-        | Err(pkcs8::Error::Asn1(_)) => Err(Problem::WrongPassword(origin)),
-        Err(e) => Err(Problem::BadEncryptedKey(origin, e.to_string())),
+    match super::pbe::decrypt_private_key_info(&der, password) {
+        Ok(plain) => Ok(PrivatePkcs8KeyDer::from(plain).into()),
+        Err(super::pbe::Error::WrongPassword) => Err(Problem::WrongPassword(origin)),
+        Err(super::pbe::Error::Invalid(reason)) => Err(Problem::BadEncryptedKey(origin, reason)),
     }
 }
 
