@@ -1,5 +1,5 @@
 //! Loading server certificates and keys (PEM chains with PKCS#8, PKCS#1 or SEC1 keys,
-//! encrypted PKCS#8 with a password, PKCS#12/PFX behind the `tls-pkcs12` feature), the
+//! encrypted PKCS#8 with a password, PKCS#12/PFX with the default `tls-pkcs12` feature), the
 //! checks Kestrel makes at startup (key matches certificate, EKU allows serverAuth), and
 //! CA bundles for client-certificate validation.
 //!
@@ -26,7 +26,8 @@ use crate::Error;
 ///
 /// - `path` + `key_path`: a PEM certificate chain and a PEM key (PKCS#8, PKCS#1 or SEC1;
 ///   an encrypted PKCS#8 key needs `password`).
-/// - `path` + `password` without `key_path`: a PKCS#12/PFX file (feature `tls-pkcs12`).
+/// - `path` + `password` without `key_path`: a PKCS#12/PFX file (feature `tls-pkcs12`, on
+///   by default).
 /// - `path` alone: a PEM file holding both the chain and the key.
 ///
 /// Without `key_path`, the file's content decides: a PEM file holds the chain and the key
