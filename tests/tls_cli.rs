@@ -381,6 +381,29 @@ fn sighup_reloads_certificates() {
     ok_body(&curl(addrs[0], "localhost", &ca_pem, &[]));
 }
 
+/// Kestrel's most common certificate form, a PFX file and its password, works with the
+/// default build: OpenSSL 3's default file and a legacy (3DES/RC2) one.
+#[cfg(feature = "default")]
+#[test]
+fn the_default_binary_serves_a_pfx_certificate() {
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/tls");
+    for pfx in ["localhost.pfx", "localhost-legacy.pfx"] {
+        let pki = Pki::new("tls-pfx");
+        let config = write_config(
+            &pki,
+            &format!(
+                r#"{{"Kestrel": {{"Endpoints": {{"Https": {{"Url": "https://127.0.0.1:0",
+                    "Certificate": {{"Path": "{}", "Password": "falconet"}}}}}}}}}}"#,
+                data.join(pfx).display()
+            ),
+        );
+        let mut cmd = falconet();
+        cmd.arg("--config").arg(&config);
+        let (_server, addrs) = start(cmd, 1);
+        ok_body(&curl(addrs[0], "localhost", &data.join("ca.crt"), &[]));
+    }
+}
+
 /// A client asking a TLS 1.2 connection to renegotiate (refused: rustls never
 /// renegotiates) is the client's doing: rustls' "Sending warning alert NoRenegotiation"
 /// is logged at debug, not warn, and not at all at the default level.
