@@ -1,8 +1,9 @@
 //! falconet: a Kestrel-class HTTP server for constrained and embedded Linux.
 //!
-//! Synchronous by design: one blocking accept thread per endpoint feeds a bounded pool
-//! of worker threads; idle connections wait in one epoll poller, not on a worker; every
-//! socket read and write runs against a deadline, with Kestrel's limits and defaults.
+//! Synchronous by design: one blocking accept thread per listening socket feeds a bounded
+//! pool of worker threads; idle connections wait in per-core epoll event loops, not on a
+//! worker; every socket read and write runs against a deadline, with Kestrel's limits and
+//! defaults.
 //!
 //! ```no_run
 //! use falconet::{Body, Request, Response, Server, ServerOptions};
@@ -61,3 +62,9 @@ pub use upgrade::{Upgrade, UpgradeError, Upgraded};
 
 /// Re-export of the `http` crate, whose types make up the request and response API.
 pub use http;
+
+/// The Rust code blocks of README.md, compiled as doctests (`cargo test --doc`), so the
+/// README's example stays true to the API. Only built for doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

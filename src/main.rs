@@ -62,11 +62,14 @@ const PAGE: &str = "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>
 
 /// Sets up logging to stderr: `RUST_LOG` when set, else `filter` (the configuration's
 /// `Logging:LogLevel`), else info.
+/// rustls' warnings about what a peer did go out at debug (a client's misbehaviour).
 fn init_logging(filter: Option<&str>) {
-    env_logger::Builder::from_env(
+    let logger = env_logger::Builder::from_env(
         env_logger::Env::default().default_filter_or(filter.unwrap_or("info")),
     )
-    .init();
+    .build();
+    log::set_max_level(logger.filter());
+    let _ = log::set_boxed_logger(Box::new(PeerWarningsAtDebug(logger)));
 }
 
 fn main() -> ExitCode {
@@ -118,6 +121,56 @@ fn main() -> ExitCode {
             log::error!("{e}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// The logger, with rustls' warnings demoted to debug. rustls logs at warn what a client
+/// does wrong (a renegotiation attempt, a malformed extension, an unexpected message, an
+/// alert it sends), which any client can trigger at will; a client's misbehaviour is
+/// debug. rustls' errors (its own failures) stay errors.
+struct PeerWarningsAtDebug(env_logger::Logger);
+
+impl PeerWarningsAtDebug {
+    fn level(level: log::Level, target: &str) -> log::Level {
+        let rustls = target == "rustls" || target.starts_with("rustls::");
+        if rustls && level == log::Level::Warn {
+            log::Level::Debug
+        } else {
+            level
+        }
+    }
+}
+
+impl log::Log for PeerWarningsAtDebug {
+    fn enabled(&self, metadata: &log::Metadata<'_>) -> bool {
+        let level = Self::level(metadata.level(), metadata.target());
+        self.0.enabled(
+            &log::Metadata::builder()
+                .level(level)
+                .target(metadata.target())
+                .build(),
+        )
+    }
+
+    fn log(&self, record: &log::Record<'_>) {
+        let level = Self::level(record.level(), record.target());
+        if level == record.level() {
+            return self.0.log(record);
+        }
+        self.0.log(
+            &log::Record::builder()
+                .args(*record.args())
+                .level(level)
+                .target(record.target())
+                .module_path(record.module_path())
+                .file(record.file())
+                .line(record.line())
+                .build(),
+        );
+    }
+
+    fn flush(&self) {
+        self.0.flush();
     }
 }
 

@@ -27,7 +27,8 @@ pub struct StatusOptions {
     pub endpoint: Option<String>,
 }
 
-/// Connections of one endpoint.
+/// Connections of one endpoint, over all of its sockets (`localhost` is two: 127.0.0.1
+/// and ::1).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct EndpointStats {
@@ -51,7 +52,7 @@ pub struct ServerStats {
     pub connections_total: u64,
     /// Upgraded connections (WebSockets) open now.
     pub upgraded_open: u64,
-    /// Per endpoint.
+    /// Per endpoint, each name once, in the order the endpoints were configured.
     pub endpoints: Vec<EndpointStats>,
     /// Requests since start, all versions.
     pub requests_total: u64,
@@ -90,6 +91,29 @@ fn get(c: &AtomicU64) -> u64 {
 }
 
 impl StatsSource {
+    /// One entry per endpoint, in the order they were configured: an endpoint with
+    /// several sockets (`localhost` binds 127.0.0.1 and ::1) is counted once, over all
+    /// of them, so that every name appears once in the JSON and every Prometheus series
+    /// is unique.
+    fn endpoint_stats(&self) -> Vec<EndpointStats> {
+        let mut out: Vec<EndpointStats> = Vec::with_capacity(self.endpoints.len());
+        for (name, e) in &self.endpoints {
+            let (open, total) = (get(&e.open), get(&e.total));
+            match out.iter_mut().find(|s| s.name == *name) {
+                Some(s) => {
+                    s.connections_open += open;
+                    s.connections_total += total;
+                }
+                None => out.push(EndpointStats {
+                    name: name.clone(),
+                    connections_open: open,
+                    connections_total: total,
+                }),
+            }
+        }
+        out
+    }
+
     pub(crate) fn snapshot(&self) -> ServerStats {
         let c = &self.counters;
         let busy = c.workers_busy();
@@ -99,15 +123,7 @@ impl StatsSource {
             connections_open: get(&c.connections_open),
             connections_total: get(&c.connections_total),
             upgraded_open: get(&c.upgraded_open),
-            endpoints: self
-                .endpoints
-                .iter()
-                .map(|(name, e)| EndpointStats {
-                    name: name.clone(),
-                    connections_open: get(&e.open),
-                    connections_total: get(&e.total),
-                })
-                .collect(),
+            endpoints: self.endpoint_stats(),
             requests_total: requests.iter().sum(),
             requests_by_protocol: vec![
                 ("http/1.0", requests[0]),

@@ -233,3 +233,131 @@ fn status_from_the_config_file() {
     .unwrap_err();
     assert!(e.to_string().contains("Falconet:Status:Path"), "{e}");
 }
+
+/// Parses Prometheus text with the reference parser (Python's `prometheus_client`) and
+/// returns every sample as `name{label="value",...}` with its value, labels sorted. Fails
+/// when python3 or the module is missing, or when the parser rejects the text.
+fn parse_prometheus(text: &str) -> Vec<(String, f64)> {
+    use std::process::{Command, Stdio};
+    const SCRIPT: &str = r#"
+import sys
+try:
+    from prometheus_client.parser import text_string_to_metric_families
+except ImportError as e:
+    print("MISSING " + str(e))
+    sys.exit(3)
+for family in text_string_to_metric_families(sys.stdin.read()):
+    for s in family.samples:
+        labels = ",".join('%s="%s"' % (k, v) for k, v in sorted(s.labels.items()))
+        print("%s{%s} %r" % (s.name, labels, s.value))
+"#;
+    let child = Command::new("python3")
+        .args(["-c", SCRIPT])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn();
+    let mut child = child.unwrap_or_else(|e| {
+        panic!(
+            "python3 is not installed ({e}); this test parses the Prometheus output with \
+             prometheus_client (Debian: apt-get install python3 python3-prometheus-client)"
+        )
+    });
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        !stdout.starts_with("MISSING"),
+        "python3 cannot import prometheus_client ({}); this test parses the Prometheus \
+         output with it (Debian: apt-get install python3-prometheus-client, or \
+         python3 -m pip install prometheus_client)",
+        stdout.trim()
+    );
+    assert!(
+        out.status.success(),
+        "prometheus_client rejects the output: {}\n{text}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+        .lines()
+        .map(|l| {
+            let (series, value) = l.rsplit_once(' ').unwrap();
+            (series.to_string(), value.parse().unwrap())
+        })
+        .collect()
+}
+
+/// A named endpoint on `localhost` is two sockets (127.0.0.1 and ::1) under one name: the
+/// Prometheus output still has each series once (the endpoint's sockets summed), as a
+/// scrape requires, and the JSON lists the endpoint once.
+#[test]
+fn prometheus_series_are_unique_for_an_endpoint_with_two_sockets() {
+    let mut options = with_status("/metrics");
+    let mut http = EndpointOptions::new(falconet::ListenAddress::Localhost(0));
+    http.name = Some("Http".into());
+    options.endpoints = vec![http];
+    if !support::has_ipv6_loopback() {
+        // Without ::1, `localhost` is one socket: a second one under the same name.
+        let mut second = EndpointOptions::ip("127.0.0.1:0".parse().unwrap());
+        second.name = Some("Http".into());
+        options.endpoints.push(second);
+    }
+    let server = start(options);
+    let addrs: Vec<std::net::SocketAddr> = server
+        .handle
+        .addresses()
+        .iter()
+        .map(|a| match a {
+            falconet::Address::Ip(a) => *a,
+            other => panic!("expected an IP address, got {other:?}"),
+        })
+        .collect();
+    assert_eq!(addrs.len(), 2, "{addrs:?}");
+    for addr in &addrs {
+        assert_eq!(support::get_at(*addr, "/").status, 200);
+    }
+
+    let r = support::get_at(addrs[1], "/metrics?format=prometheus");
+    assert_eq!(r.status, 200);
+    let text = r.body_str();
+    let samples = parse_prometheus(&text);
+    let mut seen = std::collections::HashSet::new();
+    for (series, _) in &samples {
+        assert!(
+            seen.insert(series.clone()),
+            "duplicate series {series}:\n{text}"
+        );
+    }
+    let value = |series: &str| {
+        samples
+            .iter()
+            .find(|(s, _)| s == series)
+            .unwrap_or_else(|| panic!("no {series} in\n{text}"))
+            .1
+    };
+    // Both sockets' connections, the one serving this request still open.
+    assert!(
+        value("falconet_connections_total{endpoint=\"Http\"}") >= 3.0,
+        "{text}"
+    );
+    assert!(
+        value("falconet_connections_open{endpoint=\"Http\"}") >= 1.0,
+        "{text}"
+    );
+    assert!(value("falconet_requests_total{protocol=\"http/1.1\"}") >= 2.0);
+
+    let r = support::get_at(addrs[0], "/metrics");
+    let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+    let endpoints = v["endpoints"].as_array().unwrap();
+    assert_eq!(endpoints.len(), 1, "{v}");
+    assert_eq!(endpoints[0]["name"], "Http", "{v}");
+    assert!(
+        endpoints[0]["connections_total"].as_u64().unwrap() >= 4,
+        "{v}"
+    );
+}

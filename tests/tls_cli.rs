@@ -381,6 +381,92 @@ fn sighup_reloads_certificates() {
     ok_body(&curl(addrs[0], "localhost", &ca_pem, &[]));
 }
 
+/// Kestrel's most common certificate form, a PFX file and its password, works with the
+/// default build: OpenSSL 3's default file and a legacy (3DES/RC2) one.
+#[cfg(feature = "default")]
+#[test]
+fn the_default_binary_serves_a_pfx_certificate() {
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/tls");
+    for pfx in ["localhost.pfx", "localhost-legacy.pfx"] {
+        let pki = Pki::new("tls-pfx");
+        let config = write_config(
+            &pki,
+            &format!(
+                r#"{{"Kestrel": {{"Endpoints": {{"Https": {{"Url": "https://127.0.0.1:0",
+                    "Certificate": {{"Path": "{}", "Password": "falconet"}}}}}}}}}}"#,
+                data.join(pfx).display()
+            ),
+        );
+        let mut cmd = falconet();
+        cmd.arg("--config").arg(&config);
+        let (_server, addrs) = start(cmd, 1);
+        ok_body(&curl(addrs[0], "localhost", &data.join("ca.crt"), &[]));
+    }
+}
+
+/// A client asking a TLS 1.2 connection to renegotiate (refused: rustls never
+/// renegotiates) is the client's doing: rustls' "Sending warning alert NoRenegotiation"
+/// is logged at debug, not warn, and not at all at the default level.
+#[test]
+fn a_client_renegotiating_is_logged_at_debug() {
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/tls");
+    let pki = Pki::new("tls-reneg");
+    let config = write_config(
+        &pki,
+        &format!(
+            r#"{{"Kestrel": {{"Endpoints": {{"Https": {{"Url": "https://127.0.0.1:0",
+                "Certificate": {{"Path": "{0}/localhost.crt", "KeyPath": "{0}/localhost.key"}}}}}}}}}}"#,
+            data.display()
+        ),
+    );
+    let renegotiate = |addr: SocketAddr| {
+        let mut c = tool("openssl");
+        c.arg("s_client")
+            .arg("-connect")
+            .arg(addr.to_string())
+            .args(["-tls1_2", "-servername", "localhost"]);
+        let o = run(c, b"R\n");
+        let out =
+            String::from_utf8_lossy(&o.stdout).to_string() + &String::from_utf8_lossy(&o.stderr);
+        assert!(
+            out.contains("RENEGOTIATING"),
+            "s_client did not renegotiate: {out}"
+        );
+    };
+
+    // RUST_LOG=debug: the line is there, at debug.
+    let mut cmd = falconet();
+    cmd.arg("--config").arg(&config).env("RUST_LOG", "debug");
+    let (mut server, addrs) = start(cmd, 1);
+    renegotiate(addrs[0]);
+    let line = server
+        .wait_for_line("NoRenegotiation", Duration::from_secs(10))
+        .unwrap_or_else(|| panic!("no NoRenegotiation line: {}", server.stderr()));
+    assert!(
+        line.contains("DEBUG") && !line.contains("WARN"),
+        "a client's renegotiation attempt is logged as: {line}"
+    );
+    drop(server);
+
+    // The default level (info), with RUST_LOG unset and set: nothing about it.
+    for rust_log in [None, Some("info")] {
+        let mut cmd = falconet();
+        cmd.arg("--config").arg(&config);
+        match rust_log {
+            Some(level) => cmd.env("RUST_LOG", level),
+            None => cmd.env_remove("RUST_LOG"),
+        };
+        let (server, addrs) = start(cmd, 1);
+        renegotiate(addrs[0]);
+        std::thread::sleep(Duration::from_millis(500));
+        let stderr = server.stderr();
+        assert!(
+            !stderr.contains("NoRenegotiation") && !stderr.contains("WARN"),
+            "RUST_LOG={rust_log:?}: {stderr}"
+        );
+    }
+}
+
 #[test]
 fn dev_certs_command_and_default_certificate() {
     let data = TempDir::new("dev-certs");
@@ -396,6 +482,19 @@ fn dev_certs_command_and_default_certificate() {
         Some(1),
         "no certificate yet"
     );
+    // Nothing to trust yet: said so, without instructions for a file that does not exist.
+    let o = dev(&["--trust"]);
+    let (out, err) = (
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr),
+    );
+    assert_eq!(o.status.code(), Some(1), "{out}{err}");
+    assert!(
+        err.contains("there is no development certificate to trust")
+            && err.contains("run `falconet dev-certs` to create one"),
+        "{err}"
+    );
+    assert!(!out.contains("curl --cacert"), "{out}");
     let o = dev(&[]);
     let out = String::from_utf8_lossy(&o.stdout).to_string() + &String::from_utf8_lossy(&o.stderr);
     assert!(o.status.success(), "{out}");
@@ -407,6 +506,9 @@ fn dev_certs_command_and_default_certificate() {
         "{out}"
     );
     assert_eq!(dev(&["--check"]).status.code(), Some(0));
+    let o = dev(&["--trust"]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("curl --cacert"));
 
     // An https endpoint with no certificate configured uses the development certificate.
     let mut c = falconet();

@@ -21,7 +21,9 @@
 //! window's error is a stream error, the connection window's a connection error, and an
 //! overflow caused by SETTINGS_INITIAL_WINDOW_SIZE is always a connection error (§6.9.2).
 
-use super::frame::{ErrorCode, MAX_WINDOW_SIZE};
+#[cfg(test)]
+use super::frame::ErrorCode;
+use super::frame::MAX_WINDOW_SIZE;
 
 /// The initial size of every window until SETTINGS say otherwise, and of the connection
 /// windows until WINDOW_UPDATE (RFC 9113 §6.9.2): 65,535 octets.
@@ -31,6 +33,7 @@ pub(crate) const DEFAULT_INITIAL_WINDOW_SIZE: u32 = 65_535;
 /// `Http2Limits.InitialConnectionWindowSize`). The connection window always starts at
 /// 65,535 octets; the driver raises it with a WINDOW_UPDATE on stream 0 right after its
 /// SETTINGS ([`RecvWindow::new`] with this target makes that update due at once).
+#[cfg(test)]
 pub(crate) const DEFAULT_CONNECTION_WINDOW_SIZE: u32 = 1_048_576;
 
 /// The stream receive window we advertise as our SETTINGS_INITIAL_WINDOW_SIZE. Default:
@@ -63,6 +66,7 @@ pub(crate) enum WindowError {
 
 impl WindowError {
     /// The error code to send: always FLOW_CONTROL_ERROR.
+    #[cfg(test)]
     pub(crate) const fn code(self) -> ErrorCode {
         ErrorCode::FlowControlError
     }
@@ -99,6 +103,7 @@ impl Window {
     }
 
     /// The window, negative after a SETTINGS_INITIAL_WINDOW_SIZE decrease.
+    #[cfg(test)]
     pub(crate) const fn size(self) -> i32 {
         self.0
     }
@@ -206,6 +211,7 @@ impl RecvWindow {
     }
 
     /// The window as the peer sees it: how much it may still send.
+    #[cfg(test)]
     pub(crate) const fn window(&self) -> Window {
         self.window
     }
@@ -221,6 +227,7 @@ impl RecvWindow {
     }
 
     /// Octets released and not yet announced to the peer.
+    #[cfg(test)]
     pub(crate) const fn pending(&self) -> u32 {
         self.pending
     }

@@ -1,7 +1,6 @@
-//! HTTP/2 (RFC 9113), being built: HPACK, frames, stream states, flow control, and the
-//! sans-I/O server connection over them (`conn`); the I/O driver that runs it comes next.
-// Nothing uses this module yet; the HTTP/2 I/O driver will.
-#![allow(dead_code)]
+//! HTTP/2 (RFC 9113): HPACK, frames, stream states, flow control, the sans-I/O server
+//! connection over them (`conn`), and the driver that runs it on the worker pool over a
+//! TLS (ALPN `h2`) or cleartext (prior knowledge) connection (`driver`).
 
 pub(crate) mod conn;
 pub(crate) mod driver;

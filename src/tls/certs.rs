@@ -1,5 +1,5 @@
 //! Loading server certificates and keys (PEM chains with PKCS#8, PKCS#1 or SEC1 keys,
-//! encrypted PKCS#8 with a password, PKCS#12/PFX behind the `tls-pkcs12` feature), the
+//! encrypted PKCS#8 with a password, PKCS#12/PFX with the default `tls-pkcs12` feature), the
 //! checks Kestrel makes at startup (key matches certificate, EKU allows serverAuth), and
 //! CA bundles for client-certificate validation.
 //!
@@ -26,7 +26,8 @@ use crate::Error;
 ///
 /// - `path` + `key_path`: a PEM certificate chain and a PEM key (PKCS#8, PKCS#1 or SEC1;
 ///   an encrypted PKCS#8 key needs `password`).
-/// - `path` + `password` without `key_path`: a PKCS#12/PFX file (feature `tls-pkcs12`).
+/// - `path` + `password` without `key_path`: a PKCS#12/PFX file (feature `tls-pkcs12`, on
+///   by default).
 /// - `path` alone: a PEM file holding both the chain and the key.
 ///
 /// Without `key_path`, the file's content decides: a PEM file holds the chain and the key
@@ -443,22 +444,15 @@ fn decrypt_key(
     origin: Origin,
     password: Option<&str>,
 ) -> Result<PrivateKeyDer<'static>, Problem> {
-    use pkcs8::pkcs5;
-
-    let (_label, der) = pkcs8::der::pem::decode_vec(block)
-        .map_err(|e| Problem::BadEncryptedKey(origin.clone(), e.to_string()))?;
-    let info = pkcs8::EncryptedPrivateKeyInfoRef::try_from(der.as_slice())
-        .map_err(|e| Problem::BadEncryptedKey(origin.clone(), e.to_string()))?;
+    let der = super::pbe::pem_contents(block)
+        .ok_or_else(|| Problem::BadEncryptedKey(origin.clone(), "its base64 is invalid".into()))?;
     let Some(password) = password else {
         return Err(Problem::PasswordRequired(origin));
     };
-    match info.decrypt(password) {
-        Ok(plain) => Ok(PrivatePkcs8KeyDer::from(plain.as_bytes().to_vec()).into()),
-        // A wrong password gives bad padding, or (1 time in ~256) good padding around
-        // garbage that is not DER.
-        Err(pkcs8::Error::EncryptedPrivateKey(pkcs5::Error::DecryptFailed))
-        | Err(pkcs8::Error::Asn1(_)) => Err(Problem::WrongPassword(origin)),
-        Err(e) => Err(Problem::BadEncryptedKey(origin, e.to_string())),
+    match super::pbe::decrypt_private_key_info(&der, password) {
+        Ok(plain) => Ok(PrivatePkcs8KeyDer::from(plain).into()),
+        Err(super::pbe::Error::WrongPassword) => Err(Problem::WrongPassword(origin)),
+        Err(super::pbe::Error::Invalid(reason)) => Err(Problem::BadEncryptedKey(origin, reason)),
     }
 }
 
@@ -530,28 +524,18 @@ fn matching_chain_entry(
 /// A PKCS#12/PFX file: its key and the chain of the key's certificate.
 #[cfg(feature = "tls-pkcs12")]
 fn read_pkcs12(bytes: &[u8], password: &str) -> Result<Arc<CertifiedKey>, Problem> {
-    use p12_keystore::error::Error as P12Error;
-    use p12_keystore::{KeyStore, Pkcs12ImportPolicy};
+    use super::pkcs12::{read, Error};
 
-    let store = KeyStore::from_pkcs12(bytes, password, Pkcs12ImportPolicy::Strict).map_err(
-        |e| match e {
-            // The MAC is keyed with the password; without a MAC, the bags' padding fails.
-            P12Error::MacError(_) | P12Error::UnpadError => Problem::Pkcs12WrongPassword,
-            e => Problem::Pkcs12(e.to_string()),
-        },
-    )?;
-    let (_alias, chain) = store
-        .private_key_chain()
-        .ok_or_else(|| Problem::Pkcs12("it holds no private key with its certificate".into()))?;
-    let certs = chain
-        .certs()
-        .iter()
-        .map(|c| CertificateDer::from(c.as_der().to_vec()))
-        .collect::<Vec<_>>();
-    if certs.is_empty() {
-        return Err(Problem::Pkcs12("its private key has no certificate".into()));
-    }
-    let key = PrivatePkcs8KeyDer::from(chain.key().as_der().to_vec()).into();
+    let contents = read(bytes, password).map_err(|e| match e {
+        Error::WrongPassword => Problem::Pkcs12WrongPassword,
+        Error::Invalid(detail) => Problem::Pkcs12(detail),
+    })?;
+    let certs = contents
+        .chain
+        .into_iter()
+        .map(CertificateDer::from)
+        .collect();
+    let key = PrivatePkcs8KeyDer::from(contents.key).into();
     certify(certs, key, Origin::File)
 }
 

@@ -1,5 +1,6 @@
 //! The development certificate: `falconet dev-certs` creates a self-signed certificate
-//! for `localhost`, `127.0.0.1` and `::1` (rcgen) in a per-user data directory.
+//! for `localhost`, `127.0.0.1` and `::1` (an ECDSA P-256 key, made with `ring`) in a
+//! per-user data directory.
 //!
 //! The certificate is its own trust anchor: clients are told to trust this one
 //! certificate (`curl --cacert`, the system store, NSS). So it is an end-entity
@@ -81,8 +82,8 @@ fn read_validity(path: &Path) -> Option<certs::Validity> {
 /// Runs `falconet dev-certs [--check] [--clean] [--force] [--trust]` with the arguments
 /// after `dev-certs`; prints what it did and returns the process exit code.
 ///
-/// Exit codes: 0 success (for `--check`: a valid certificate exists), 1 failure (for
-/// `--check`: none), 2 bad arguments.
+/// Exit codes: 0 success (for `--check` and `--trust`: a valid certificate exists), 1
+/// failure (for `--check` and `--trust`: none), 2 bad arguments.
 pub fn run_dev_certs_command(args: &[String]) -> i32 {
     run(
         dev_cert_dir(),
@@ -105,7 +106,7 @@ $HOME/.local/share/falconet/dev-certs).
   --check      exit with 0 if a valid certificate exists, 1 if not
   --clean      remove the certificate and its key
   --trust      print how to make clients trust the certificate (falconet never
-               changes trust stores itself)
+               changes trust stores itself); exit with 1 if there is no valid one
   --help       print this help
 ";
 
@@ -217,18 +218,30 @@ fn run(
                 1
             }
         },
-        Action::Trust => {
-            let _ = out.write_all(trust_instructions(&cert).as_bytes());
-            if cert.exists() {
+        Action::Trust => match status(&dir, now) {
+            Status::Valid(_) => {
+                let _ = out.write_all(trust_instructions(&cert).as_bytes());
                 0
-            } else {
+            }
+            Status::Missing => {
                 let _ = writeln!(
-                    out,
-                    "\nThe certificate does not exist yet: run `falconet dev-certs` to create it."
+                    err,
+                    "falconet dev-certs: there is no development certificate to trust in \"{}\": \
+                     run `falconet dev-certs` to create one, then `falconet dev-certs --trust`.",
+                    dir.display()
                 );
                 1
             }
-        }
+            other => {
+                let _ = writeln!(
+                    err,
+                    "falconet dev-certs: there is no valid development certificate to trust: {}; \
+                     run `falconet dev-certs --force` to replace it, then `falconet dev-certs --trust`.",
+                    describe(&other, &dir)
+                );
+                1
+            }
+        },
         Action::Clean => match clean(&dir) {
             Ok(true) => {
                 let _ = writeln!(
@@ -371,7 +384,7 @@ fn create(dir: &Path, now: SystemTime) -> io::Result<SystemTime> {
         .create(dir)?;
     // `mode` applies only to directories it creates.
     fs::set_permissions(dir, fs::Permissions::from_mode(0o700))?;
-    let generated = generate(now).map_err(io::Error::other)?;
+    let generated = generate(now)?;
     // Key first: a certificate never sits next to a key from an older run for long, and
     // an interrupted run leaves a mismatch that `--check` reports and a rerun repairs.
     write_file(&dir.join(KEY_FILE), generated.key_pem.as_bytes(), 0o600)?;
@@ -411,45 +424,173 @@ struct Generated {
 }
 
 /// A self-signed ECDSA P-256 certificate for `localhost`, `127.0.0.1` and `::1`, valid
-/// from the day before `now` for [`VALIDITY_DAYS`].
-fn generate(now: SystemTime) -> Result<Generated, rcgen::Error> {
-    use rcgen::{
-        date_time_ymd, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
-        KeyPair, PKCS_ECDSA_P256_SHA256,
-    };
+/// from the day before `now` for [`VALIDITY_DAYS`]; its key in PKCS#8.
+///
+/// Written here with `ring` (which rustls links anyway) rather than a certificate
+/// library: one fixed certificate shape does not need one.
+fn generate(now: SystemTime) -> Result<Generated, io::Error> {
+    use ring::rand::{SecureRandom, SystemRandom};
+    use ring::signature::{EcdsaKeyPair, KeyPair, ECDSA_P256_SHA256_ASN1_SIGNING};
+
+    let failed = |what: &str| io::Error::other(format!("cannot {what}"));
+    let rng = SystemRandom::new();
+    let alg = &ECDSA_P256_SHA256_ASN1_SIGNING;
+    let pkcs8 = EcdsaKeyPair::generate_pkcs8(alg, &rng).map_err(|_| failed("generate a key"))?;
+    let key = EcdsaKeyPair::from_pkcs8(alg, pkcs8.as_ref(), &rng)
+        .map_err(|_| failed("load the new key"))?;
 
     let today = now
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64 / 86_400);
-    let date = |day: i64| {
-        let (y, m, d) = civil_from_days(day);
-        date_time_ymd(y as i32, m as u8, d as u8)
-    };
     let last_day = today + VALIDITY_DAYS;
+    let mut serial = [0u8; 16];
+    rng.fill(&mut serial)
+        .map_err(|_| failed("draw a serial number"))?;
+    serial[0] = (serial[0] & 0x7f) | 0x40; // positive, and 16 bytes long
 
-    let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256)?;
-    // Strings that parse as IP addresses become iPAddress names.
-    let mut params = CertificateParams::new(vec![
-        "localhost".to_string(),
-        "127.0.0.1".to_string(),
-        "::1".to_string(),
-    ])?;
-    let mut name = DistinguishedName::new();
-    name.push(DnType::CommonName, "localhost");
-    name.push(DnType::OrganizationName, "falconet development certificate");
-    params.distinguished_name = name;
-    params.not_before = date(today - 1);
-    params.not_after = date(last_day);
+    // RFC 5280, 4.1. OIDs: ecdsa-with-SHA256, commonName, organizationName,
+    // id-ecPublicKey, prime256v1, subjectAltName, extKeyUsage, id-kp-serverAuth.
+    const ECDSA_SHA256: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x02];
+    const CN: &[u8] = &[0x55, 0x04, 0x03];
+    const O: &[u8] = &[0x55, 0x04, 0x0a];
+    const EC_PUBLIC_KEY: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01];
+    const P256: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07];
+    const SAN: &[u8] = &[0x55, 0x1d, 0x11];
+    const EKU: &[u8] = &[0x55, 0x1d, 0x25];
+    const SERVER_AUTH: &[u8] = &[0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x01];
+    let signature_alg = tlv(0x30, &tlv(0x06, ECDSA_SHA256));
+    let attribute = |oid: &[u8], value: &str| {
+        tlv(
+            0x31,
+            &tlv(
+                0x30,
+                &[tlv(0x06, oid), tlv(0x0c, value.as_bytes())].concat(),
+            ),
+        )
+    };
+    let name = tlv(
+        0x30,
+        &[
+            attribute(CN, "localhost"),
+            attribute(O, "falconet development certificate"),
+        ]
+        .concat(),
+    );
+    let validity = tlv(0x30, &[time(today - 1), time(last_day)].concat());
+    let mut point = vec![0]; // BIT STRING: no unused bits
+    point.extend_from_slice(key.public_key().as_ref());
+    let spki = tlv(
+        0x30,
+        &[
+            tlv(0x30, &[tlv(0x06, EC_PUBLIC_KEY), tlv(0x06, P256)].concat()),
+            tlv(0x03, &point),
+        ]
+        .concat(),
+    );
+    let names = tlv(
+        0x30,
+        &[
+            tlv(0x82, b"localhost"),    // dNSName
+            tlv(0x87, &[127, 0, 0, 1]), // iPAddress
+            tlv(0x87, &std::net::Ipv6Addr::LOCALHOST.octets()),
+        ]
+        .concat(),
+    );
+    let extension =
+        |oid: &[u8], value: &[u8]| tlv(0x30, &[tlv(0x06, oid), tlv(0x04, value)].concat());
     // No Basic Constraints and no Key Usage: see the module's documentation.
-    params.is_ca = IsCa::NoCa;
-    params.key_usages = Vec::new();
-    params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
-    let cert = params.self_signed(&key)?;
+    let extensions = tlv(
+        0xa3,
+        &tlv(
+            0x30,
+            &[
+                extension(SAN, &names),
+                extension(EKU, &tlv(0x30, &tlv(0x06, SERVER_AUTH))),
+            ]
+            .concat(),
+        ),
+    );
+    let tbs = tlv(
+        0x30,
+        &[
+            tlv(0xa0, &tlv(0x02, &[2])), // version 3
+            tlv(0x02, &serial),
+            signature_alg.clone(),
+            name.clone(),
+            validity,
+            name,
+            spki,
+            extensions,
+        ]
+        .concat(),
+    );
+    let signature = key
+        .sign(&rng, &tbs)
+        .map_err(|_| failed("sign the certificate"))?;
+    let mut bits = vec![0];
+    bits.extend_from_slice(signature.as_ref());
+    let cert = tlv(0x30, &[tbs, signature_alg, tlv(0x03, &bits)].concat());
     Ok(Generated {
-        cert_pem: cert.pem(),
-        key_pem: key.serialize_pem(),
+        cert_pem: pem("CERTIFICATE", &cert),
+        key_pem: pem("PRIVATE KEY", pkcs8.as_ref()),
         not_after: UNIX_EPOCH + Duration::from_secs(last_day as u64 * 86_400),
     })
+}
+
+/// A DER TLV.
+fn tlv(tag: u8, value: &[u8]) -> Vec<u8> {
+    let len = value.len();
+    let mut out = vec![tag];
+    if len < 0x80 {
+        out.push(len as u8);
+    } else {
+        let bytes = len.to_be_bytes();
+        let skip = bytes.iter().take_while(|&&b| b == 0).count();
+        out.push(0x80 | (bytes.len() - skip) as u8);
+        out.extend_from_slice(&bytes[skip..]);
+    }
+    out.extend_from_slice(value);
+    out
+}
+
+/// Midnight UTC of `day` (days since 1970) as an X.509 Time: UTCTime until 2049,
+/// GeneralizedTime from 2050 (RFC 5280, 4.1.2.5).
+fn time(day: i64) -> Vec<u8> {
+    let (y, m, d) = civil_from_days(day);
+    if y < 2050 {
+        tlv(
+            0x17,
+            format!("{:02}{m:02}{d:02}000000Z", y % 100).as_bytes(),
+        )
+    } else {
+        tlv(0x18, format!("{y:04}{m:02}{d:02}000000Z").as_bytes())
+    }
+}
+
+/// `der` as a PEM block with `label`.
+fn pem(label: &str, der: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut base64 = Vec::with_capacity(der.len().div_ceil(3) * 4);
+    for chunk in der.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, &b)| n | u32::from(b) << (16 - 8 * i));
+        for i in 0..4 {
+            base64.push(if i <= chunk.len() {
+                ALPHABET[(n >> (18 - 6 * i)) as usize & 63]
+            } else {
+                b'='
+            });
+        }
+    }
+    let mut out = format!("-----BEGIN {label}-----\n");
+    for line in base64.chunks(64) {
+        out.push_str(std::str::from_utf8(line).unwrap_or_default());
+        out.push('\n');
+    }
+    out.push_str(&format!("-----END {label}-----\n"));
+    out
 }
 
 #[cfg(test)]
@@ -575,7 +716,16 @@ mod tests {
             out.starts_with("There is no development certificate"),
             "{out}"
         );
-        assert_eq!(run_in(&dir, &["--trust"], now).0, 1);
+        let (code, out, err) = run_in(&dir, &["--trust"], now);
+        assert_eq!(code, 1);
+        assert_eq!(
+            out, "",
+            "no instructions for a certificate that does not exist"
+        );
+        assert!(
+            err.starts_with("falconet dev-certs: there is no development certificate to trust"),
+            "{err}"
+        );
 
         fs::remove_dir_all(root).unwrap();
     }
@@ -590,6 +740,14 @@ mod tests {
         let (code, out, _) = run_in(&dir, &["--check"], now);
         assert_eq!(code, 1);
         assert!(out.contains("the certificate expired on"), "{out}");
+        // An expired certificate is not worth trusting.
+        let (code, out, err) = run_in(&dir, &["--trust"], now);
+        assert_eq!((code, out.as_str()), (1, ""));
+        assert!(
+            err.contains("no valid development certificate to trust: the certificate expired on")
+                && err.contains("falconet dev-certs --force"),
+            "{err}"
+        );
         // Running again replaces the expired certificate.
         let (code, out, _) = run_in(&dir, &[], now);
         assert_eq!(code, 0);

@@ -6,9 +6,13 @@
 //! schema (`Certificate`, `Sni`, `SslProtocols`, `ClientCertificateMode`).
 
 pub mod certs;
+mod der;
 #[cfg(feature = "dev-certs")]
 pub mod devcert;
 pub(crate) mod endpoint;
+mod pbe;
+#[cfg(feature = "tls-pkcs12")]
+mod pkcs12;
 pub(crate) mod reload;
 pub(crate) mod trust_store;
 

@@ -40,6 +40,7 @@ impl Continuation {
     }
 
     /// Appends the frame.
+    #[cfg(test)]
     pub(crate) fn encode(&self, out: &mut Vec<u8>) {
         Continuation::encode_fragment(self.stream_id, &self.fragment, self.end_headers, out);
     }

@@ -27,6 +27,7 @@ pub(crate) struct Data {
 
 impl Data {
     /// An unpadded DATA frame without END_STREAM.
+    #[cfg(test)]
     pub(crate) fn new(stream_id: StreamId, data: Bytes) -> Data {
         Data {
             stream_id,
@@ -61,6 +62,7 @@ impl Data {
 
     /// Appends the frame. The caller keeps it within the peer's SETTINGS_MAX_FRAME_SIZE;
     /// [`encode_data`] splits.
+    #[cfg(test)]
     pub(crate) fn encode(&self, out: &mut Vec<u8>) {
         encode_padded(
             FrameType::Data,

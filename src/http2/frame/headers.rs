@@ -40,6 +40,7 @@ pub(crate) struct Headers {
 
 impl Headers {
     /// A HEADERS frame with END_HEADERS, without END_STREAM, padding or priority.
+    #[cfg(test)]
     pub(crate) fn new(stream_id: StreamId, fragment: Bytes) -> Headers {
         Headers {
             stream_id,
@@ -123,6 +124,7 @@ impl Headers {
 
     /// Appends the frame. The caller keeps it within the peer's SETTINGS_MAX_FRAME_SIZE;
     /// [`encode_headers`] splits.
+    #[cfg(test)]
     pub(crate) fn encode(&self, out: &mut Vec<u8>) {
         let fields = self.priority.map(|p| p.encode());
         encode_padded(

@@ -117,6 +117,7 @@ impl StreamId {
     }
 
     /// Whether a server opens this stream (even identifiers other than 0).
+    #[cfg(test)]
     pub(crate) const fn is_server_initiated(self) -> bool {
         self.0 != 0 && self.0.is_multiple_of(2)
     }
@@ -124,6 +125,7 @@ impl StreamId {
     /// The next identifier the same side may open (this one + 2), or `None` when the
     /// identifiers are used up: the endpoint then has to open a new connection
     /// (RFC 9113 §5.1.1).
+    #[cfg(test)]
     pub(crate) const fn next(self) -> Option<StreamId> {
         match self.0.checked_add(2) {
             Some(n) if n <= MAX_WINDOW_SIZE => Some(StreamId(n)),
@@ -418,11 +420,13 @@ impl FrameError {
     }
 
     /// The header of the offending frame.
+    #[cfg(test)]
     pub(crate) const fn header(&self) -> &FrameHeader {
         &self.header
     }
 
     /// The offending frame's size on the wire, header included.
+    #[cfg(test)]
     pub(crate) const fn frame_len(&self) -> usize {
         HEADER_LEN + self.header.length as usize
     }
@@ -479,6 +483,7 @@ impl FrameError {
     }
 
     /// Whether this is a connection error.
+    #[cfg(test)]
     pub(crate) const fn is_connection_error(&self) -> bool {
         matches!(self.scope(), ErrorScope::Connection)
     }
@@ -581,6 +586,7 @@ impl Frame {
 
     /// Appends the frame, header and payload. Unknown flags are not sent (RFC 9113 §4.1),
     /// except on [`Frame::Unknown`], which is written back as it came.
+    #[cfg(test)]
     pub(crate) fn encode(&self, out: &mut Vec<u8>) {
         match self {
             Frame::Data(f) => f.encode(out),
@@ -605,6 +611,7 @@ impl Frame {
     }
 
     /// The stream the frame is on (0 for connection frames).
+    #[cfg(test)]
     pub(crate) fn stream_id(&self) -> StreamId {
         match self {
             Frame::Data(f) => f.stream_id,
@@ -630,6 +637,7 @@ impl Frame {
 ///
 /// The payload is copied once into a [`Bytes`] that the frame's fields slice;
 /// [`decode_frame_bytes`] avoids even that copy.
+#[cfg(test)]
 pub(crate) fn decode_frame(
     buf: &[u8],
     max_frame_size: u32,

@@ -11,7 +11,9 @@
 //! +---------------+
 //! ```
 
-use super::{FrameError, FrameErrorKind, FrameHeader, FrameType, StreamId};
+#[cfg(test)]
+use super::FrameType;
+use super::{FrameError, FrameErrorKind, FrameHeader, StreamId};
 
 /// The stream dependency fields of PRIORITY and of HEADERS with the PRIORITY flag.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,6 +41,7 @@ impl StreamDependency {
     }
 
     /// The 5 octets.
+    #[cfg(test)]
     pub(crate) fn encode(&self) -> [u8; 5] {
         let [d0, d1, d2, d3] = self.dependency.value().to_be_bytes();
         let e = if self.exclusive { 0x80 } else { 0 };
@@ -55,6 +58,7 @@ pub(crate) struct Priority {
 
 impl Priority {
     /// A PRIORITY frame.
+    #[cfg(test)]
     pub(crate) fn new(stream_id: StreamId, dependency: StreamDependency) -> Priority {
         Priority {
             stream_id,
@@ -83,6 +87,7 @@ impl Priority {
     }
 
     /// Appends the frame.
+    #[cfg(test)]
     pub(crate) fn encode(&self, out: &mut Vec<u8>) {
         FrameHeader::new(FrameType::Priority, 0, self.stream_id, 5).encode(out);
         out.extend_from_slice(&self.dependency.encode());

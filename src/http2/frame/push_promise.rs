@@ -17,10 +17,9 @@
 
 use bytes::Bytes;
 
-use super::{
-    encode_padded, flag_if, flags, strip_padding, FrameError, FrameErrorKind, FrameHeader,
-    FrameType, StreamId,
-};
+#[cfg(test)]
+use super::{encode_padded, flag_if, FrameType};
+use super::{flags, strip_padding, FrameError, FrameErrorKind, FrameHeader, StreamId};
 
 /// A PUSH_PROMISE frame.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,6 +38,7 @@ pub(crate) struct PushPromise {
 
 impl PushPromise {
     /// A PUSH_PROMISE frame with END_HEADERS, unpadded.
+    #[cfg(test)]
     pub(crate) fn new(stream_id: StreamId, promised_id: StreamId, fragment: Bytes) -> Self {
         PushPromise {
             stream_id,
@@ -69,6 +69,7 @@ impl PushPromise {
     }
 
     /// Appends the frame.
+    #[cfg(test)]
     pub(crate) fn encode(&self, out: &mut Vec<u8>) {
         encode_padded(
             FrameType::PushPromise,

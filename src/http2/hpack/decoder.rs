@@ -99,6 +99,7 @@ impl Decoder {
     }
 
     /// The dynamic table's current maximum size, as the peer last set it.
+    #[cfg(test)]
     pub(crate) fn max_table_size(&self) -> usize {
         self.table.max_size()
     }

@@ -59,6 +59,7 @@ impl Encoder {
     }
 
     /// Whether strings are Huffman-coded when that is shorter. Default: true.
+    #[cfg(test)]
     pub(crate) fn set_use_huffman(&mut self, use_huffman: bool) {
         self.use_huffman = use_huffman;
     }

@@ -87,6 +87,7 @@ pub(crate) enum DecoderError {
 impl DecoderError {
     /// Whether this error is a connection error of type COMPRESSION_ERROR (all but
     /// [`HeaderListTooLarge`](DecoderError::HeaderListTooLarge)).
+    #[cfg(test)]
     pub(crate) fn is_compression_error(self) -> bool {
         !matches!(self, DecoderError::HeaderListTooLarge)
     }

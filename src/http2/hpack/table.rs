@@ -150,11 +150,13 @@ impl DynamicTable {
     }
 
     /// Number of entries.
+    #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         self.entries.len()
     }
 
     /// Current size per RFC 7541 §4.1.
+    #[cfg(test)]
     pub(crate) fn size(&self) -> usize {
         self.size
     }
