@@ -371,3 +371,72 @@ fn streamed_body_and_expect_100_continue() {
     let (rest, _) = c.rest(Duration::from_millis(300));
     assert!(support::find(&rest, b"100 Continue").is_none(), "{rest:?}");
 }
+
+/// A handler that writes its response head before it reads the body (a streamed echo) must
+/// not make the server send `100 Continue` after the final status (RFC 9110 §10.1.1): that
+/// would land inside the chunked body. curl's own upload of 3 MB arrives byte-identical.
+#[test]
+fn no_100_continue_after_the_final_status() {
+    struct StreamEcho;
+    impl Handler for StreamEcho {
+        fn prepare(&self, p: &mut Prepare<'_>) {
+            p.set_allow_synchronous_io(true);
+        }
+        fn handle(&self, req: Request) -> Response {
+            let mut body = req.into_body();
+            Response::new(Body::from_writer(move |w| {
+                std::io::copy(&mut body, w)?;
+                Ok(())
+            }))
+        }
+    }
+    let srv = start(support::options(), StreamEcho);
+    // Raw client: the 200 head comes first; the body sent after it is echoed, and no 100
+    // follows anywhere.
+    let mut c = RawClient::connect(&srv);
+    c.send(
+        b"POST /stream HTTP/1.1\r\nHost: localhost\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n",
+    );
+    std::thread::sleep(Duration::from_millis(200));
+    c.send(b"hello");
+    let resp = c.response(false).expect("the echoed response");
+    assert_eq!(resp.status, 200, "{}", resp.head);
+    assert_eq!(resp.body_str(), "hello");
+    let (rest, _) = c.rest(Duration::from_millis(200));
+    assert!(support::find(&rest, b"100 Continue").is_none(), "{rest:?}");
+
+    // curl -T sends `Expect: 100-continue` for a body this large.
+    let dir = std::env::temp_dir().join(format!("falconet-expect-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let input = dir.join("in.bin");
+    let output = dir.join("out.bin");
+    let data: Vec<u8> = (0..3 * 1024 * 1024u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
+        .collect();
+    std::fs::write(&input, &data).unwrap();
+    let url = format!("http://{}/stream", srv.addr);
+    let out = std::process::Command::new("curl")
+        .args([
+            "-sS",
+            "--max-time",
+            "30",
+            "-H",
+            "Expect: 100-continue",
+            "-T",
+        ])
+        .arg(&input)
+        .arg("-o")
+        .arg(&output)
+        .arg(&url)
+        .output()
+        .expect("curl runs");
+    assert!(
+        out.status.success(),
+        "curl failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let echoed = std::fs::read(&output).unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(echoed.len(), data.len());
+    assert!(echoed == data, "echoed bytes differ");
+}

@@ -117,7 +117,11 @@ pub(crate) type Cell = Arc<Mutex<Option<Box<Lent>>>>;
 /// Sends `100 Continue` if the client asked for it and the body has not started.
 pub(crate) fn send_continue_if_pending(l: &mut Link, s: &mut Http1) -> Result<(), IoFail> {
     // A client that already sent body bytes did not wait for us.
-    if let Some(rate) = s.core.take_continue(!l.buf.is_empty()) {
+    // Once a final status has gone out, no 100 may follow (RFC 9110 §10.1.1).
+    if let Some(rate) = s
+        .core
+        .take_continue(!l.buf.is_empty() || s.response_started)
+    {
         let mut t = RateTimer::new(rate);
         l.io.write_all(b"HTTP/1.1 100 Continue\r\n\r\n", &mut t)?;
     }
