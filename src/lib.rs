@@ -40,6 +40,8 @@ mod options;
 mod request;
 mod server;
 mod stats;
+#[cfg(test)]
+mod testing;
 
 pub mod status;
 #[cfg(feature = "tls")]

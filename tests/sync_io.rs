@@ -250,21 +250,25 @@ fn body_set_max_size_applies_before_reading() {
     assert_eq!(resp.status, 413, "{}", resp.head);
 }
 
+/// Echoes the request body as it arrives (synchronous I/O): the response head goes out
+/// before the body is read.
+struct StreamEcho;
+
+impl Handler for StreamEcho {
+    fn prepare(&self, p: &mut Prepare<'_>) {
+        p.set_allow_synchronous_io(true);
+    }
+    fn handle(&self, req: Request) -> Response {
+        let mut body = req.into_body();
+        Response::new(Body::from_writer(move |w| {
+            std::io::copy(&mut body, w)?;
+            Ok(())
+        }))
+    }
+}
+
 #[test]
 fn streaming_echo_of_a_2_mib_chunked_upload() {
-    struct StreamEcho;
-    impl Handler for StreamEcho {
-        fn prepare(&self, p: &mut Prepare<'_>) {
-            p.set_allow_synchronous_io(true);
-        }
-        fn handle(&self, req: Request) -> Response {
-            let mut body = req.into_body();
-            Response::new(Body::from_writer(move |w| {
-                std::io::copy(&mut body, w)?;
-                Ok(())
-            }))
-        }
-    }
     let srv = start(support::options(), StreamEcho);
     let data: Vec<u8> = (0..2 * 1024 * 1024u32)
         .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
@@ -377,19 +381,6 @@ fn streamed_body_and_expect_100_continue() {
 /// would land inside the chunked body. curl's own upload of 3 MB arrives byte-identical.
 #[test]
 fn no_100_continue_after_the_final_status() {
-    struct StreamEcho;
-    impl Handler for StreamEcho {
-        fn prepare(&self, p: &mut Prepare<'_>) {
-            p.set_allow_synchronous_io(true);
-        }
-        fn handle(&self, req: Request) -> Response {
-            let mut body = req.into_body();
-            Response::new(Body::from_writer(move |w| {
-                std::io::copy(&mut body, w)?;
-                Ok(())
-            }))
-        }
-    }
     let srv = start(support::options(), StreamEcho);
     // Raw client: the 200 head comes first; the body sent after it is echoed, and no 100
     // follows anywhere.
