@@ -353,6 +353,27 @@ fn request_headers_timeout_half_head() {
     assert_serves(&server);
 }
 
+/// A client that stalls inside a prefix of the HTTP/2 client preface (while HTTP/1 and
+/// HTTP/2 are still being told apart) is held to RequestHeadersTimeout like any head.
+#[cfg(feature = "http2")]
+#[test]
+fn request_headers_timeout_partial_http2_preface() {
+    let server = echo_server(timeouts(1, 30));
+    let mut s = server.connect();
+    let t0 = Instant::now();
+    s.write_all(b"PRI * HTTP/2.0\r\n").unwrap();
+    let resp = read_response(&mut s, false).expect("408");
+    elapsed_in(
+        t0.elapsed(),
+        Duration::from_millis(900),
+        Duration::from_secs(4),
+        "408 for a stalled preface",
+    );
+    assert_error_response(&resp, 408);
+    assert!(support::closed_within(&mut s, CLOSE_WITHIN));
+    assert_serves(&server);
+}
+
 #[test]
 fn request_headers_timeout_slowloris() {
     let server = echo_server(timeouts(1, 30));

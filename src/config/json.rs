@@ -86,16 +86,23 @@ pub(crate) fn check_duplicates_deep(root: &Object) -> Result<(), Error> {
         }
         Ok(())
     }
+    let relevant = server_sections(root)?;
+    for (k, v) in &relevant {
+        walk(v, k)?;
+    }
+    Ok(())
+}
+
+/// The sections of `root` that configure the server (the application's own are left
+/// alone), with duplicate keys refused.
+fn server_sections(root: &Object) -> Result<Object, Error> {
     let relevant: Object = root
         .iter()
         .filter(|(k, _)| SECTIONS.contains(&k.to_ascii_lowercase().as_str()))
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
     check_duplicates(&relevant, "")?;
-    for (k, v) in &relevant {
-        walk(v, k)?;
-    }
-    Ok(())
+    Ok(relevant)
 }
 
 fn apply_root(
@@ -103,12 +110,7 @@ fn apply_root(
     root: &Object,
     w: &mut Vec<String>,
 ) -> Result<(), Error> {
-    let relevant: Object = root
-        .iter()
-        .filter(|(k, _)| SECTIONS.contains(&k.to_ascii_lowercase().as_str()))
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    check_duplicates(&relevant, "")?;
+    let relevant = server_sections(root)?;
     for (key, v) in &relevant {
         match key.to_ascii_lowercase().as_str() {
             "kestrel" => {

@@ -915,12 +915,12 @@ pub(crate) struct Streaming(Box<Pending>);
 /// Runs the HTTP/1 side of a connection until it must park, linger or close, or hands
 /// over a synchronous-I/O request.
 pub(crate) fn drive(l: &mut Link, s: &mut Http1, cx: &dyn Context) -> Drive {
-    let waited = l.parked_at.elapsed();
+    // The time parked counts against the data rates (the clock is read only then).
     match s.core.phase() {
-        Phase::Body => s.core.waited(waited),
+        Phase::Body => s.core.waited(l.parked_at.elapsed()),
         Phase::Writing => {
             if let Some(o) = &mut s.out {
-                o.timer.add_wait(waited);
+                o.timer.add_wait(l.parked_at.elapsed());
             }
         }
         Phase::Idle | Phase::Head => {}
@@ -1005,16 +1005,8 @@ pub(crate) fn serve_streaming(
     let take = |cell: &Cell| cell.lock().unwrap_or_else(|e| e.into_inner()).take();
     // What follows the handler, with the connection taken back from the cell; a
     // response written by the handler itself runs with the connection still there.
-    let finish = |mut lent: Box<Lent>, f: &dyn Fn(&mut H1<'_>) -> Outcome| {
-        let Lent { l, s } = &mut *lent;
-        let mut h = H1 { l, s, cx };
-        let out = f(&mut h);
-        if let Outcome::Linger = out {
-            h.clear();
-        }
-        let Lent { l, s } = *lent;
-        Some((l, s, out))
-    };
+    let finish =
+        |lent: Box<Lent>, f: &mut dyn FnMut(&mut H1<'_>) -> Outcome| finish_lent(lent, cx, f);
     let linger_or_close = |step: Step| match step {
         Step::Linger => Outcome::Linger,
         _ => Outcome::Close,
@@ -1023,7 +1015,7 @@ pub(crate) fn serve_streaming(
         Ok(r) => r,
         Err(p) => {
             let msg = panic_message(&p);
-            return finish(take(&cell)?, &|h| {
+            return finish(take(&cell)?, &mut |h| {
                 log::error!(
                     "Connection id \"{}\": handler panicked: {msg}; responding 500",
                     h.id()
@@ -1045,7 +1037,7 @@ pub(crate) fn serve_streaming(
         .as_ref()
         .and_then(|c| c.s.core.body.as_ref().and_then(|b| b.error));
     if let Some(e) = body_error {
-        return finish(take(&cell)?, &|h| linger_or_close(h.fail(e)));
+        return finish(take(&cell)?, &mut |h| linger_or_close(h.fail(e)));
     }
     if let Kind::Writer(_) = &resp.body().kind {
         let (parts, body) = resp.into_parts();
@@ -1088,7 +1080,7 @@ pub(crate) fn serve_streaming(
                 false
             }
         };
-        return finish(take(&cell)?, &|h| {
+        return finish(take(&cell)?, &mut |h| {
             if ok && keep_alive && h.drain_body() {
                 h.next_request();
                 return Outcome::Continue;
@@ -1097,8 +1089,8 @@ pub(crate) fn serve_streaming(
             Outcome::Linger
         });
     }
-    let resp = std::cell::Cell::new(Some(resp));
-    finish(take(&cell)?, &|h| {
+    let mut resp = Some(resp);
+    finish(take(&cell)?, &mut |h| {
         let Some(resp) = resp.take() else {
             return Outcome::Close;
         };
@@ -1116,6 +1108,23 @@ pub(crate) fn serve_streaming(
             _ => Outcome::Close,
         }
     })
+}
+
+/// Runs what follows a synchronous-I/O handler on the connection taken back from its cell,
+/// and gives the connection back with the outcome.
+fn finish_lent(
+    mut lent: Box<Lent>,
+    cx: &dyn Context,
+    f: &mut dyn FnMut(&mut H1<'_>) -> Outcome,
+) -> Option<(Link, Http1, Outcome)> {
+    let Lent { l, s } = &mut *lent;
+    let mut h = H1 { l, s, cx };
+    let out = f(&mut h);
+    if let Outcome::Linger = out {
+        h.clear();
+    }
+    let Lent { l, s } = *lent;
+    Some((l, s, out))
 }
 
 impl H1<'_> {
