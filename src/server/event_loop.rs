@@ -404,9 +404,13 @@ impl Shard {
         };
         let (gen, _, idx) = untoken(t);
         let deadline = conn.link.deadline;
-        // An HTTP/2 connection's finished handlers find it here (see http2::driver).
-        conn.on_parked(t);
         let mut st = self.lock();
+        // An HTTP/2 connection's finished handlers find it here (see http2::driver): the
+        // token is published under the shard's lock, in the same critical section that
+        // puts the connection in its slot, so a handler that takes the token either finds
+        // the connection there or ran before the store (and the parking worker, which
+        // looks at the mailbox after parking, takes it back).
+        conn.on_parked(t);
         let slot = &mut st.slots[idx];
         debug_assert_eq!(slot.gen, gen);
         slot.conn = Some(conn);
