@@ -39,6 +39,8 @@ mod limits;
 mod options;
 mod request;
 mod server;
+#[cfg(any(feature = "json-config", feature = "tls"))]
+mod small_sort;
 mod stats;
 #[cfg(test)]
 mod testing;

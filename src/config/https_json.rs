@@ -109,7 +109,7 @@ pub(crate) fn ssl_protocols(
                 ),
             ));
         }
-        out.sort_by_key(|v| *v as u8);
+        crate::small_sort::sort_by_key(&mut out, |v| *v as u8);
         out.dedup();
         let kept = out
             .iter()
@@ -123,7 +123,7 @@ pub(crate) fn ssl_protocols(
     if out.is_empty() {
         return Ok(None);
     }
-    out.sort_by_key(|v| *v as u8);
+    crate::small_sort::sort_by_key(&mut out, |v| *v as u8);
     out.dedup();
     Ok(Some(out))
 }

@@ -265,7 +265,7 @@ fn env_document(env: &[(OsString, OsString)]) -> (Map<String, Value>, Vec<String
         .iter()
         .filter_map(|(k, v)| Some((k.to_str()?, v.to_str()?)))
         .collect();
-    vars.sort();
+    crate::small_sort::sort_by(&mut vars, Ord::cmp);
     let mut doc = Value::Object(Map::new());
     let mut names = Vec::new();
     for prefixed in [false, true] {
@@ -354,7 +354,7 @@ fn indexed(o: Map<String, Value>) -> Vec<(usize, Value)> {
         .into_iter()
         .filter_map(|(k, v)| Some((k.parse().ok()?, v)))
         .collect();
-    items.sort_by_key(|(i, _)| *i);
+    crate::small_sort::sort_by_key(&mut items, |(i, _)| *i);
     items
 }
 

@@ -107,7 +107,7 @@ fn provider() -> CryptoProvider {
             _ => 5,
         }
     };
-    p.cipher_suites.sort_by_key(rank);
+    crate::small_sort::sort_by_key(&mut p.cipher_suites, rank);
     p
 }
 
@@ -528,9 +528,7 @@ impl TlsEndpoint {
                     ep_tls.exact.insert(key, cfg);
                 }
             }
-            ep_tls
-                .wildcards
-                .sort_by_key(|w| std::cmp::Reverse(w.0.len()));
+            crate::small_sort::sort_by_key(&mut ep_tls.wildcards, |w| std::cmp::Reverse(w.0.len()));
         }
         ep_tls.slots = b.slots;
         Ok(ep_tls)

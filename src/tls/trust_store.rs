@@ -123,7 +123,7 @@ fn read_dir(dir: &Path) -> Vec<CertificateDer<'static>> {
         return Vec::new();
     };
     let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
-    paths.sort();
+    crate::small_sort::sort_by(&mut paths, Ord::cmp);
     let mut out = Vec::new();
     for p in paths.iter().filter(|p| p.is_file()) {
         if let Ok(certs) = read_file(p) {
