@@ -433,7 +433,11 @@ fn higher_minor_versions_are_served_as_http_1_1() {
 fn fragment_in_target_gets_400() {
     let e = echo();
     expect_error(&e.server, b"GET /p#f HTTP/1.1\r\nHost: a\r\n\r\n", 400);
-    expect_error(&e.server, b"GET http://a/p#f HTTP/1.1\r\nHost: a\r\n\r\n", 400);
+    expect_error(
+        &e.server,
+        b"GET http://a/p#f HTTP/1.1\r\nHost: a\r\n\r\n",
+        400,
+    );
     assert_eq!(e.calls.load(Ordering::SeqCst), 0);
     assert_serves(&e.server);
 }

@@ -261,7 +261,10 @@ fn raw_version_token(head: &[u8]) -> &[u8] {
 /// (a copy of the request head) so that httparse, which knows only 1.0 and 1.1, accepts it.
 fn higher_minor_as_http11(head: &mut [u8]) {
     let token = raw_version_token(head);
-    if !matches!(token, [b'H', b'T', b'T', b'P', b'/', b'1', b'.', b'2'..=b'9']) {
+    if !matches!(
+        token,
+        [b'H', b'T', b'T', b'P', b'/', b'1', b'.', b'2'..=b'9']
+    ) {
         return;
     }
     let line_end = head

@@ -271,6 +271,8 @@ def normalise_headers(headers):
             values = {v.strip() for v in value.split(b",")}
             if len(values) == 1:
                 value = values.pop()
+            if (name, value) in out:
+                continue  # several equal Content-Length fields are one (RFC 9110 §8.6)
         elif name == b"transfer-encoding":
             value = value.lower()
         out.append((name, value))
@@ -284,12 +286,14 @@ def h11_verdict(data):
     conn.receive_data(b"")
     requests = []
     current = None
+    current_method = None
     for _ in range(1000):
         try:
             event = conn.next_event()
         except h11.RemoteProtocolError as e:
             return {"requests": requests, "end": "%d+close" % e.error_status_hint}
         if isinstance(event, h11.Request):
+            current_method = event.method
             current = {
                 "method": event.method,
                 "target": event.target,
@@ -302,10 +306,9 @@ def h11_verdict(data):
         elif isinstance(event, h11.EndOfMessage):
             requests.append(current)
             current = None
-            conn.send(h11.Response(status_code=200, headers=[(b"Content-Length", b"0")]))
-            if conn.our_state is h11.SWITCHED_PROTOCOL:
-                # A 2xx to CONNECT: the connection is a tunnel from here on.
-                return {"requests": requests, "end": "tunnel"}
+            # As the echo handler: 405 to CONNECT (no tunnel), else 200.
+            status = 405 if current_method == b"CONNECT" else 200
+            conn.send(h11.Response(status_code=status, headers=[(b"Content-Length", b"0")]))
             conn.send(h11.EndOfMessage())
             if conn.our_state is h11.DONE and conn.their_state is h11.DONE:
                 conn.start_next_cycle()
@@ -379,7 +382,7 @@ def falconet_verdict(addr, data, timeout):
     requests = []
     end = None
     for status, headers, body in responses:
-        if status == 200 and headers.get(b"content-type") == b"application/json":
+        if status in (200, 405) and headers.get(b"content-type") == b"application/json":
             echo = json.loads(body)
             requests.append({
                 "method": echo["method"].encode(),
@@ -435,6 +438,8 @@ def main():
     parser.add_argument("--allowed", required=True, help="allow-list (JSON)")
     parser.add_argument("--timeout", type=float, default=10.0, help="seconds per case")
     parser.add_argument("--show", action="store_true", help="print every verdict")
+    parser.add_argument("--emit-allowed", action="store_true",
+                        help="print allow-list entries (without reasons) for the differences")
     args = parser.parse_args()
 
     with open(args.allowed) as f:
@@ -456,6 +461,7 @@ def main():
         return 1
 
     failures = []
+    emitted = []
     allowed_hits = 0
     started = time.monotonic()
     for name, data in all_cases:
@@ -475,6 +481,9 @@ def main():
         if entry and entry["falconet"] == ours_s and entry["h11"] == theirs_s:
             allowed_hits += 1
             continue
+        emitted.append({"case": name, "falconet": ours_s, "h11": theirs_s,
+                        "rfc": entry["rfc"] if entry else "",
+                        "why": entry["why"] if entry else ""})
         msg = ["%s: %r" % (name, payload)]
         msg += ["    " + d for d in diff]
         msg.append("    falconet: %s" % ours_s)
@@ -488,6 +497,8 @@ def main():
         len(failures), elapsed))
     for f in failures:
         print(f)
+    if args.emit_allowed:
+        print(json.dumps(emitted, indent=2))
     return 1 if failures else 0
 
 
