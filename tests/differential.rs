@@ -137,6 +137,8 @@ fn http1_parsing_agrees_with_h11_or_the_allow_list() {
         out.contains("cases:"),
         "no summary from the harness:\n{out}\n{err}"
     );
+    // The summary (and with FALCONET_DIFF_SHOW every verdict), shown with --nocapture.
+    println!("{out}");
     // Every case is a client's mistake or a well-formed request: nothing above debug.
     for level in ["WARN", "ERROR"] {
         let line = support::logged(&[&format!("{level} falconet")], Duration::ZERO);
