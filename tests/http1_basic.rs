@@ -434,3 +434,29 @@ fn response_trailers_only_for_clients_that_accept_them() {
     assert_eq!(r.header("content-length"), Some("7"));
     assert_eq!(r.body_str(), "payload");
 }
+
+/// A client that sends its requests and then half-closes (shutdown of its write side:
+/// `nc -N`, scripts, some HTTP/1.0 clients) still gets every response. The request and
+/// the FIN arrive together on a connection already parked idle, so the event carries
+/// both data and RDHUP: the data must be read, not dropped with a reset.
+#[test]
+fn requests_followed_by_a_half_close_are_answered() {
+    let server = server();
+    for i in 0..5 {
+        let mut s = server.connect();
+        // Let the server accept the connection and park it, empty, before anything comes.
+        std::thread::sleep(Duration::from_millis(50));
+        s.write_all(b"GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .unwrap();
+        s.shutdown(std::net::Shutdown::Write).unwrap();
+        let (bytes, closed) = support::read_until_close(&mut s, Duration::from_secs(10));
+        let responses = support::parse_responses(&bytes);
+        assert_eq!(
+            responses.iter().map(|r| r.body_str()).collect::<Vec<_>>(),
+            ["path=/a", "path=/b"],
+            "attempt {i}: {:?}",
+            String::from_utf8_lossy(&bytes)
+        );
+        assert!(closed.is_some(), "attempt {i}: not closed");
+    }
+}

@@ -331,6 +331,29 @@ fn smuggling_bad_transfer_encoding() {
     assert_serves(&e.server);
 }
 
+/// RFC 9112 §6.1: a transfer coding the server does not implement (anything but
+/// chunked; `identity` is not a registered coding any more) is 501, and like every
+/// refusal closes the connection: the body, decoded as chunked alone, never reaches the
+/// handler, and the request behind it is never read.
+#[test]
+fn unknown_transfer_coding_gets_501_and_close() {
+    let e = echo();
+    for te in [
+        "Transfer-Encoding: identity, chunked",
+        "Transfer-Encoding: gzip, chunked",
+        "Transfer-Encoding: Identity ,Chunked",
+        "Transfer-Encoding: identity\r\nTransfer-Encoding: chunked",
+    ] {
+        let first = format!("POST / HTTP/1.1\r\nHost: a\r\n{te}\r\n\r\n5\r\nhello\r\n0\r\n\r\n");
+        let mut req = first.into_bytes();
+        req.extend_from_slice(SMUGGLED);
+        expect_error(&e.server, &req, 501);
+    }
+    assert_eq!(e.calls.load(Ordering::SeqCst), 0);
+    assert_eq!(e.smuggled.load(Ordering::SeqCst), 0);
+    assert_serves(&e.server);
+}
+
 #[test]
 fn smuggling_bad_chunked_framing() {
     let e = echo();
@@ -370,12 +393,51 @@ fn unsupported_versions_get_505() {
     let e = echo();
     for req in [
         &b"GET / HTTP/2.0\r\nHost: a\r\n\r\n"[..],
-        b"GET / HTTP/1.2\r\nHost: a\r\n\r\n",
+        b"GET / HTTP/2.1\r\nHost: a\r\n\r\n",
         b"GET / HTTP/3.0\r\nHost: a\r\n\r\n",
         b"GET / HTTP/0.9\r\nHost: a\r\n\r\n",
     ] {
         expect_error(&e.server, req, 505);
     }
+    assert_eq!(e.calls.load(Ordering::SeqCst), 0);
+    assert_serves(&e.server);
+}
+
+/// RFC 9110 §6.2: a higher minor version of HTTP/1 is served as HTTP/1.1: persistent,
+/// chunked allowed, Host required, and answered `HTTP/1.1`.
+#[test]
+fn higher_minor_versions_are_served_as_http_1_1() {
+    let e = echo();
+    let (responses, closed) = exchange(
+        &e.server,
+        b"POST /a HTTP/1.2\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nx\r\n0\r\n\r\n\
+          GET /b HTTP/1.9\r\nHost: a\r\nConnection: close\r\n\r\n",
+        CLOSE_WITHIN,
+    );
+    assert_eq!(responses.len(), 2, "{responses:#?}");
+    for (r, body) in responses.iter().zip(["POST /a", "GET /b"]) {
+        assert!(r.head.starts_with("HTTP/1.1 200 "), "{}", r.head);
+        assert_eq!(r.body_str(), body);
+    }
+    assert!(closed);
+    // HTTP/1.1's rules apply: no Host is 400.
+    expect_error(&e.server, b"GET / HTTP/1.2\r\n\r\n", 400);
+    // Not the version syntax: a malformed request line.
+    expect_error(&e.server, b"GET / HTTP/1.10\r\nHost: a\r\n\r\n", 400);
+    expect_error(&e.server, b"GET / http/1.1\r\nHost: a\r\n\r\n", 400);
+    assert_serves(&e.server);
+}
+
+/// No form of request-target carries a fragment (RFC 9112 §3.2): refused, not dropped.
+#[test]
+fn fragment_in_target_gets_400() {
+    let e = echo();
+    expect_error(&e.server, b"GET /p#f HTTP/1.1\r\nHost: a\r\n\r\n", 400);
+    expect_error(
+        &e.server,
+        b"GET http://a/p#f HTTP/1.1\r\nHost: a\r\n\r\n",
+        400,
+    );
     assert_eq!(e.calls.load(Ordering::SeqCst), 0);
     assert_serves(&e.server);
 }

@@ -656,4 +656,59 @@ mod tests {
             Ok(t0 + Duration::from_secs(30))
         );
     }
+
+    #[test]
+    fn a_coding_besides_chunked_is_refused_with_501() {
+        // RFC 9112 §6.1: we decode chunked only; `identity` is no longer a registered
+        // coding either. The refusal (like every RequestError) closes the connection.
+        let t0 = Instant::now();
+        for head in [
+            &b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: identity, chunked\r\n\r\n"[..],
+            b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n",
+            b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n",
+        ] {
+            let mut c = Connection::new(cfg(), t0, None);
+            let e = c.recv_head(head, t0).unwrap_err();
+            assert_eq!(e, RequestError::UnknownTransferCoding);
+            assert_eq!(e.status(), 501);
+        }
+        // chunked not final stays 400 (RFC 9112 §6.3 rule 4), as does chunked alone in
+        // HTTP/1.0 or next to Content-Length.
+        for head in [
+            &b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, identity\r\n\r\n"[..],
+            b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: identity\r\n\r\n",
+            b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: identity, chunked\r\nContent-Length: 1\r\n\r\n",
+        ] {
+            let mut c = Connection::new(cfg(), t0, None);
+            assert_eq!(c.recv_head(head, t0).unwrap_err().status(), 400);
+        }
+    }
+
+    #[test]
+    fn http_1_2_is_served_as_http_1_1() {
+        // RFC 9110 §6.2: a higher minor version is treated as the highest we implement.
+        let t0 = Instant::now();
+        let mut c = Connection::new(cfg(), t0, None);
+        let two = b"POST /a HTTP/1.2\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n\
+                    1\r\nx\r\n0\r\n\r\nGET /b HTTP/1.9\r\nHost: a\r\n\r\n";
+        let (h, n) = c.recv_head(two, t0).unwrap().unwrap();
+        assert_eq!(h.version, http::Version::HTTP_11);
+        assert!(h.keep_alive);
+        assert_eq!(h.framing, Framing::Chunked);
+        c.begin_body(spec(h.framing));
+        let (m, body) = collect(&mut c, &two[n..]);
+        assert_eq!(body, b"x");
+        assert!(c.body_done());
+        c.response_done(t0);
+        let (h, k) = c.recv_head(&two[n + m..], t0).unwrap().unwrap();
+        assert_eq!(h.target.path(), "/b");
+        assert_eq!(h.version, http::Version::HTTP_11);
+        assert_eq!(n + m + k, two.len());
+        // HTTP/2.0 in an HTTP/1 request line stays 505.
+        let mut c = Connection::new(cfg(), t0, None);
+        let e = c
+            .recv_head(b"GET / HTTP/2.0\r\nHost: a\r\n\r\n", t0)
+            .unwrap_err();
+        assert_eq!(e.status(), 505);
+    }
 }

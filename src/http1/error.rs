@@ -21,6 +21,10 @@ pub(crate) enum RequestError {
     /// or malformed Content-Length, a final coding other than chunked, Transfer-Encoding
     /// in HTTP/1.0.
     BadFraming,
+    /// A Transfer-Encoding list (ending in chunked) with a coding other than chunked: the
+    /// server decodes chunked only (RFC 9112 §6.1: 501 for a coding it does not
+    /// understand).
+    UnknownTransferCoding,
     /// Malformed chunked framing: invalid or over-long chunk size, bare LF or CR, bad
     /// chunk extension, bad trailer.
     BadChunk,
@@ -57,6 +61,7 @@ impl RequestError {
             RequestLineTooLong => 414,
             HeadersTooLarge | TooManyHeaders => 431,
             BodyTooLarge => 413,
+            UnknownTransferCoding => 501,
             UnsupportedVersion => 505,
             AsteriskNotOptions => 405,
             HeadersTimeout | BodyTimeout => 408,
@@ -75,6 +80,7 @@ impl RequestError {
             BadHost => "missing, repeated or invalid Host header",
             HostNotAllowed => "host not allowed",
             BadFraming => "ambiguous or invalid message framing",
+            UnknownTransferCoding => "transfer coding not implemented (only chunked is)",
             BadChunk => "invalid chunked encoding",
             RequestLineTooLong => "request line too long",
             HeadersTooLarge => "request headers too large",

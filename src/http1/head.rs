@@ -254,6 +254,33 @@ fn raw_version_token(head: &[u8]) -> &[u8] {
     }
 }
 
+/// RFC 9110 §6.2 / §2.5: a recipient treats a request with a higher minor version of a
+/// major version it implements as that version's highest minor it implements, so
+/// `HTTP/1.2` to `HTTP/1.9` are parsed as HTTP/1.1 (Host required, chunked allowed,
+/// persistent by default) and answered `HTTP/1.1`. Rewrites the minor digit in `head`
+/// (a copy of the request head) so that httparse, which knows only 1.0 and 1.1, accepts it.
+fn higher_minor_as_http11(head: &mut [u8]) {
+    if !is_higher_minor(head) {
+        return;
+    }
+    let line_end = head
+        .iter()
+        .position(|&b| b == b'\r' || b == b'\n')
+        .unwrap_or(head.len());
+    // The version token ends the request line (raw_version_token checked the shape).
+    if let Some(minor) = line_end.checked_sub(1).and_then(|i| head.get_mut(i)) {
+        *minor = b'1';
+    }
+}
+
+/// Whether the request line's version is `HTTP/1.2` to `HTTP/1.9`.
+fn is_higher_minor(head: &[u8]) -> bool {
+    matches!(
+        raw_version_token(head),
+        [b'H', b'T', b'T', b'P', b'/', b'1', b'.', b'2'..=b'9']
+    )
+}
+
 /// Maps an httparse error on a head whose line structure we already validated.
 fn map_httparse_error(err: httparse::Error, head: &[u8]) -> RequestError {
     match err {
@@ -299,6 +326,13 @@ fn parse_target(
     } else {
         TargetForm::Absolute
     };
+    // No form of request-target has a fragment (RFC 9112 §3.2: origin-form is
+    // absolute-path ["?" query], absolute-form is absolute-URI). The URI parser would drop
+    // it silently, so `/p#f` would reach the handler as `/p` while an intermediary that
+    // forwarded the raw target saw something else: refuse it instead.
+    if raw.contains('#') {
+        return Err(RequestError::BadRequestLine);
+    }
     // `raw` lies inside `shared`: the URI shares the head's one allocation.
     let uri = http::Uri::from_maybe_shared(shared.slice_ref(raw.as_bytes()))
         .map_err(|_| RequestError::BadRequestLine)?;
@@ -493,10 +527,12 @@ fn decide_framing(
             return Err(RequestError::BadFraming);
         }
         // transfer-coding = token *( OWS ";" OWS transfer-parameter ); the final coding
-        // must be exactly `chunked` (RFC 9112 §6.3 rule 4) and chunked must not be applied
-        // twice (RFC 9112 §7).
+        // must be exactly `chunked` (RFC 9112 §6.3 rule 4: else 400) and chunked must not
+        // be applied twice (RFC 9112 §7). Any other coding in the list is one we do not
+        // decode: 501 (RFC 9112 §6.1), checked last so that a malformed list stays 400.
         let mut chunked_seen = false;
         let mut last_is_chunked = false;
+        let mut other_coding = false;
         for value in transfer_encodings {
             for coding in list_elements(value) {
                 let name_end = coding
@@ -514,12 +550,17 @@ fn decide_framing(
                         return Err(RequestError::BadFraming);
                     }
                     chunked_seen = true;
+                } else {
+                    other_coding = true;
                 }
                 last_is_chunked = is_chunked;
             }
         }
         if !last_is_chunked {
             return Err(RequestError::BadFraming);
+        }
+        if other_coding {
+            return Err(RequestError::UnknownTransferCoding);
         }
         return Ok(Framing::Chunked);
     }
@@ -590,7 +631,13 @@ fn share_head(head: &[u8]) -> Bytes {
 fn build_head(head: &[u8], field_count: usize) -> Result<RequestHead, RequestError> {
     // One copy of the head: the target and every header value are slices of it, so a
     // request costs one allocation here however many fields it has.
-    let shared = share_head(head);
+    let shared = if is_higher_minor(head) {
+        let mut owned = head.to_vec();
+        higher_minor_as_http11(&mut owned);
+        Bytes::from(owned)
+    } else {
+        share_head(head)
+    };
     let head: &[u8] = &shared;
     let mut stack = [httparse::EMPTY_HEADER; STACK_FIELDS];
     let mut heap;
@@ -1061,10 +1108,32 @@ mod tests {
             ok(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n").version,
             http::Version::HTTP_11
         );
-        for v in ["HTTP/2.0", "HTTP/1.2", "HTTP/3.0", "HTTP/0.9", "HTTP/9.9"] {
+        for v in ["HTTP/2.0", "HTTP/3.0", "HTTP/0.9", "HTTP/9.9", "HTTP/2.1"] {
             let buf = format!("GET / {v}\r\nHost: a\r\n\r\n");
             assert_eq!(err(buf.as_bytes()), RequestError::UnsupportedVersion, "{v}");
         }
+        // A higher minor version of HTTP/1 is HTTP/1.1 (RFC 9110 §6.2, §2.5).
+        for v in ["HTTP/1.2", "HTTP/1.9"] {
+            let buf = format!("GET /p {v}\r\nHost: a\r\n\r\n");
+            let h = ok(buf.as_bytes());
+            assert_eq!(h.version, http::Version::HTTP_11, "{v}");
+            assert_eq!(h.target.path(), "/p");
+            assert!(h.keep_alive, "{v}");
+            // ...with HTTP/1.1's rules: Host is required, chunked is allowed.
+            let no_host = format!("GET / {v}\r\n\r\n");
+            assert_eq!(err(no_host.as_bytes()), RequestError::BadHost, "{v}");
+            let te = format!("POST / {v}\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n");
+            assert_eq!(ok(te.as_bytes()).framing, Framing::Chunked, "{v}");
+        }
+        // Not the version syntax (two digits, lower case): a malformed request line.
+        for v in ["HTTP/1.10", "http/1.1", "HTTP/1", "HTTP/11"] {
+            let buf = format!("GET / {v}\r\nHost: a\r\n\r\n");
+            assert_eq!(err(buf.as_bytes()), RequestError::BadRequestLine, "{v}");
+        }
+        // Only the version slot is rewritten: "HTTP/1.2" elsewhere in the head stays.
+        let h = ok(b"GET /HTTP/1.2 HTTP/1.2\r\nHost: a\r\nX: HTTP/1.2\r\n\r\n");
+        assert_eq!(h.target.path(), "/HTTP/1.2");
+        assert_eq!(h.headers["x"], "HTTP/1.2");
     }
 
     #[test]
@@ -1084,6 +1153,11 @@ mod tests {
             err(b"GET * HTTP/1.1\r\nHost: a\r\n\r\n"),
             RequestError::AsteriskNotOptions
         );
+        // A fragment is in no form of request-target (RFC 9112 §3.2).
+        for t in ["/p#f", "/#", "http://a/p#f", "/p?q#f"] {
+            let buf = format!("GET {t} HTTP/1.1\r\nHost: a\r\n\r\n");
+            assert_eq!(err(buf.as_bytes()), RequestError::BadRequestLine, "{t}");
+        }
         // authority-form only with CONNECT, and CONNECT only with authority-form.
         assert_eq!(
             err(b"GET example.org:443 HTTP/1.1\r\nHost: example.org:443\r\n\r\n"),
@@ -1251,17 +1325,38 @@ mod tests {
             framing("Transfer-Encoding: CHUNKED\r\n"),
             Ok(Framing::Chunked)
         );
+        // Empty list elements are ignored (RFC 9110 §5.6.1).
         assert_eq!(
-            framing("Transfer-Encoding: gzip, chunked\r\n"),
+            framing("Transfer-Encoding: chunked,\r\n"),
             Ok(Framing::Chunked)
         );
         assert_eq!(
-            framing("Transfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n"),
+            framing("Transfer-Encoding: , chunked\r\n"),
             Ok(Framing::Chunked)
         );
+        // A coding other than chunked before the final chunked: we decode chunked only,
+        // so the body would reach the handler still encoded. 501 (RFC 9112 §6.1), which
+        // closes the connection like every refusal.
+        for unknown in [
+            "Transfer-Encoding: gzip, chunked\r\n",
+            "Transfer-Encoding: identity, chunked\r\n",
+            "Transfer-Encoding: Identity ,chunked\r\n",
+            "Transfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n",
+            "Transfer-Encoding: identity\r\nTransfer-Encoding: chunked\r\n",
+            "Transfer-Encoding: x;a=1, chunked\r\n",
+        ] {
+            assert_eq!(
+                framing(unknown),
+                Err(RequestError::UnknownTransferCoding),
+                "{unknown}"
+            );
+        }
+        assert_eq!(RequestError::UnknownTransferCoding.status(), 501);
         for bad in [
             "Transfer-Encoding: gzip\r\n",
             "Transfer-Encoding: chunked, gzip\r\n",
+            "Transfer-Encoding: chunked, identity\r\n",
+            "Transfer-Encoding: identity\r\n",
             "Transfer-Encoding: chunkedx\r\n",
             "Transfer-Encoding: chunked\r\nTransfer-Encoding: gzip\r\n",
             "Transfer-Encoding: chunked, chunked\r\n",
@@ -1269,6 +1364,7 @@ mod tests {
             "Transfer-Encoding: chunked;q=1\r\n",
             "Transfer-Encoding: \r\n",
             "Transfer-Encoding: x y, chunked\r\n",
+            "Transfer-Encoding: gzip, chunked\r\nContent-Length: 5\r\n",
             "Transfer-Encoding: chunked\r\nContent-Length: 5\r\n",
             "Content-Length: 5\r\nTransfer-Encoding: chunked\r\n",
         ] {
@@ -1351,7 +1447,7 @@ mod tests {
     }
 
     #[test]
-    fn all_errors_are_4xx_or_505() {
+    fn all_errors_are_4xx_or_5xx() {
         for e in [
             err(b"GET / HTTP/1.1\r\nX: \x00\r\n\r\n"),
             err(b"GET / HTTP/1.1\nHost: a\r\n\r\n"),
@@ -1359,6 +1455,12 @@ mod tests {
         ] {
             assert_eq!(e.status(), 400);
         }
+        assert_eq!(
+            err(b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: identity, chunked\r\n\r\n")
+                .status(),
+            501
+        );
+        assert_eq!(err(b"GET / HTTP/2.0\r\n\r\n").status(), 505);
     }
 
     #[test]

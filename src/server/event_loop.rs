@@ -224,7 +224,11 @@ impl Shard {
             }
             return Ready::Done;
         }
-        let hung_up = flags.intersects(EventFlags::RDHUP | EventFlags::HUP | EventFlags::ERR);
+        // Only a reset or a hang-up of both directions ends an idle connection here. RDHUP
+        // alone is the client's FIN, which may come in the same event as a request it
+        // sent just before half-closing: still in the socket, not in our (empty) buffer.
+        // A worker reads it; the read then meets the end of input and closes as usual.
+        let hung_up = flags.intersects(EventFlags::HUP | EventFlags::ERR);
         if hung_up && conn.is_idle() {
             log::debug!(
                 "Connection id \"{}\" closed by the client while idle",
