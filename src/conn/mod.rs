@@ -66,6 +66,18 @@ pub(crate) enum Protocol {
     },
 }
 
+/// What graceful shutdown does with an idle connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum AtShutdown {
+    /// Close it: nothing is waiting in its socket (or the client has closed its side).
+    Close,
+    /// Drive it once more: bytes wait in its socket (a request that arrived before the
+    /// signal, which is served with `Connection: close`; closing the socket with them
+    /// unread would reset the connection), or it is an HTTP/2 connection, which sends
+    /// GOAWAY with the last stream it processed before it closes.
+    Drive,
+}
+
 /// One connection: its link and its protocol.
 pub(crate) struct Conn {
     pub(crate) link: Link,
@@ -150,6 +162,24 @@ impl Conn {
             Protocol::Http2(h2) => h2.is_idle(),
             Protocol::Lingering { .. } => false,
         }
+    }
+
+    /// What graceful shutdown does with this connection when it is idle.
+    pub(crate) fn at_shutdown(&self) -> AtShutdown {
+        if self.is_http2() || self.link.io.stream.has_unread() {
+            AtShutdown::Drive
+        } else {
+            AtShutdown::Close
+        }
+    }
+
+    /// Whether it speaks HTTP/2.
+    pub(crate) fn is_http2(&self) -> bool {
+        #[cfg(feature = "http2")]
+        if let Protocol::Http2(_) = &self.proto {
+            return true;
+        }
+        false
     }
 
     /// Whether it lingers after an error response.
@@ -403,8 +433,12 @@ fn detect(l: &mut Link, head_started: &mut Option<Instant>, cx: &dyn Context) ->
             }
             Ok(None) => {
                 let Some(started) = *head_started else {
-                    // Idle: park at once, holding no buffer.
+                    // Idle: park at once, holding no buffer; at shutdown close, once a
+                    // read has looked at the socket.
                     if cx.is_shutting_down() {
+                        if l.io.forget_drained() {
+                            continue;
+                        }
                         return Detected::Then(Outcome::Close);
                     }
                     l.release_buffers();
