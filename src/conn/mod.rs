@@ -152,7 +152,8 @@ impl Conn {
         }
     }
 
-    /// Whether idle with nothing buffered (safe to close at shutdown).
+    /// Whether idle with nothing buffered: at shutdown it is closed, or driven once more,
+    /// as [`at_shutdown`](Self::at_shutdown) says.
     pub(crate) fn is_idle(&self) -> bool {
         let empty = self.link.buf.is_empty();
         match &self.proto {
@@ -390,7 +391,8 @@ enum Detected {
 }
 
 /// Reads a cleartext connection's first bytes until they tell HTTP/2's client preface
-/// from HTTP/1.x (the first byte usually does). An idle connection parks with no buffer;
+/// from HTTP/1.x (the first byte usually does). On an HTTP/2-only endpoint, bytes that
+/// are neither go to HTTP/2, which answers the invalid preface with GOAWAY. An idle connection parks with no buffer;
 /// a prefix of the preface waits under RequestHeadersTimeout like any partial head.
 fn detect(l: &mut Link, head_started: &mut Option<Instant>, cx: &dyn Context) -> Detected {
     loop {

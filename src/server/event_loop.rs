@@ -26,7 +26,8 @@
 //! its set; the others wait on the pool's queue (new connections, HTTP/2 streams).
 //!
 //! **The timer thread** owns the deadlines (keep-alive, header timeout, data rates,
-//! handshake, linger) of every shard, closes parked connections at shutdown, and rescues
+//! handshake, linger) of every shard, closes idle parked connections at shutdown (those
+//! with bytes waiting, and HTTP/2 ones, are driven once more instead), and rescues
 //! the ready connections of a shard none of whose workers is waiting (say, all busy in slow
 //! handlers): it moves them to the pool's queue, where any idle worker takes them.
 
@@ -538,8 +539,8 @@ pub(crate) enum Parked {
     Yes,
     /// Parked, and already on its shard's ready list (an event came while it was out).
     Ready,
-    /// Dropped (closing it): the server is shutting down and it was idle, or it could not
-    /// be watched.
+    /// Dropped (closing it): the server is shutting down and it was idle with nothing
+    /// waiting in its socket, or it could not be watched.
     Dropped,
 }
 
@@ -661,7 +662,7 @@ impl EventLoops {
 const RESCUE_INTERVAL: Duration = Duration::from_millis(5);
 
 /// The timer thread: enforces deadlines, hands ready connections to the pool when no
-/// worker is waiting on their shard, and closes parked connections at shutdown. Returns
+/// worker is waiting on their shard, and closes idle parked connections at shutdown. Returns
 /// once the server has shut down.
 pub(crate) fn run(shared: &Shared, pool: Sender<super::Work>) {
     let loops = &shared.poller;

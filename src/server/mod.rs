@@ -786,9 +786,11 @@ impl ServerHandle {
             .load(Ordering::Acquire)
     }
 
-    /// Stops accepting, closes idle connections, lets in-flight requests finish (each
-    /// answered with `Connection: close`), and after `timeout` aborts the rest. Returns
-    /// `true` when every connection finished in time. Later calls return at once.
+    /// Stops accepting (after taking the connections already in the listen backlog),
+    /// closes idle connections, lets in-flight requests finish (each answered with
+    /// `Connection: close`; a request that had arrived on an idle connection counts as
+    /// in flight), and after `timeout` aborts the rest. HTTP/2 connections get GOAWAY.
+    /// Returns `true` when every connection finished in time. Later calls return at once.
     pub fn shutdown(&self, timeout: Duration) -> bool {
         let Some((threads, workers)) = self.inner.threads.lock().ok().and_then(|mut t| t.take())
         else {
