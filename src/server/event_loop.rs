@@ -707,6 +707,9 @@ pub(crate) fn run(shared: &Shared, pool: Sender<super::Work>) {
             closed_idle = true;
             close_idle(loops, &mut pending);
             flush_pending(&pool, &mut pending);
+            // Workers waiting on their shard's epoll set do not see the queue by
+            // themselves.
+            loops.notify_work();
         }
         if shared.is_aborting() {
             close_all(loops);
