@@ -392,8 +392,9 @@ enum Detected {
 
 /// Reads a cleartext connection's first bytes until they tell HTTP/2's client preface
 /// from HTTP/1.x (the first byte usually does). On an HTTP/2-only endpoint, bytes that
-/// are neither go to HTTP/2, which answers the invalid preface with GOAWAY. An idle connection parks with no buffer;
-/// a prefix of the preface waits under RequestHeadersTimeout like any partial head.
+/// are neither go to HTTP/2, which answers the invalid preface with GOAWAY. An idle
+/// connection parks with no buffer; a prefix of the preface (or, on an HTTP/2-only
+/// endpoint, of a request line) waits under RequestHeadersTimeout like any partial head.
 fn detect(l: &mut Link, head_started: &mut Option<Instant>, cx: &dyn Context) -> Detected {
     loop {
         let b = l.buf.bytes();

@@ -662,8 +662,8 @@ impl EventLoops {
 const RESCUE_INTERVAL: Duration = Duration::from_millis(5);
 
 /// The timer thread: enforces deadlines, hands ready connections to the pool when no
-/// worker is waiting on their shard, and closes idle parked connections at shutdown. Returns
-/// once the server has shut down.
+/// worker is waiting on their shard, and closes idle parked connections at shutdown.
+/// Returns once the server has shut down.
 pub(crate) fn run(shared: &Shared, pool: Sender<super::Work>) {
     let loops = &shared.poller;
     let mut closed_idle = false;
