@@ -438,3 +438,55 @@ fn shutdown_goaway_names_the_last_stream_processed() {
         assert!(stopper.join().unwrap(), "shutdown was clean");
     }
 }
+
+/// A request that reached a parked HTTP/2 connection just before shutdown began is
+/// answered, and the final GOAWAY names its stream.
+#[test]
+fn shutdown_answers_a_stream_that_arrived_before_the_signal() {
+    let server = support::start(support::options(), |_req: Request| {
+        Response::new(Body::from("ok"))
+    });
+    let mut s = open(&server, &[]);
+    s.write_all(&frame(0x1, END_STREAM | END_HEADERS, 1, &get_block()))
+        .unwrap();
+    // Until stream 1 has ended (bounded: 50 frames, 10 s each), then let it park.
+    let mut done = false;
+    for _ in 0..50 {
+        let (ty, flags, stream, _) = read_frame(&mut s).expect("a frame");
+        if (ty == 0x0 || ty == 0x1) && flags & END_STREAM != 0 && stream == 1 {
+            done = true;
+            break;
+        }
+    }
+    assert!(done, "stream 1 answered");
+    std::thread::sleep(Duration::from_millis(50));
+    s.write_all(&frame(0x1, END_STREAM | END_HEADERS, 3, &get_block()))
+        .unwrap();
+    let h = server.handle.clone();
+    let stopper = std::thread::spawn(move || h.shutdown(Duration::from_secs(10)));
+    let mut goaways = Vec::new();
+    let mut answered = false;
+    let end = loop {
+        match read_frame(&mut s) {
+            Ok((0x7, _, _, p)) => goaways.push((
+                u32::from_be_bytes([p[0], p[1], p[2], p[3]]),
+                u32::from_be_bytes([p[4], p[5], p[6], p[7]]),
+            )),
+            Ok((0x0 | 0x1, flags, 3, _)) if flags & END_STREAM != 0 => answered = true,
+            Ok(_) => {}
+            Err(e) => break e,
+        }
+        if goaways.len() > 4 {
+            panic!("GOAWAYs without end: {goaways:?}");
+        }
+    };
+    assert_eq!(end.kind(), std::io::ErrorKind::UnexpectedEof, "{end}");
+    assert!(answered, "stream 3 answered; GOAWAYs {goaways:?}");
+    assert_eq!(
+        goaways.last(),
+        Some(&(3, 0)),
+        "the final GOAWAY names stream 3"
+    );
+    drop(s);
+    assert!(stopper.join().unwrap(), "shutdown was clean");
+}
