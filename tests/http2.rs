@@ -259,6 +259,72 @@ fn bad_preface_gets_goaway_protocol_error() {
     assert_eq!(goaway, Some(1), "GOAWAY PROTOCOL_ERROR in {buf:?}");
 }
 
+/// Every frame in `buf` as (type, stream, payload); a partial frame at the end is left
+/// out.
+fn frames(buf: &[u8]) -> Vec<(u8, u32, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut off = 0;
+    while off + 9 <= buf.len() {
+        let len =
+            ((buf[off] as usize) << 16) | ((buf[off + 1] as usize) << 8) | buf[off + 2] as usize;
+        if off + 9 + len > buf.len() {
+            break;
+        }
+        let stream = u32::from_be_bytes([buf[off + 5], buf[off + 6], buf[off + 7], buf[off + 8]]);
+        out.push((buf[off + 3], stream, buf[off + 9..off + 9 + len].to_vec()));
+        off += 9 + len;
+    }
+    out
+}
+
+#[test]
+fn invalid_preface_on_an_http2_only_endpoint_gets_goaway_protocol_error() {
+    let mut options = support::options();
+    options.endpoints[0].protocols = Protocols::Http2;
+    let server = start(options, echo);
+    for bad in [
+        &b"PRI * HTTP/2.1\r\n\r\nSM\r\n\r\n"[..],
+        // A TLS ClientHello's first bytes (a client that speaks TLS to a cleartext port).
+        b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03",
+        // Frames without the preface.
+        b"\x00\x00\x00\x04\x00\x00\x00\x00\x00",
+        // Not a request line after all.
+        b"GET / FTP/1.1\r\n",
+    ] {
+        let mut s = server.connect();
+        s.write_all(bad).unwrap();
+        let mut buf = Vec::new();
+        // The server closes after its GOAWAY (bounded by the socket's read timeout).
+        let r = s.read_to_end(&mut buf);
+        assert!(
+            r.is_ok(),
+            "{bad:?}: closed cleanly after the GOAWAY, not {r:?}"
+        );
+        let frames = frames(&buf);
+        assert_eq!(
+            frames.first().map(|f| (f.0, f.1)),
+            Some((0x4, 0)),
+            "{bad:?}: the server's preface (SETTINGS) first: {buf:?}"
+        );
+        let goaway = frames.iter().rev().find(|f| f.0 == 0x7);
+        let (last, code) = goaway
+            .map(|(_, _, p)| {
+                (
+                    u32::from_be_bytes([p[0], p[1], p[2], p[3]]),
+                    u32::from_be_bytes([p[4], p[5], p[6], p[7]]),
+                )
+            })
+            .unwrap_or_else(|| panic!("{bad:?}: no GOAWAY in {buf:?}"));
+        assert_eq!((last, code), (0, 1), "{bad:?}: GOAWAY(0, PROTOCOL_ERROR)");
+    }
+    // An HTTP/1.x request line alone (no headers yet) still gets the readable 400.
+    let mut s = server.connect();
+    s.write_all(b"GET / HTTP/1.1\r\n").unwrap();
+    let r = support::read_response(&mut s, false).expect("a response");
+    assert_eq!(r.status, 400);
+    assert!(r.body_str().contains("HTTP/2 only"), "{}", r.body_str());
+}
+
 /// The acceptance test: 2 workers, 8 HTTP/2 connections × 20 concurrent streams of
 /// 50 ms handlers, plus HTTP/1.1 clients at the same time: every request completes or is
 /// cleanly refused (REFUSED_STREAM, retryable: retried here as clients do, until all 160

@@ -357,3 +357,136 @@ fn idle_http2_connection_is_closed_after_the_keep_alive_timeout() {
     let t: std::collections::HashMap<_, _> = server.handle.stats().timeouts.into_iter().collect();
     assert!(t["keep_alive"] >= 1);
 }
+
+/// Reads one frame (type, flags, stream, payload) within the socket's read timeout.
+fn read_frame(s: &mut TcpStream) -> std::io::Result<(u8, u8, u32, Vec<u8>)> {
+    let mut head = [0u8; 9];
+    s.read_exact(&mut head)?;
+    let len = ((head[0] as usize) << 16) | ((head[1] as usize) << 8) | head[2] as usize;
+    let mut payload = vec![0u8; len];
+    s.read_exact(&mut payload)?;
+    let stream = u32::from_be_bytes([head[5], head[6], head[7], head[8]]) & 0x7fff_ffff;
+    Ok((head[3], head[4], stream, payload))
+}
+
+/// Graceful shutdown of an idle HTTP/2 connection after streams 1, 3 and 5 were
+/// answered: one GOAWAY naming stream 5 (not 2^31-1, not 0), then a clean close. Both
+/// with the connection parked in its event loop and with it perhaps still being driven
+/// when shutdown begins.
+#[test]
+fn shutdown_goaway_names_the_last_stream_processed() {
+    for parked in [true, false] {
+        let server = support::start(support::options(), |_req: Request| {
+            Response::new(Body::from("ok"))
+        });
+        let mut s = open(&server, &[]);
+        for id in [1u32, 3, 5] {
+            s.write_all(&frame(0x1, END_STREAM | END_HEADERS, id, &get_block()))
+                .unwrap();
+        }
+        // Until every stream has ended (HEADERS or DATA with END_STREAM), bounded by
+        // the socket's 10 s read timeout per frame and 50 frames.
+        let mut ended = Vec::new();
+        for _ in 0..50 {
+            if ended.len() == 3 {
+                break;
+            }
+            let (ty, flags, stream, _) = read_frame(&mut s).expect("a frame");
+            if (ty == 0x0 || ty == 0x1) && flags & END_STREAM != 0 {
+                ended.push(stream);
+            }
+        }
+        ended.sort_unstable();
+        assert_eq!(ended, [1, 3, 5], "every stream answered");
+        if parked {
+            // Let the connection park (it holds nothing), bounded.
+            let until = Instant::now() + Duration::from_secs(5);
+            while server.handle.stats().workers_busy > 0 && Instant::now() < until {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let h = server.handle.clone();
+        let stopper = std::thread::spawn(move || h.shutdown(Duration::from_secs(10)));
+        let mut goaways = Vec::new();
+        let end = loop {
+            match read_frame(&mut s) {
+                Ok((0x7, _, _, p)) => goaways.push((
+                    u32::from_be_bytes([p[0], p[1], p[2], p[3]]),
+                    u32::from_be_bytes([p[4], p[5], p[6], p[7]]),
+                )),
+                Ok(_) => {}
+                Err(e) => break e,
+            }
+            if goaways.len() > 4 {
+                panic!("GOAWAYs without end: {goaways:?}");
+            }
+        };
+        assert_eq!(
+            end.kind(),
+            std::io::ErrorKind::UnexpectedEof,
+            "closed cleanly after the GOAWAY (parked: {parked}): {end}"
+        );
+        // Nothing was in progress: no PING round trip (this client answers none), one
+        // GOAWAY NO_ERROR naming stream 5.
+        assert_eq!(
+            goaways,
+            [(5, 0)],
+            "one GOAWAY NO_ERROR naming stream 5 (parked: {parked})"
+        );
+        drop(s);
+        assert!(stopper.join().unwrap(), "shutdown was clean");
+    }
+}
+
+/// A request that reached a parked HTTP/2 connection just before shutdown began is
+/// answered, and the final GOAWAY names its stream.
+#[test]
+fn shutdown_answers_a_stream_that_arrived_before_the_signal() {
+    let server = support::start(support::options(), |_req: Request| {
+        Response::new(Body::from("ok"))
+    });
+    let mut s = open(&server, &[]);
+    s.write_all(&frame(0x1, END_STREAM | END_HEADERS, 1, &get_block()))
+        .unwrap();
+    // Until stream 1 has ended (bounded: 50 frames, 10 s each), then let it park.
+    let mut done = false;
+    for _ in 0..50 {
+        let (ty, flags, stream, _) = read_frame(&mut s).expect("a frame");
+        if (ty == 0x0 || ty == 0x1) && flags & END_STREAM != 0 && stream == 1 {
+            done = true;
+            break;
+        }
+    }
+    assert!(done, "stream 1 answered");
+    std::thread::sleep(Duration::from_millis(50));
+    s.write_all(&frame(0x1, END_STREAM | END_HEADERS, 3, &get_block()))
+        .unwrap();
+    let h = server.handle.clone();
+    let stopper = std::thread::spawn(move || h.shutdown(Duration::from_secs(10)));
+    let mut goaways = Vec::new();
+    let mut answered = false;
+    let end = loop {
+        match read_frame(&mut s) {
+            Ok((0x7, _, _, p)) => goaways.push((
+                u32::from_be_bytes([p[0], p[1], p[2], p[3]]),
+                u32::from_be_bytes([p[4], p[5], p[6], p[7]]),
+            )),
+            Ok((0x0 | 0x1, flags, 3, _)) if flags & END_STREAM != 0 => answered = true,
+            Ok(_) => {}
+            Err(e) => break e,
+        }
+        if goaways.len() > 4 {
+            panic!("GOAWAYs without end: {goaways:?}");
+        }
+    };
+    assert_eq!(end.kind(), std::io::ErrorKind::UnexpectedEof, "{end}");
+    assert!(answered, "stream 3 answered; GOAWAYs {goaways:?}");
+    assert_eq!(
+        goaways.last(),
+        Some(&(3, 0)),
+        "the final GOAWAY names stream 3"
+    );
+    drop(s);
+    assert!(stopper.join().unwrap(), "shutdown was clean");
+}

@@ -66,6 +66,18 @@ pub(crate) enum Protocol {
     },
 }
 
+/// What graceful shutdown does with an idle connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum AtShutdown {
+    /// Close it: nothing is waiting in its socket (or the client has closed its side).
+    Close,
+    /// Drive it once more: bytes wait in its socket (a request that arrived before the
+    /// signal, which is served with `Connection: close`; closing the socket with them
+    /// unread would reset the connection), or it is an HTTP/2 connection, which sends
+    /// GOAWAY with the last stream it processed before it closes.
+    Drive,
+}
+
 /// One connection: its link and its protocol.
 pub(crate) struct Conn {
     pub(crate) link: Link,
@@ -140,7 +152,8 @@ impl Conn {
         }
     }
 
-    /// Whether idle with nothing buffered (safe to close at shutdown).
+    /// Whether idle with nothing buffered: at shutdown it is closed, or driven once more,
+    /// as [`at_shutdown`](Self::at_shutdown) says.
     pub(crate) fn is_idle(&self) -> bool {
         let empty = self.link.buf.is_empty();
         match &self.proto {
@@ -150,6 +163,24 @@ impl Conn {
             Protocol::Http2(h2) => h2.is_idle(),
             Protocol::Lingering { .. } => false,
         }
+    }
+
+    /// What graceful shutdown does with this connection when it is idle.
+    pub(crate) fn at_shutdown(&self) -> AtShutdown {
+        if self.is_http2() || self.link.io.stream.has_unread() {
+            AtShutdown::Drive
+        } else {
+            AtShutdown::Close
+        }
+    }
+
+    /// Whether it speaks HTTP/2.
+    pub(crate) fn is_http2(&self) -> bool {
+        #[cfg(feature = "http2")]
+        if let Protocol::Http2(_) = &self.proto {
+            return true;
+        }
+        false
     }
 
     /// Whether it lingers after an error response.
@@ -360,30 +391,51 @@ enum Detected {
 }
 
 /// Reads a cleartext connection's first bytes until they tell HTTP/2's client preface
-/// from HTTP/1.x (the first byte usually does). An idle connection parks with no buffer;
-/// a prefix of the preface waits under RequestHeadersTimeout like any partial head.
+/// from HTTP/1.x (the first byte usually does). On an HTTP/2-only endpoint, bytes that
+/// are neither go to HTTP/2, which answers the invalid preface with GOAWAY. An idle
+/// connection parks with no buffer; a prefix of the preface (or, on an HTTP/2-only
+/// endpoint, of a request line) waits under RequestHeadersTimeout like any partial head.
 fn detect(l: &mut Link, head_started: &mut Option<Instant>, cx: &dyn Context) -> Detected {
     loop {
         let b = l.buf.bytes();
         if !b.is_empty() {
             let n = b.len().min(PREFACE.len());
             if b[..n] != PREFACE[..n] {
-                if l.endpoint.protocols == Protocols::Http2 {
-                    log::debug!(
-                        "Connection id \"{}\" sent HTTP/1.x to an HTTP/2-only endpoint",
-                        l.id()
-                    );
-                    return Detected::Then(h1::refuse(
-                        l,
-                        400,
-                        "This endpoint speaks HTTP/2 only (Protocols: Http2); use HTTP/2 \
-                         with prior knowledge",
-                        cx,
-                    ));
+                if l.endpoint.protocols != Protocols::Http2 {
+                    return Detected::Http1;
                 }
-                return Detected::Http1;
-            }
-            if n == PREFACE.len() {
+                // An HTTP/2-only endpoint: an HTTP/1.x client gets a 400 it can read;
+                // anything else is an invalid preface (RFC 9113 §3.4), answered by
+                // HTTP/2 itself with GOAWAY PROTOCOL_ERROR.
+                let max_line = cx.options().limits.max_request_line_size;
+                match http1_request_line(b, max_line) {
+                    Some(true) => {
+                        log::debug!(
+                            "Connection id \"{}\" sent HTTP/1.x to an HTTP/2-only endpoint",
+                            l.id()
+                        );
+                        return Detected::Then(h1::refuse(
+                            l,
+                            400,
+                            "This endpoint speaks HTTP/2 only (Protocols: Http2); use \
+                             HTTP/2 with prior knowledge",
+                            cx,
+                        ));
+                    }
+                    #[cfg(feature = "http2")]
+                    Some(false) => {
+                        log::debug!(
+                            "Connection id \"{}\" sent an invalid HTTP/2 preface",
+                            l.id()
+                        );
+                        return Detected::Http2;
+                    }
+                    #[cfg(not(feature = "http2"))]
+                    Some(false) => return Detected::Then(Outcome::Close),
+                    // Could still be a request line: the next bytes decide.
+                    None => {}
+                }
+            } else if n == PREFACE.len() {
                 #[cfg(feature = "http2")]
                 return Detected::Http2;
                 #[cfg(not(feature = "http2"))]
@@ -403,8 +455,12 @@ fn detect(l: &mut Link, head_started: &mut Option<Instant>, cx: &dyn Context) ->
             }
             Ok(None) => {
                 let Some(started) = *head_started else {
-                    // Idle: park at once, holding no buffer.
+                    // Idle: park at once, holding no buffer; at shutdown close, once a
+                    // read has looked at the socket.
                     if cx.is_shutting_down() {
+                        if l.io.forget_drained() {
+                            continue;
+                        }
                         return Detected::Then(Outcome::Close);
                     }
                     l.release_buffers();
@@ -421,6 +477,58 @@ fn detect(l: &mut Link, head_started: &mut Option<Instant>, cx: &dyn Context) ->
                 };
             }
         }
+    }
+}
+
+/// Whether `b`, the first bytes of a connection, is an HTTP/1.x request line
+/// (`method SP target SP HTTP/1.d`, then CRLF or LF): `Some(true)` when it starts with
+/// one, `Some(false)` when it cannot (or its line would be longer than `max_line`),
+/// `None` while the bytes so far could still begin one.
+fn http1_request_line(b: &[u8], max_line: usize) -> Option<bool> {
+    const VERSION: &[u8] = b"HTTP/1.";
+    let line = match b.iter().position(|&c| c == b'\n') {
+        Some(i) => &b[..i],
+        None if b.len() > max_line => return Some(false),
+        None => b,
+    };
+    let complete = line.len() < b.len();
+    // The line's CR (or, before the LF came, perhaps the start of its CRLF).
+    let line = match line.last() {
+        Some(b'\r') => &line[..line.len() - 1],
+        _ => line,
+    };
+    let mut parts = line.splitn(3, |&c| c == b' ');
+    let method = parts.next().unwrap_or_default();
+    let target = parts.next();
+    let version = parts.next();
+    if !method.iter().all(|&c| crate::http1::head::is_tchar(c)) {
+        return Some(false);
+    }
+    let Some(target) = target else {
+        // No space yet: the method may go on.
+        return if complete { Some(false) } else { None };
+    };
+    if method.is_empty() || !target.iter().all(|&c| c > b' ' && c != 0x7f) {
+        return Some(false);
+    }
+    let Some(version) = version else {
+        return if complete { Some(false) } else { None };
+    };
+    if target.is_empty() {
+        return Some(false);
+    }
+    let expected = VERSION.len() + 1;
+    let known = version.len().min(VERSION.len());
+    if version[..known] != VERSION[..known]
+        || version.len() > expected
+        || (version.len() == expected && !version[expected - 1].is_ascii_digit())
+    {
+        return Some(false);
+    }
+    if complete {
+        Some(version.len() == expected)
+    } else {
+        None
     }
 }
 
@@ -460,4 +568,48 @@ fn start_upgraded(mut conn: Box<Conn>, p: crate::upgrade::Pending) {
 fn _assert_send() {
     fn is_send<T: Send>() {}
     is_send::<Box<Conn>>();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::http1_request_line;
+
+    #[test]
+    fn http1_request_lines_are_told_from_other_bytes() {
+        for line in [
+            &b"GET / HTTP/1.1\r\n"[..],
+            b"GET / HTTP/1.1\r\nHost: x\r\n\r\n",
+            b"POST /a?b=c HTTP/1.0\n",
+            b"PRI * HTTP/1.1\r\n",
+        ] {
+            assert_eq!(http1_request_line(line, 8192), Some(true), "{line:?}");
+        }
+        for bytes in [
+            &b"PRI * HTTP/2.1\r\n\r\nSM\r\n\r\n"[..],
+            b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03",
+            b"\x00\x00\x12\x04\x00\x00\x00\x00\x00",
+            b"GET / HTTP/1.1 extra\r\n",
+            b"GET  / HTTP/1.1\r\n",
+            b"GET /\r\n",
+            b"GET\r\n",
+            b"GET / HTTP/1.x\r\n",
+            b"GET / FTP/1.1",
+            b"G\x01",
+        ] {
+            assert_eq!(http1_request_line(bytes, 8192), Some(false), "{bytes:?}");
+        }
+        // Undecided until more bytes come.
+        for prefix in [
+            &b"G"[..],
+            b"GET",
+            b"GET ",
+            b"GET /index",
+            b"GET / HTTP/1",
+            b"GET / HTTP/1.1\r",
+        ] {
+            assert_eq!(http1_request_line(prefix, 8192), None, "{prefix:?}");
+        }
+        // A line longer than the limit is not waited for.
+        assert_eq!(http1_request_line(&[b'G'; 100], 64), Some(false));
+    }
 }

@@ -193,6 +193,12 @@ impl H1<'_> {
                     let now = Instant::now();
                     if self.s.core.phase() == Phase::Idle {
                         if self.cx.is_shutting_down() {
+                            // Closed only when truly idle: a request that arrived since
+                            // the last read is served (with Connection: close), and
+                            // closing with it unread would reset the connection.
+                            if self.l.io.forget_drained() {
+                                continue;
+                            }
                             return Step::Close;
                         }
                         // Park at once: the worker then waits on the whole epoll set,

@@ -537,9 +537,15 @@ impl Connection {
         if self.phase == Phase::Preface {
             let n = self.read_buf.len().min(PREFACE.len());
             if self.read_buf[..n] != PREFACE[..n] {
+                // A connection error of type PROTOCOL_ERROR (RFC 9113 §3.4): after our
+                // SETTINGS (the server's preface, queued or sent already), GOAWAY.
                 log::debug!("HTTP/2: bad connection preface");
-                self.control.clear();
-                self.control_frames = 0;
+                GoAway::new(
+                    StreamId::ZERO,
+                    ErrorCode::ProtocolError,
+                    Bytes::from_static(b"invalid connection preface"),
+                )
+                .encode(&mut self.control);
                 self.error = Some(ConnError::BadPreface);
                 return Err(ConnError::BadPreface);
             }
@@ -680,6 +686,23 @@ impl Connection {
         self.shutdown = Shutdown::Draining {
             deadline: now + SHUTDOWN_PING_TIMEOUT,
         };
+    }
+
+    /// Ends a connection with no stream in progress at shutdown: GOAWAY with the last
+    /// stream id the client opened (every stream up to it was processed), whichever
+    /// phase of [`shutdown`](Self::shutdown) it is in; the connection is then closed
+    /// ([`is_closed`](Self::is_closed)). Returns whether the GOAWAY was queued (not when
+    /// the final one went out already or the connection failed).
+    pub(crate) fn close_idle(&mut self) -> bool {
+        if self.error.is_some() || matches!(self.shutdown, Shutdown::Final { .. }) {
+            return false;
+        }
+        self.final_goaway().is_ok()
+    }
+
+    /// Whether the connection failed on an invalid client preface.
+    pub(crate) fn bad_preface(&self) -> bool {
+        self.error == Some(ConnError::BadPreface)
     }
 
     /// Streams open (request in progress or response being sent).

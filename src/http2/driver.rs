@@ -190,6 +190,8 @@ enum Read2 {
 
 /// Runs an HTTP/2 connection until it has nothing to do (park) or ends (close).
 pub(crate) fn drive(l: &mut Link, h2: &mut H2, cx: &dyn Context) -> Outcome {
+    // At shutdown: whether a read has looked at the socket since the drive began.
+    let mut shutdown_read = false;
     loop {
         let now = Instant::now();
         let mut progressed = false;
@@ -203,7 +205,9 @@ pub(crate) fn drive(l: &mut Link, h2: &mut H2, cx: &dyn Context) -> Outcome {
         }
         pull_bodies(h2, id);
 
-        if cx.is_shutting_down() && !h2.shutdown_sent {
+        // Shutdown with streams in progress: GOAWAY in two phases, the accepted streams
+        // finish. (An idle connection ends below, once a read has found nothing more.)
+        if cx.is_shutting_down() && !h2.shutdown_sent && h2.busy() {
             h2.shutdown_sent = true;
             h2.core.shutdown(now);
             progressed = true;
@@ -234,16 +238,42 @@ pub(crate) fn drive(l: &mut Link, h2: &mut H2, cx: &dyn Context) -> Outcome {
             Read2::Closed => {
                 flush_best_effort(h2, &mut l.io);
                 abort_all(h2);
+                // After an invalid preface's GOAWAY the client may still be sending:
+                // linger, so that it reads the GOAWAY rather than a reset.
+                if h2.core.bad_preface() {
+                    return Outcome::Linger;
+                }
                 return Outcome::Close;
             }
         }
         if h2.core.is_closed() && !h2.output_pending() && !h2.core.wants_write() {
             abort_all(h2);
-            return Outcome::Close;
+            // Ended by shutdown's GOAWAY: linger, so that what the client sends meanwhile
+            // (a SETTINGS or PING acknowledgement) does not turn the close into a reset.
+            return if h2.shutdown_sent {
+                Outcome::Linger
+            } else {
+                Outcome::Close
+            };
         }
         if progressed {
             h2.last_active = now;
             continue;
+        }
+        // Shutting down with nothing in progress: once a read has looked at the socket
+        // (a request that arrived before the signal is served first), GOAWAY with the
+        // last stream processed, then close.
+        if cx.is_shutting_down() && !h2.busy() {
+            if !shutdown_read {
+                shutdown_read = true;
+                h2.read_hint = true;
+                l.io.forget_drained();
+                continue;
+            }
+            if h2.core.close_idle() {
+                h2.shutdown_sent = true;
+                continue;
+            }
         }
         // Nothing to do now: park until the socket is ready, a handler finishes, or a
         // deadline passes.
@@ -325,7 +355,8 @@ pub(crate) fn on_expired(l: &mut Link, h2: &mut H2, cx: &dyn Context) -> Outcome
             .timeouts
             .keep_alive
             .fetch_add(1, Ordering::Relaxed);
-        h2.core.shutdown(now);
+        // Nothing in progress: GOAWAY with the last stream processed.
+        h2.core.close_idle();
         flush_best_effort(h2, &mut l.io);
     } else {
         // Busy (handlers running) and nothing stalled: keep waiting.

@@ -143,9 +143,10 @@ impl DeadlineIo {
     }
 
     /// Forgets that the socket was found empty (the connection parks: the next drive
-    /// comes from a readiness event).
-    pub(crate) fn forget_drained(&mut self) {
-        self.drained = false;
+    /// comes from a readiness event). Returns whether it had been: then the last
+    /// "would block" from [`try_read`](Self::try_read) did not look at the socket.
+    pub(crate) fn forget_drained(&mut self) -> bool {
+        std::mem::take(&mut self.drained)
     }
 
     /// Waits until the socket is readable (or writable with `write`) or `until` passes.

@@ -42,6 +42,26 @@ impl Transport {
         }
     }
 
+    /// Whether bytes wait unread in the socket (a peek that does not block; the end of
+    /// the stream and errors count as none).
+    pub(crate) fn has_unread(&self) -> bool {
+        let mut b = [0u8; 1];
+        let fd = match self {
+            Transport::Tcp(s) => s.as_fd(),
+            Transport::Unix(s) => s.as_fd(),
+            #[cfg(feature = "tls")]
+            Transport::Tls(t) => return t.sock.has_unread(),
+        };
+        let flags = rustix::net::RecvFlags::PEEK | rustix::net::RecvFlags::DONTWAIT;
+        loop {
+            match rustix::net::recv(fd, &mut b, flags) {
+                Ok((n, _)) => return n > 0,
+                Err(rustix::io::Errno::INTR) => continue,
+                Err(_) => return false,
+            }
+        }
+    }
+
     /// Whether reads go straight to the socket (no TLS layer).
     pub(crate) fn is_plain(&self) -> bool {
         match self {

@@ -26,7 +26,8 @@
 //! its set; the others wait on the pool's queue (new connections, HTTP/2 streams).
 //!
 //! **The timer thread** owns the deadlines (keep-alive, header timeout, data rates,
-//! handshake, linger) of every shard, closes parked connections at shutdown, and rescues
+//! handshake, linger) of every shard, closes idle parked connections at shutdown (those
+//! with bytes waiting, and HTTP/2 ones, are driven once more instead), and rescues
 //! the ready connections of a shard none of whose workers is waiting (say, all busy in slow
 //! handlers): it moves them to the pool's queue, where any idle worker takes them.
 
@@ -41,7 +42,7 @@ use rustix::event::epoll::{self, EventData, EventFlags};
 use rustix::event::{eventfd, poll, EventfdFlags, PollFd, PollFlags, Timespec};
 
 use crate::conn::link::EventLoop;
-use crate::conn::{Conn, Registration};
+use crate::conn::{AtShutdown, Conn, Registration};
 use crate::server::Shared;
 
 /// Token of a shard's eventfd that says the pool's queue has work (slot tokens are never
@@ -349,8 +350,9 @@ impl Shard {
         signal(&self.work);
     }
 
-    /// Parks a connection until its socket is ready or its deadline passes.
-    fn park(self: &Arc<Self>, mut conn: Box<Conn>, timers: &OwnedFd) -> Parked {
+    /// Parks a connection until its socket is ready or its deadline passes; with `ready`,
+    /// straight onto the ready list (it must be driven again at once).
+    fn park(self: &Arc<Self>, mut conn: Box<Conn>, timers: &OwnedFd, ready: bool) -> Parked {
         // The next drive comes from an event: read then.
         conn.link.io.forget_drained();
         let fd = conn.link.io.fd();
@@ -418,7 +420,7 @@ impl Shard {
         let slot = &mut st.slots[idx];
         debug_assert_eq!(slot.gen, gen);
         slot.conn = Some(conn);
-        let again = std::mem::take(&mut slot.pending);
+        let again = std::mem::take(&mut slot.pending) || ready;
         st.parked += 1;
         if again {
             // Bytes (or room) came while the connection was being driven: the edge that
@@ -541,8 +543,8 @@ pub(crate) enum Parked {
     Yes,
     /// Parked, and already on its shard's ready list (an event came while it was out).
     Ready,
-    /// Dropped (closing it): the server is shutting down and it was idle, or it could not
-    /// be watched.
+    /// Dropped (closing it): the server is shutting down and it was idle with nothing
+    /// waiting in its socket, or it could not be watched.
     Dropped,
 }
 
@@ -596,11 +598,22 @@ impl EventLoops {
     }
 
     /// Parks a connection in its shard until its socket is ready or its deadline passes.
+    /// At shutdown an idle connection is closed instead, unless it has something to do
+    /// (see [`Conn::at_shutdown`]): then it goes straight onto the ready list.
     pub(crate) fn park(&self, conn: Box<Conn>, shared: &Shared) -> Parked {
-        if (shared.is_shutting_down() && conn.is_idle()) || shared.is_aborting() {
+        if shared.is_aborting() {
             return Parked::Dropped;
         }
-        self.shard(conn.link.shard).clone().park(conn, &self.timers)
+        let mut ready = false;
+        if shared.is_shutting_down() && conn.is_idle() {
+            match conn.at_shutdown() {
+                AtShutdown::Close => return Parked::Dropped,
+                AtShutdown::Drive => ready = true,
+            }
+        }
+        self.shard(conn.link.shard)
+            .clone()
+            .park(conn, &self.timers, ready)
     }
 
     /// Takes a parked connection by the token it was parked with (an HTTP/2 connection
@@ -653,8 +666,8 @@ impl EventLoops {
 const RESCUE_INTERVAL: Duration = Duration::from_millis(5);
 
 /// The timer thread: enforces deadlines, hands ready connections to the pool when no
-/// worker is waiting on their shard, and closes parked connections at shutdown. Returns
-/// once the server has shut down.
+/// worker is waiting on their shard, and closes idle parked connections at shutdown.
+/// Returns once the server has shut down.
 pub(crate) fn run(shared: &Shared, pool: Sender<super::Work>) {
     let loops = &shared.poller;
     let mut closed_idle = false;
@@ -696,7 +709,11 @@ pub(crate) fn run(shared: &Shared, pool: Sender<super::Work>) {
         flush_pending(&pool, &mut pending);
         if shared.is_shutting_down() && !closed_idle {
             closed_idle = true;
-            close_idle(loops);
+            close_idle(loops, &mut pending);
+            flush_pending(&pool, &mut pending);
+            // Workers waiting on their shard's epoll set do not see the queue by
+            // themselves.
+            loops.notify_work();
         }
         if shared.is_aborting() {
             close_all(loops);
@@ -759,13 +776,18 @@ fn expire(shared: &Shared) -> Duration {
     })
 }
 
-/// At shutdown: closes idle connections, and lingering ones after discarding what their
-/// client has queued (their response and FIN are out; closing sends a FIN, not a reset).
-fn close_idle(loops: &EventLoops) {
+/// At shutdown: closes the idle connections that have nothing to do, and lingering ones
+/// after discarding what their client has queued (their response and FIN are out;
+/// closing sends a FIN, not a reset). An idle connection with bytes waiting in its
+/// socket (a request sent before the signal whose event no worker has handled yet) and
+/// an HTTP/2 connection (it owes its client a GOAWAY) are queued to be driven instead.
+fn close_idle(loops: &EventLoops, pending: &mut VecDeque<Box<Conn>>) {
     for s in loops.shards.iter() {
-        for mut c in s.take_where(|c| c.is_idle() || c.is_lingering()) {
+        for mut c in s.take_where(|c| c.is_idle() || c.is_lingering() || c.is_http2()) {
             if c.is_lingering() {
                 c.linger_read();
+            } else if !c.is_idle() || c.at_shutdown() == AtShutdown::Drive {
+                pending.push_back(c);
             }
         }
     }

@@ -551,11 +551,22 @@ fn worker_loop(rx: Receiver<Work>, shared: Arc<Shared>, index: usize) {
     }
 }
 
+/// The most connections an accept thread takes from the listen backlog once shutdown has
+/// begun, beyond the backlog's size (the kernel may queue a few more than it).
+const DRAIN_SLACK: usize = 64;
+
+/// One accept thread: waits for connections and hands them to the pool. When shutdown
+/// begins, it accepts what already waits in the listen backlog (a client that connected
+/// and sent its request before the signal is served, with `Connection: close`, rather
+/// than reset when the listener closes), then closes the listener.
 fn accept_loop(l: Listener, ep: Arc<EndpointCtx>, shared: Arc<Shared>, tx: Sender<Work>) {
     let mut last_error_log: Option<Instant> = None;
     let mut suppressed = 0u64;
+    // Counts the connections taken from the backlog once shutdown began: `Some` then.
+    let mut draining: Option<usize> = None;
+    let drain_max = shared.options.listen_backlog as usize + DRAIN_SLACK;
     'outer: loop {
-        {
+        if draining.is_none() {
             let mut fds = [
                 PollFd::new(&l, PollFlags::IN),
                 PollFd::new(&shared.stop, PollFlags::IN),
@@ -563,7 +574,7 @@ fn accept_loop(l: Listener, ep: Arc<EndpointCtx>, shared: Arc<Shared>, tx: Sende
             match poll(&mut fds, None) {
                 Ok(_) => {
                     if !fds[1].revents().is_empty() {
-                        break;
+                        draining = Some(0);
                     }
                 }
                 Err(rustix::io::Errno::INTR) => continue,
@@ -575,8 +586,17 @@ fn accept_loop(l: Listener, ep: Arc<EndpointCtx>, shared: Arc<Shared>, tx: Sende
             }
         }
         loop {
-            if shared.is_shutting_down() {
+            if shared.is_aborting() {
                 break 'outer;
+            }
+            if let Some(n) = draining.as_mut() {
+                if *n >= drain_max {
+                    break 'outer;
+                }
+                *n += 1;
+            } else if shared.is_shutting_down() {
+                draining = Some(0);
+                continue;
             }
             match l.accept() {
                 Ok((stream, remote, local)) => {
@@ -626,7 +646,9 @@ fn accept_loop(l: Listener, ep: Arc<EndpointCtx>, shared: Arc<Shared>, tx: Sende
                         conn.begin_handshake(t.handshake_timeout);
                     }
                     // Back-pressure: when every worker is busy and the queue is full, stop
-                    // accepting; new connections wait in the kernel's listen backlog.
+                    // accepting; new connections wait in the kernel's listen backlog. At
+                    // shutdown too: the workers finish what they have and take this one
+                    // (dropping it would reset a client whose request may be in).
                     loop {
                         match tx.send_timeout(Work::Conn(conn), Duration::from_millis(100)) {
                             Ok(()) => {
@@ -634,7 +656,7 @@ fn accept_loop(l: Listener, ep: Arc<EndpointCtx>, shared: Arc<Shared>, tx: Sende
                                 break;
                             }
                             Err(SendTimeoutError::Timeout(w)) => {
-                                if shared.is_shutting_down() {
+                                if shared.is_aborting() {
                                     break 'outer;
                                 }
                                 let Work::Conn(c) = w else { break 'outer };
@@ -644,7 +666,13 @@ fn accept_loop(l: Listener, ep: Arc<EndpointCtx>, shared: Arc<Shared>, tx: Sende
                         }
                     }
                 }
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    if draining.is_some() {
+                        // The backlog is empty: close the listener.
+                        break 'outer;
+                    }
+                    break;
+                }
                 Err(e) => {
                     let code = e.raw_os_error().unwrap_or(0);
                     let transient = [
@@ -658,6 +686,10 @@ fn accept_loop(l: Listener, ep: Arc<EndpointCtx>, shared: Arc<Shared>, tx: Sende
                     if transient {
                         log::debug!("accept on {}: {e}; continuing", ep.name);
                         continue;
+                    }
+                    if draining.is_some() {
+                        log::debug!("accept on {} at shutdown: {e}; closing", ep.name);
+                        break 'outer;
                     }
                     // EMFILE, ENFILE, ENOBUFS, ENOMEM and anything unexpected: log (at most
                     // once a second) and back off briefly; never fatal.
@@ -754,9 +786,11 @@ impl ServerHandle {
             .load(Ordering::Acquire)
     }
 
-    /// Stops accepting, closes idle connections, lets in-flight requests finish (each
-    /// answered with `Connection: close`), and after `timeout` aborts the rest. Returns
-    /// `true` when every connection finished in time. Later calls return at once.
+    /// Stops accepting (after taking the connections already in the listen backlog),
+    /// closes idle connections, lets in-flight requests finish (each answered with
+    /// `Connection: close`; a request that had arrived on an idle connection counts as
+    /// in flight), and after `timeout` aborts the rest. HTTP/2 connections get GOAWAY.
+    /// Returns `true` when every connection finished in time. Later calls return at once.
     pub fn shutdown(&self, timeout: Duration) -> bool {
         let Some((threads, workers)) = self.inner.threads.lock().ok().and_then(|mut t| t.take())
         else {

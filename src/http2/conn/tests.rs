@@ -357,11 +357,24 @@ fn preface_and_settings_exchange_bytes() {
 }
 
 #[test]
-fn bad_preface_sends_nothing() {
+fn bad_preface_gets_settings_then_goaway_protocol_error() {
     let mut peer = Peer::fresh(ConnSettings::default());
     assert_eq!(peer.bytes(b"PRI * HTTP/2.0\r\n"), Ok(()));
     assert_eq!(peer.bytes(b"\r\nXX"), Err(ConnError::BadPreface));
     assert!(peer.conn.is_closed());
+    assert!(peer.conn.bad_preface());
+    let out = peer.read();
+    assert!(matches!(out.first(), Some(Out::Settings(_))), "{out:?}");
+    assert_eq!(
+        out.last(),
+        Some(&Out::GoAway(
+            0,
+            ErrorCode::ProtocolError,
+            "invalid connection preface".into()
+        ))
+    );
+    // Nothing more, whatever follows.
+    assert_eq!(peer.bytes(b"more"), Err(ConnError::BadPreface));
     assert!(peer.read().is_empty());
     // An HTTP/1.1 request is refused at its first octet.
     let mut peer = Peer::fresh(ConnSettings::default());
@@ -1695,6 +1708,39 @@ fn response_header_compression() {
 }
 
 // ---- GOAWAY, shutdown, timeouts --------------------------------------------------------
+
+#[test]
+fn idle_close_at_shutdown_names_the_last_stream() {
+    // Streams 1 and 3 processed, then shutdown with nothing in progress: one GOAWAY with
+    // the real last stream id, and the connection is done.
+    let mut peer = Peer::new();
+    for id in [1, 3] {
+        peer.get(id).unwrap();
+        peer.request();
+        peer.respond(id, b"ok");
+        peer.read();
+    }
+    assert!(peer.conn.close_idle());
+    assert_eq!(
+        peer.read(),
+        [Out::GoAway(3, ErrorCode::NoError, String::new())]
+    );
+    assert!(peer.conn.is_closed());
+    assert!(!peer.conn.close_idle(), "one final GOAWAY");
+    // After the first phase of a graceful shutdown as well.
+    let mut peer = Peer::new();
+    peer.get(1).unwrap();
+    peer.request();
+    peer.respond(1, b"ok");
+    peer.conn.shutdown(peer.now);
+    peer.read();
+    assert!(peer.conn.close_idle());
+    assert_eq!(
+        peer.read(),
+        [Out::GoAway(1, ErrorCode::NoError, String::new())]
+    );
+    assert!(peer.conn.is_closed());
+}
 
 #[test]
 fn graceful_shutdown_in_two_phases() {
