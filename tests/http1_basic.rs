@@ -460,3 +460,32 @@ fn requests_followed_by_a_half_close_are_answered() {
         assert!(closed.is_some(), "attempt {i}: not closed");
     }
 }
+
+#[test]
+fn a_body_cut_short_by_the_clients_fin_ends_the_connection_at_once() {
+    // The bytes and the FIN arrive together while the connection is parked: the one edge
+    // that wakes it carries both, so the server must read on to the end of the stream
+    // rather than wait for the rest of the body (MinRequestBodyDataRate's 5 s grace).
+    let server = server();
+    for i in 0..10 {
+        let mut s = server.connect();
+        std::thread::sleep(Duration::from_millis(50));
+        s.write_all(b"POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\npartial")
+            .unwrap();
+        s.shutdown(std::net::Shutdown::Write).unwrap();
+        let started = std::time::Instant::now();
+        let (bytes, closed) = support::read_until_close(&mut s, Duration::from_secs(10));
+        assert!(closed.is_some(), "attempt {i}: not closed");
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "attempt {i}: closed only after {:?} ({:?})",
+            started.elapsed(),
+            String::from_utf8_lossy(&bytes)
+        );
+        assert!(
+            !String::from_utf8_lossy(&bytes).contains("408"),
+            "attempt {i}: answered as a slow body: {:?}",
+            String::from_utf8_lossy(&bytes)
+        );
+    }
+}

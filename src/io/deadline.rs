@@ -123,6 +123,10 @@ pub(crate) struct DeadlineIo {
     /// or a readiness wait clears this. Saves the read that finds the socket empty after
     /// each request, as nginx does.
     drained: bool,
+    /// The client's FIN was signalled (EPOLLRDHUP or POLLRDHUP): from then on a short read
+    /// does not mean the socket is empty, because the end of the stream waits behind the
+    /// bytes and raises no further edge. Reads go on until they meet it.
+    fin_seen: bool,
 }
 
 /// The result of waiting for readiness.
@@ -139,6 +143,7 @@ impl DeadlineIo {
             abort,
             log_id,
             drained: false,
+            fin_seen: false,
         }
     }
 
@@ -147,6 +152,11 @@ impl DeadlineIo {
     /// "would block" from [`try_read`](Self::try_read) did not look at the socket.
     pub(crate) fn forget_drained(&mut self) -> bool {
         std::mem::take(&mut self.drained)
+    }
+
+    /// Notes that the client's FIN was signalled (see `fin_seen`).
+    pub(crate) fn saw_fin(&mut self) {
+        self.fin_seen = true;
     }
 
     /// Waits until the socket is readable (or writable with `write`) or `until` passes.
@@ -177,6 +187,9 @@ impl DeadlineIo {
                     if !fds[1].revents().is_empty() {
                         return Err(IoFail::Aborted);
                     }
+                    if fds[0].revents().contains(PollFlags::RDHUP) {
+                        self.fin_seen = true;
+                    }
                     return Ok(Ready::Yes);
                 }
                 Err(rustix::io::Errno::INTR) => continue,
@@ -193,7 +206,7 @@ impl DeadlineIo {
         loop {
             match self.stream.read(buf) {
                 Ok(n) => {
-                    self.drained = self.stream.drained_after(n, buf.len());
+                    self.drained = !self.fin_seen && self.stream.drained_after(n, buf.len());
                     if let Some(id) = self.log_id {
                         log_bytes(id, "read", &buf[..n]);
                     }

@@ -230,6 +230,11 @@ impl Shard {
         // sent just before half-closing: still in the socket, not in our (empty) buffer.
         // A worker reads it; the read then meets the end of input and closes as usual.
         let hung_up = flags.intersects(EventFlags::HUP | EventFlags::ERR);
+        if flags.intersects(EventFlags::RDHUP | EventFlags::HUP) {
+            // The FIN may have come with the last bytes: this was its only edge, so the
+            // reads must go on until they meet the end of the stream.
+            conn.link.io.saw_fin();
+        }
         if hung_up && conn.is_idle() {
             log::debug!(
                 "Connection id \"{}\" closed by the client while idle",
