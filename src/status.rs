@@ -12,6 +12,17 @@ use crate::request::{Prepare, RequestExt};
 use crate::stats::{Counters, EndpointCounters};
 use crate::Body;
 
+/// A duration written in seconds with three decimals (`12.345`), with integer arithmetic:
+/// formatting an `f64` would link the standard library's float printing (about 12 KB of
+/// the binary) for this one number.
+struct Millis(Duration);
+
+impl std::fmt::Display for Millis {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{:03}", self.0.as_secs(), self.0.subsec_millis())
+    }
+}
+
 /// Where the status endpoint is served (off unless [`path`](Self::path) is set; the
 /// config file's `Falconet:Status`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -214,11 +225,11 @@ impl ServerStats {
             .zip(self.responses_by_class)
             .collect();
         format!(
-            "{{\"uptime_seconds\":{:.3},\"connections\":{{\"open\":{},\"total\":{},\"upgraded_open\":{}}},\
+            "{{\"uptime_seconds\":{},\"connections\":{{\"open\":{},\"total\":{},\"upgraded_open\":{}}},\
              \"endpoints\":[{}],\"requests\":{{\"total\":{},\"by_protocol\":{}}},\
              \"responses\":{},\"refused\":{},\"timeouts\":{},\"tls\":{{\"handshake_failures\":{}}},\
              \"workers\":{{\"total\":{},\"busy\":{},\"idle\":{},\"queued\":{}}}}}",
-            self.uptime.as_secs_f64(),
+            Millis(self.uptime),
             self.connections_open,
             self.connections_total,
             self.upgraded_open,
@@ -242,8 +253,8 @@ impl ServerStats {
         let _ = writeln!(
             o,
             "# HELP falconet_uptime_seconds Seconds since the server started.\n\
-             # TYPE falconet_uptime_seconds gauge\nfalconet_uptime_seconds {:.3}",
-            self.uptime.as_secs_f64()
+             # TYPE falconet_uptime_seconds gauge\nfalconet_uptime_seconds {}",
+            Millis(self.uptime)
         );
         let mut metric = |name: &str, kind: &str, help: &str, samples: &[(String, u64)]| {
             let _ = writeln!(o, "# HELP falconet_{name} {help}");
@@ -433,6 +444,18 @@ impl Handler for StatusHandler {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn uptime_is_written_with_three_decimals() {
+        for (d, text) in [
+            (Duration::ZERO, "0.000"),
+            (Duration::from_millis(7), "0.007"),
+            (Duration::from_micros(12_345_678), "12.345"),
+            (Duration::from_secs(86_400), "86400.000"),
+        ] {
+            assert_eq!(Millis(d).to_string(), text);
+        }
+    }
 
     fn sample() -> ServerStats {
         ServerStats {
