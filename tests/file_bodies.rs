@@ -56,12 +56,16 @@ fn file_regions_arrive_byte_identical_on_one_keep_alive_connection() {
             r.body == expected(offset, len),
             "region {offset}+{len} differs"
         );
-        // An empty region must not leave the head waiting for more (MSG_MORE).
-        assert!(
-            start.elapsed() < Duration::from_secs(2),
-            "region {offset}+{len} took {:?}",
-            start.elapsed()
-        );
+        // An empty or tiny region must not leave the head waiting for more (MSG_MORE's
+        // 200 ms cork). Only those are timed: megabytes under qemu on a busy machine can
+        // take seconds.
+        if len < 4096 {
+            assert!(
+                start.elapsed() < Duration::from_secs(2),
+                "region {offset}+{len} took {:?}",
+                start.elapsed()
+            );
+        }
     }
     // HEAD: the head only, and the connection goes on.
     c.write_all(b"HEAD /0/100 HTTP/1.1\r\nHost: a\r\n\r\n")
