@@ -258,11 +258,10 @@ fn raw_version_token(head: &[u8]) -> &[u8] {
 /// major version it implements as that version's highest minor it implements, so
 /// `HTTP/1.2` to `HTTP/1.9` are parsed as HTTP/1.1 (Host required, chunked allowed,
 /// persistent by default) and answered `HTTP/1.1`. Rewrites the minor digit in `head`
-/// (a copy of the request head) so that httparse, which knows only 1.0 and 1.1, accepts it.
+/// (a copy of the request head, whose version [`is_higher_minor`]) so that httparse, which
+/// knows only 1.0 and 1.1, accepts it.
 fn higher_minor_as_http11(head: &mut [u8]) {
-    if !is_higher_minor(head) {
-        return;
-    }
+    debug_assert!(is_higher_minor(head));
     let line_end = head
         .iter()
         .position(|&b| b == b'\r' || b == b'\n')
@@ -777,6 +776,23 @@ mod tests {
 
     fn parse(buf: &[u8]) -> Result<Option<(RequestHead, usize)>, RequestError> {
         parse_head(buf, &limits())
+    }
+
+    #[test]
+    fn heads_on_both_sides_of_the_shared_block_sizes_keep_their_bytes() {
+        // share_head copies heads of up to 1 KiB and 4 KiB into one block, longer ones
+        // into a Vec: the target and a header value at the very end arrive intact in each.
+        for len in [1023, 1024, 1025, 4095, 4096, 4097, 9000] {
+            let start = "GET /t HTTP/1.1\r\nHost: a\r\nX: ";
+            let pad = len - start.len() - "z\r\n\r\n".len();
+            let buf = format!("{start}{}z\r\n\r\n", "y".repeat(pad));
+            assert_eq!(buf.len(), len);
+            let h = ok(buf.as_bytes());
+            assert_eq!(h.target.path(), "/t", "{len}");
+            let x = h.headers["x"].as_bytes();
+            assert_eq!(x.len(), pad + 1, "{len}");
+            assert!(x.ends_with(b"yz"), "{len}");
+        }
     }
 
     fn ok(buf: &[u8]) -> RequestHead {
