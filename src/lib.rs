@@ -37,6 +37,7 @@ mod http2;
 mod io;
 mod limits;
 mod options;
+mod pooled;
 mod request;
 mod server;
 #[cfg(any(feature = "json-config", feature = "tls"))]

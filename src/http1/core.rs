@@ -27,6 +27,7 @@ use super::error::RequestError;
 use super::head::{parse_head, Framing, HeadLimits, RequestHead};
 use crate::io::RateTimer;
 use crate::limits::{Limits, MinDataRate};
+use crate::pooled::{pooled, Pooled};
 
 /// How long a connection closed after an error response keeps reading (and discarding)
 /// what the client still sends, so that the client sees the response rather than a reset.
@@ -182,6 +183,8 @@ pub(crate) struct BodyIn {
     pub(crate) error: Option<RequestError>,
 }
 
+pooled!(BodyIn);
+
 /// How a request's body is to be read, decided once its head has been accepted.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct BodySpec {
@@ -203,7 +206,8 @@ pub(crate) struct Connection {
     /// Head: when the head that started arriving must be complete.
     head_deadline: Option<Instant>,
     /// The body of the current request, from its head's acceptance to the next request.
-    pub(crate) body: Option<BodyIn>,
+    /// Out of line (a recycled box): an idle connection holds none of it.
+    pub(crate) body: Pooled<BodyIn>,
 }
 
 impl Connection {
@@ -219,7 +223,7 @@ impl Connection {
             },
             idle_since: now,
             head_deadline: head_started.map(|t| t + cfg.request_headers_timeout),
-            body: None,
+            body: Pooled::none(),
         }
     }
 
@@ -258,7 +262,7 @@ impl Connection {
             Framing::Chunked => None,
         };
         self.phase = Phase::Body;
-        self.body = Some(BodyIn {
+        self.body.set(BodyIn {
             decoder: BodyDecoder::new(spec.framing, self.cfg.chunked),
             rate: RateTimer::new(spec.rate),
             max: spec.max,
@@ -285,14 +289,14 @@ impl Connection {
 
     /// Bytes that arrived for the body (they earn time under its data rate).
     pub(crate) fn received(&mut self, n: usize) {
-        if let Some(b) = &mut self.body {
+        if let Some(b) = self.body.as_mut() {
             b.rate.add_bytes(n);
         }
     }
 
     /// Time spent waiting on the client: spends the body's data-rate allowance.
     pub(crate) fn waited(&mut self, d: Duration) {
-        if let (Phase::Body, Some(b)) = (self.phase, &mut self.body) {
+        if let (Phase::Body, Some(b)) = (self.phase, self.body.as_mut()) {
             b.rate.add_wait(d);
         }
     }
@@ -349,7 +353,7 @@ impl Connection {
         self.phase = Phase::Idle;
         self.idle_since = now;
         self.head_deadline = None;
-        self.body = None;
+        self.body.clear();
     }
 
     /// Until when the connection may wait for the client in its phase (`Writing` is the
@@ -358,7 +362,7 @@ impl Connection {
         match self.phase {
             Phase::Idle => Ok(self.idle_since + self.cfg.keep_alive_timeout),
             Phase::Head => head_wait(now, self.head_deadline.unwrap_or(now)),
-            Phase::Body => match &self.body {
+            Phase::Body => match self.body.as_ref() {
                 Some(b) => body_wait(now, &b.rate),
                 None => Ok(far(now)),
             },

@@ -124,9 +124,9 @@ impl H1<'_> {
 
     /// Forgets the current request (the connection lingers or closes).
     fn clear(&mut self) {
-        self.s.pending = None;
-        self.s.core.body = None;
-        self.s.out = None;
+        self.s.pending.clear();
+        self.s.core.body.clear();
+        self.s.out.clear();
     }
 
     fn fail(&mut self, e: RequestError) -> Step {
@@ -309,7 +309,7 @@ impl H1<'_> {
         if settings.synchronous_io {
             return Step::Streaming(Box::new(pending));
         }
-        self.s.pending = Some(pending);
+        self.s.pending.set(pending);
         Step::Continue
     }
 
@@ -337,7 +337,7 @@ impl H1<'_> {
             if body_done(self.s) {
                 return self.respond_buffered(pending);
             }
-            self.s.pending = Some(pending);
+            self.s.pending.set(pending);
             match fill_nowait(self.l, self.s) {
                 Ok(true) => continue,
                 Ok(false) => {}
@@ -556,7 +556,7 @@ impl H1<'_> {
                 Kind::Empty | Kind::Writer(_) | Kind::Upgrade(_) => OutBody::None,
             }
         };
-        self.s.out = Some(Outgoing {
+        self.s.out.set(Outgoing {
             staged: 0,
             body: out_body,
             framing,
@@ -813,7 +813,7 @@ impl H1<'_> {
                         // rate allows.
                         self.l.deadline = until;
                         self.l.parked_at = now;
-                        self.s.out = Some(out);
+                        self.s.out.set(out);
                         return Step::Park;
                     }
                     // Synchronous I/O (the handler opted in): wait on this worker.
@@ -841,8 +841,8 @@ impl H1<'_> {
     fn next_request(&mut self) {
         let now = Instant::now();
         self.s.core.response_done(now);
-        self.s.pending = None;
-        self.s.out = None;
+        self.s.pending.clear();
+        self.s.out.clear();
         self.s.response_started = false;
         if let Ok(d) = self.s.core.wait_deadline(now) {
             self.l.deadline = d;
@@ -925,7 +925,7 @@ pub(crate) fn drive(l: &mut Link, s: &mut Http1, cx: &dyn Context) -> Drive {
     match s.core.phase() {
         Phase::Body => s.core.waited(l.parked_at.elapsed()),
         Phase::Writing => {
-            if let Some(o) = &mut s.out {
+            if let Some(o) = s.out.as_mut() {
                 o.timer.add_wait(l.parked_at.elapsed());
             }
         }

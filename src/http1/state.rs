@@ -13,6 +13,7 @@ use super::encode::Framing as OutFraming;
 use super::error::RequestError;
 use crate::conn::link::Link;
 use crate::io::{IoFail, RateTimer};
+use crate::pooled::{pooled, Pooled};
 use crate::request::{RequestControl, RequestSettings};
 
 /// A far deadline for waits with no limit configured.
@@ -62,6 +63,9 @@ pub(crate) struct Outgoing {
     pub(crate) trailers: Option<Box<http::HeaderMap>>,
 }
 
+pooled!(Pending);
+pooled!(Outgoing);
+
 /// Reader bodies are staged this many bytes at a time.
 pub(crate) const READ_CHUNK: usize = 16 * 1024;
 
@@ -69,12 +73,13 @@ pub(crate) const READ_CHUNK: usize = 16 * 1024;
 /// the request in progress.
 pub(crate) struct Http1 {
     pub(crate) core: Connection,
-    pub(crate) pending: Option<Pending>,
+    /// Out of line (recycled boxes): an idle connection holds none of it.
+    pub(crate) pending: Pooled<Pending>,
     /// Whether the response head of the current request has been written.
     pub(crate) response_started: bool,
     /// The per-connection request control, advanced to a new generation per request.
     pub(crate) control: RequestControl,
-    pub(crate) out: Option<Outgoing>,
+    pub(crate) out: Pooled<Outgoing>,
 }
 
 impl Http1 {
@@ -84,10 +89,10 @@ impl Http1 {
     pub(crate) fn new(cfg: Config, now: Instant, head_started: Option<Instant>) -> Http1 {
         Http1 {
             core: Connection::new(cfg, now, head_started),
-            pending: None,
+            pending: Pooled::none(),
             response_started: false,
             control: RequestControl::default(),
-            out: None,
+            out: Pooled::none(),
         }
     }
 
@@ -188,7 +193,7 @@ pub(crate) fn read_body_blocking(l: &mut Link, s: &mut Http1, out: &mut [u8]) ->
         return Err(io::Error::other(e.reason()));
     }
     loop {
-        if let Some(b) = &mut s.core.body {
+        if let Some(b) = s.core.body.as_mut() {
             b.started = true;
         }
         send_continue_if_pending(l, s).map_err(io::Error::from)?;
@@ -202,7 +207,7 @@ pub(crate) fn read_body_blocking(l: &mut Link, s: &mut Http1, out: &mut [u8]) ->
             decode_buffered(l, s, &mut sink, limit)
         };
         if let Err(e) = r {
-            if let Some(b) = &mut s.core.body {
+            if let Some(b) = s.core.body.as_mut() {
                 b.error = Some(e);
             }
             return Err(io::Error::new(io::ErrorKind::InvalidData, e.reason()));
@@ -215,7 +220,7 @@ pub(crate) fn read_body_blocking(l: &mut Link, s: &mut Http1, out: &mut [u8]) ->
                 IoFail::TimedOut => RequestError::BodyTimeout,
                 _ => RequestError::UnexpectedEof,
             };
-            if let Some(b) = &mut s.core.body {
+            if let Some(b) = s.core.body.as_mut() {
                 b.error = Some(e);
             }
             return Err(io::Error::from(f));
