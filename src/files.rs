@@ -38,7 +38,9 @@
 //!    higher `q` wins, `br` on a tie; `q=0` refuses), with `Content-Encoding`, the
 //!    original file's `Content-Type`, and the variant's own length and ETag.
 //!    `Vary: Accept-Encoding` is sent whenever a variant exists, on the identity
-//!    response too (so a name without variants costs one failed open per coding).
+//!    response too. A name found without variants is remembered for a second, so that
+//!    its requests do not pay one failed open per coding each; a variant added next to a
+//!    file already being served is picked up within that second.
 //!    Variants are not checked for freshness against the original (as with nginx's
 //!    `gzip_static`): keep them up to date.
 //! 6. **Conditional requests** (RFC 9110 §13.2.2 order): `If-Match`, then
@@ -73,12 +75,14 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+use std::collections::HashMap;
 use std::fs::{self, File, Metadata};
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::UNIX_EPOCH;
+use std::sync::Mutex;
+use std::time::{Duration, Instant, UNIX_EPOCH};
 
 use http::header::{
     ACCEPT_ENCODING, ACCEPT_RANGES, ALLOW, CACHE_CONTROL, CONTENT_ENCODING, CONTENT_RANGE,
@@ -168,7 +172,18 @@ pub struct StaticFiles {
     serve_hidden: bool,
     cache_control: Option<HeaderValue>,
     precompressed: bool,
+    /// Names found without any precompressed variant, and when: a request for one of them
+    /// skips the variant lookups (one failed open per coding) until [`NO_VARIANT_TTL`]
+    /// has passed. At most [`NO_VARIANT_ENTRIES`] names (emptied when full).
+    no_variant: Mutex<HashMap<String, Instant>>,
 }
+
+/// How long a name found without precompressed variants is believed to have none: a
+/// variant added next to a file already served is noticed within this time (nginx's
+/// `open_file_cache_valid` and lighttpd's stat cache make the same trade).
+const NO_VARIANT_TTL: Duration = Duration::from_secs(1);
+/// The most names remembered without variants.
+const NO_VARIANT_ENTRIES: usize = 1024;
 
 impl StaticFiles {
     /// Serves `root` with the default [`StaticFilesOptions`]. The root is canonicalized
@@ -233,6 +248,7 @@ impl StaticFiles {
             serve_hidden: options.serve_hidden,
             cache_control,
             precompressed: options.precompressed,
+            no_variant: Mutex::new(HashMap::new()),
         })
     }
 
@@ -280,7 +296,7 @@ impl StaticFiles {
         // (for Vary) while no variant has been seen.
         let mut vary = false;
         let mut chosen = None;
-        if self.precompressed {
+        if self.precompressed && !self.known_without_variants(&rel) {
             let accept = AcceptEncoding::from_headers(req.headers());
             let base = rel.len();
             for enc in accept.preference() {
@@ -304,6 +320,11 @@ impl StaticFiles {
                 if vary && (chosen.is_some() || !accept.accepts_any()) {
                     break;
                 }
+            }
+            if !vary {
+                // Every coding was looked up and none exists.
+                rel.truncate(base);
+                self.remember_without_variants(&rel);
             }
         }
         let (file, meta, encoding) = match chosen {
@@ -477,6 +498,24 @@ impl StaticFiles {
                 classify(&e.into(), &canonical)
             }
         })
+    }
+
+    /// Whether `rel` was found without precompressed variants less than
+    /// [`NO_VARIANT_TTL`] ago.
+    fn known_without_variants(&self, rel: &str) -> bool {
+        let Ok(m) = self.no_variant.lock() else {
+            return false;
+        };
+        m.get(rel).is_some_and(|&at| at.elapsed() < NO_VARIANT_TTL)
+    }
+
+    fn remember_without_variants(&self, rel: &str) {
+        if let Ok(mut m) = self.no_variant.lock() {
+            if m.len() >= NO_VARIANT_ENTRIES && !m.contains_key(rel) {
+                m.clear();
+            }
+            m.insert(rel.to_owned(), Instant::now());
+        }
     }
 
     /// Whether requests are opened with openat2 (false once it is found unavailable).

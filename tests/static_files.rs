@@ -961,6 +961,33 @@ fn precompressed_tree(tag: &str) -> Tree {
     t
 }
 
+/// A name found without variants is remembered for a second (its requests then skip one
+/// failed open per coding): a variant added next to it is served once that second has
+/// passed, and until then the identity file is.
+#[test]
+fn a_variant_added_later_is_served_within_a_second() {
+    let t = precompressed_tree("later");
+    let s = t.serve();
+    let r = get(&s, "/plain.txt", &["Accept-Encoding: gzip"]);
+    assert_eq!(r.body, b"no variants");
+    assert_eq!(r.header("vary"), None);
+    t.file("plain.txt.gz", "PLAIN GZ");
+    let added = std::time::Instant::now();
+    let r = get(&s, "/plain.txt", &["Accept-Encoding: gzip"]);
+    if added.elapsed() < std::time::Duration::from_millis(900) {
+        assert_eq!(r.body, b"no variants", "remembered for a second");
+    }
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let r = get(&s, "/plain.txt", &["Accept-Encoding: gzip"]);
+    assert_eq!(r.body, b"PLAIN GZ");
+    assert_eq!(r.header("content-encoding"), Some("gzip"));
+    assert_eq!(r.header("vary"), Some("Accept-Encoding"));
+    // And without Accept-Encoding the identity answer now says it varies.
+    let r = get(&s, "/plain.txt", &[]);
+    assert_eq!(r.body, b"no variants");
+    assert_eq!(r.header("vary"), Some("Accept-Encoding"));
+}
+
 #[test]
 fn brotli_is_preferred() {
     let t = precompressed_tree("br");
