@@ -1694,15 +1694,17 @@ def render_static(w, meta, servers, names, reps):
     if fal_rps and peers:
         notes.append("falconet's requests/s were %s." % " and ".join(
             "%s %s's" % (fmt_ratio(ratio(fal_rps, static_med(servers, p, "rps"))), p) for p in peers))
-    notes.append("How the bytes move: nginx (`sendfile on`) and lighttpd (its Linux default) hand "
-                 "the open file to the kernel with sendfile(2), which queues page-cache pages on "
-                 "the socket without copying them through the process; falconet's `StaticFiles` "
-                 "streams the file as a reader body, one 16 KiB `read()` and one `send()` per "
-                 "chunk: for %g MiB about %d + %d system calls per response, and every byte is "
-                 "copied twice by the CPU (page cache → 16 KiB buffer → socket buffer). Per request, "
-                 "falconet also opens and stats the file (and checks the path for symlinks) and so "
-                 "does nginx (no `open_file_cache`), while lighttpd keeps open descriptors in its "
-                 "stat cache." % (mib, nbytes // 16384, nbytes // 16384))
+    notes.append("How the bytes move: all three hand the open file to the kernel with "
+                 "sendfile(2) (nginx with `sendfile on`, lighttpd by its Linux default, falconet "
+                 "on every plain-TCP connection), which queues page-cache pages on the socket "
+                 "without copying them through the process; falconet writes the response head "
+                 "first with MSG_MORE so that it leaves with the file's first bytes (a file that "
+                 "fits a 4 KiB buffer with its head is read behind the head and sent in one "
+                 "write instead). Per request, falconet and nginx (no `open_file_cache`) open and "
+                 "stat the file (falconet opens it with openat2 beneath the root, which refuses "
+                 "symlinks out of it), while lighttpd keeps open descriptors in its stat cache. "
+                 "With precompressed variants on (its default), falconet also looks for "
+                 "`file.br` and `file.gz` and remembers a name without them for a second.")
     fal_cpu = static_med(servers, "falconet", "cpu_us_per_req")
     if fal_cpu and peers:
         notes.append("Server CPU time per response: falconet %.0f µs vs %s." % (fal_cpu, ", ".join(
