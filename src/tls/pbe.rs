@@ -60,9 +60,11 @@ const PKCS12_PBE_PREFIX: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x0
 
 /// The most PBKDF2 or PKCS#12 KDF iterations accepted (OpenSSL writes 2,048 or 600,000 in
 /// newer versions; 10,000,000 is already minutes of work on a small board).
-const MAX_ITERATIONS: u64 = 10_000_000;
+/// Fuzz builds allow fewer, so that one input cannot take seconds.
+const MAX_ITERATIONS: u64 = if cfg!(fuzzing) { 20_000 } else { 10_000_000 };
 /// The most memory scrypt may ask for (OpenSSL's default is 16 MiB: N = 16384, r = 8).
-const MAX_SCRYPT_MEMORY: u64 = 256 << 20;
+/// Fuzz builds allow 32 MiB, so that one input cannot take seconds.
+const MAX_SCRYPT_MEMORY: u64 = if cfg!(fuzzing) { 32 << 20 } else { 256 << 20 };
 
 /// Decrypts `data` with the scheme of AlgorithmIdentifier `alg` (its whole encoding).
 pub(super) fn decrypt(alg: &[u8], data: &[u8], password: &str) -> Result<Vec<u8>, Error> {
