@@ -15,13 +15,20 @@ use falconet::{Address, ForwardedHeadersOptions};
 use http::{HeaderMap, HeaderValue};
 use libfuzzer_sys::fuzz_target;
 
+/// Entries as the server counts them: trimmed, quotes removed, empty ones dropped.
 fn count(headers: &HeaderMap, name: &str) -> usize {
     headers
         .get_all(name)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
-        .filter(|e| !e.trim().is_empty())
+        .map(|e| e.trim_matches([' ', '\t']))
+        .map(|e| {
+            e.strip_prefix('"')
+                .and_then(|e| e.strip_suffix('"'))
+                .unwrap_or(e)
+        })
+        .filter(|e| !e.is_empty())
         .count()
 }
 
