@@ -30,6 +30,10 @@ mod exchange;
 #[cfg(feature = "static-files")]
 pub mod files;
 mod forwarded;
+/// Entry points for the fuzz targets in `fuzz/` (only with `--cfg fuzzing`; not API).
+#[cfg(fuzzing)]
+#[doc(hidden)]
+pub mod fuzzing;
 mod handler;
 mod http1;
 #[cfg(feature = "http2")]

@@ -53,6 +53,10 @@ pub(crate) fn apply_document(
     options: &mut ServerOptions,
     root: &Object,
 ) -> Result<Vec<String>, Error> {
+    // Keys repeated with different casing are refused anywhere in the server's sections,
+    // in keys this loader does not know too, as .NET's JSON configuration provider refuses
+    // them anywhere in the file (and as the layers do for the files they merge).
+    check_duplicates_deep(root)?;
     let mut new = options.clone();
     let mut warnings = Vec::new();
     apply_root(&mut new, root, &mut warnings)?;
@@ -1530,6 +1534,10 @@ mod tests {
             r#"{"Kestrel":{"Endpoints":{"Http":{"Url":"http://*:1"},"HTTP":{"Url":"http://*:2"}}}}"#,
         );
         assert!(e.contains("Kestrel:Endpoints:"), "{e}");
+        // Also inside a key this loader does not know (found by the `config` fuzz target:
+        // apply_json warned and went on while the layers refused the same file).
+        let e = apply_err(r#"{"Kestrel": {"Bogus": {"A": 1, "a": 2}}}"#);
+        assert!(e.contains("Kestrel:Bogus:"), "{e}");
         // Ignored sections are not checked.
         apply(r#"{"Logging": {}, "logging": {}}"#);
     }

@@ -358,11 +358,14 @@ fn indexed(o: Map<String, Value>) -> Vec<(usize, Value)> {
     items
 }
 
-/// `v` with index objects turned into arrays (in index order).
+/// `v` with index objects of values turned into arrays (in index order). An index object
+/// whose items are objects is a section of named subsections (Kestrel's endpoints, SNI
+/// entries, certificates) whose names happen to be digits: it stays an object, as .NET's
+/// configuration binds it (an endpoint named "8" is an endpoint).
 #[cfg(feature = "json-config")]
 fn arrays(v: Value) -> Value {
     match v {
-        Value::Object(o) if is_index_object(&o) => {
+        Value::Object(o) if is_index_object(&o) && !o.values().any(Value::is_object) => {
             Value::Array(indexed(o).into_iter().map(|(_, v)| arrays(v)).collect())
         }
         Value::Object(o) => Value::Object(o.into_iter().map(|(k, v)| (k, arrays(v))).collect()),
@@ -383,6 +386,34 @@ mod tests {
 
     fn temp_dir(tag: &str) -> PathBuf {
         crate::testing::temp_dir(&format!("layers-{tag}"))
+    }
+
+    /// An endpoint whose name is all digits applied alone but not once the layers merged
+    /// the file onto an empty document: the merge turned `{"8": {...}}` into an array and
+    /// the endpoints section was refused ("expected an object"), so the binary refused an
+    /// appsettings.json that `apply_json` accepts. Found by the `config` fuzz target.
+    #[test]
+    fn sections_named_by_digits_stay_sections() {
+        let file = r#"{ "Kestrel": { "Endpoints": { "8": { "Url": "http://127.0.0.1:0" } } } }"#;
+        let mut alone = ServerOptions::default();
+        crate::config::apply_json(&mut alone, file).unwrap();
+        let mut doc = Value::Object(Map::new());
+        merge(
+            &mut doc,
+            Value::Object(crate::config::json::parse_document(file).unwrap()),
+        );
+        assert!(doc["Kestrel"]["Endpoints"].is_object(), "{doc}");
+        let Value::Object(root) = doc else {
+            unreachable!()
+        };
+        let mut merged = ServerOptions::default();
+        crate::config::json::apply_document(&mut merged, &root).unwrap();
+        assert_eq!(merged.endpoints.len(), 1);
+        assert_eq!(format!("{merged:?}"), format!("{alone:?}"));
+        // Index objects of values still make arrays.
+        let mut doc = json!({});
+        merge(&mut doc, json!({"List": {"1": "b", "0": "a"}}));
+        assert_eq!(doc, json!({"List": ["a", "b"]}));
     }
 
     #[test]

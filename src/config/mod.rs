@@ -144,6 +144,9 @@ use std::path::Path;
 pub use args::{options_from_args, CommandLine};
 #[cfg(feature = "json-config")]
 pub use json::apply_json;
+/// For `crate::fuzzing` (fuzz builds only).
+#[cfg(all(fuzzing, feature = "json-config"))]
+pub(crate) use layers::merge;
 pub use layers::{Configuration, ENVIRONMENT_VARIABLES, ENV_PREFIX, URL_VARIABLES};
 
 use crate::options::{EndpointOptions, ListenAddress, ServerOptions};

@@ -778,6 +778,18 @@ impl Connection {
             .max(DEFAULT_MAX_FRAME_SIZE as usize)
     }
 
+    /// Buffered octets, for the fuzz targets' bounds: the read buffer, request bodies held,
+    /// queued control frames and an open header block.
+    #[cfg(fuzzing)]
+    pub(crate) fn fuzz_buffered(&self) -> (usize, usize, usize, usize) {
+        (
+            self.read_buf.len(),
+            self.buffered_body,
+            self.control.len(),
+            self.block.as_ref().map_or(0, |b| b.fragment.len()),
+        )
+    }
+
     fn keep_alive_deadline(&self) -> Option<Instant> {
         if self.phase != Phase::Open {
             return None;

@@ -367,6 +367,36 @@ fn load_source(source: &CertificateSource) -> Result<Certificate, Problem> {
     })
 }
 
+/// [`load_source`] on bytes instead of files, for `crate::fuzzing`.
+#[cfg(fuzzing)]
+pub(crate) fn fuzz_load(
+    bytes: &[u8],
+    key: Option<&[u8]>,
+    password: Option<&str>,
+) -> Result<(), String> {
+    let loaded = match key {
+        Some(key_bytes) => read_chain(bytes, Origin::File).and_then(|chain| {
+            let origin = Origin::KeyFile(PathBuf::from("key"));
+            let key = read_key(key_bytes, origin.clone(), password)?;
+            certify(chain, key, origin)
+        }),
+        None if is_pem(bytes) => read_chain(bytes, Origin::File).and_then(|chain| {
+            let key = read_key(bytes, Origin::File, password)?;
+            certify(chain, key, Origin::File)
+        }),
+        None => read_pkcs12(bytes, password.unwrap_or("")),
+    };
+    loaded.map(|_| ()).map_err(|p| p.to_string())
+}
+
+/// The X.509 reader on one DER certificate, for `crate::fuzzing`.
+#[cfg(fuzzing)]
+pub(crate) fn fuzz_x509(cert: &[u8]) -> Option<String> {
+    let tbs = x509::TbsCertificate::parse(cert)?;
+    let validity = tbs.validity().map(|v| (v.not_before, v.not_after));
+    Some(format!("{:?} {validity:?}", tbs.allows_server_auth()))
+}
+
 /// Whether `bytes` is (or holds) PEM rather than DER.
 fn is_pem(bytes: &[u8]) -> bool {
     find(bytes, b"-----BEGIN ").is_some()

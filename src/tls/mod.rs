@@ -21,7 +21,32 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+#[cfg(fuzzing)]
+pub(crate) use certs::{fuzz_load, fuzz_x509};
 pub use certs::{Certificate, CertificateSource};
+
+/// `pbe::decrypt_private_key_info` for `crate::fuzzing`.
+#[cfg(fuzzing)]
+pub(crate) fn fuzz_decrypt_private_key_info(der: &[u8], password: &str) -> Result<Vec<u8>, String> {
+    pbe::decrypt_private_key_info(der, password).map_err(|e| format!("{e:?}"))
+}
+
+/// `pbe::pem_contents` for `crate::fuzzing`.
+#[cfg(fuzzing)]
+pub(crate) fn fuzz_pem_contents(block: &[u8]) -> Option<Vec<u8>> {
+    pbe::pem_contents(block)
+}
+
+/// `pkcs12::read` for `crate::fuzzing`.
+#[cfg(all(fuzzing, feature = "tls-pkcs12"))]
+pub(crate) fn fuzz_read_pkcs12(
+    bytes: &[u8],
+    password: &str,
+) -> Result<(Vec<u8>, Vec<Vec<u8>>), String> {
+    pkcs12::read(bytes, password)
+        .map(|c| (c.key, c.chain))
+        .map_err(|e| format!("{e:?}"))
+}
 pub use rustls_pki_types::CertificateDer;
 
 use crate::options::Protocols;

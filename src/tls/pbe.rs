@@ -60,9 +60,13 @@ const PKCS12_PBE_PREFIX: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x0
 
 /// The most PBKDF2 or PKCS#12 KDF iterations accepted (OpenSSL writes 2,048 or 600,000 in
 /// newer versions; 10,000,000 is already minutes of work on a small board).
-const MAX_ITERATIONS: u64 = 10_000_000;
+/// Fuzz builds allow fewer, so that one input cannot take seconds.
+const MAX_ITERATIONS: u64 = if cfg!(fuzzing) { 20_000 } else { 10_000_000 };
 /// The most memory scrypt may ask for (OpenSSL's default is 16 MiB: N = 16384, r = 8).
-const MAX_SCRYPT_MEMORY: u64 = 256 << 20;
+/// Counted as scrypt allocates it: the table V (128·r·N octets) and the p blocks B
+/// (128·r·p), plus two working blocks. Fuzz builds allow 32 MiB, so that one input cannot
+/// take seconds.
+const MAX_SCRYPT_MEMORY: u64 = if cfg!(fuzzing) { 32 << 20 } else { 256 << 20 };
 
 /// Decrypts `data` with the scheme of AlgorithmIdentifier `alg` (its whole encoding).
 pub(super) fn decrypt(alg: &[u8], data: &[u8], password: &str) -> Result<Vec<u8>, Error> {
@@ -212,7 +216,13 @@ fn scrypt(
     p: u64,
     out: &mut [u8],
 ) -> Result<(), Error> {
-    let memory = n.checked_mul(r).and_then(|x| x.checked_mul(128));
+    // V (N blocks), B (p blocks) and two blocks of scratch, each of 128·r octets: p counts
+    // too (a small N with a huge r and p = 16 asked for 16 times the cap in B alone).
+    let memory = n
+        .checked_add(p)
+        .and_then(|blocks| blocks.checked_add(2))
+        .and_then(|blocks| blocks.checked_mul(r))
+        .and_then(|x| x.checked_mul(128));
     if n < 2
         || !n.is_power_of_two()
         || r == 0
@@ -464,6 +474,21 @@ mod tests {
             scrypt(b"", b"", 1 << 30, 8, 1, &mut out).is_err(),
             "too much memory"
         );
+    }
+
+    /// The memory cap counts B (p·128·r octets), not only V: N = 2, r = 2^20, p = 16 kept
+    /// V at 256 MiB, within the cap, and then allocated 2 GiB for B (and hashed it for
+    /// minutes). Found while writing the `tls` fuzz target.
+    #[test]
+    fn scrypt_memory_counts_every_block() {
+        let mut out = [0; 32];
+        let started = std::time::Instant::now();
+        assert!(scrypt(b"", b"", 2, 1 << 20, 16, &mut out).is_err());
+        assert!(
+            scrypt(b"", b"", 1 << 20, 2, 1, &mut out).is_err(),
+            "V + B over the cap"
+        );
+        assert!(started.elapsed() < std::time::Duration::from_secs(1));
     }
 
     #[test]

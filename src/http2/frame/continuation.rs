@@ -40,7 +40,7 @@ impl Continuation {
     }
 
     /// Appends the frame.
-    #[cfg(test)]
+    #[cfg(any(test, fuzzing))]
     pub(crate) fn encode(&self, out: &mut Vec<u8>) {
         Continuation::encode_fragment(self.stream_id, &self.fragment, self.end_headers, out);
     }

@@ -62,7 +62,7 @@ impl Data {
 
     /// Appends the frame. The caller keeps it within the peer's SETTINGS_MAX_FRAME_SIZE;
     /// [`encode_data`] splits.
-    #[cfg(test)]
+    #[cfg(any(test, fuzzing))]
     pub(crate) fn encode(&self, out: &mut Vec<u8>) {
         encode_padded(
             FrameType::Data,

@@ -124,7 +124,7 @@ impl Headers {
 
     /// Appends the frame. The caller keeps it within the peer's SETTINGS_MAX_FRAME_SIZE;
     /// [`encode_headers`] splits.
-    #[cfg(test)]
+    #[cfg(any(test, fuzzing))]
     pub(crate) fn encode(&self, out: &mut Vec<u8>) {
         let fields = self.priority.map(|p| p.encode());
         encode_padded(

@@ -426,7 +426,7 @@ impl FrameError {
     }
 
     /// The offending frame's size on the wire, header included.
-    #[cfg(test)]
+    #[cfg(any(test, fuzzing))]
     pub(crate) const fn frame_len(&self) -> usize {
         HEADER_LEN + self.header.length as usize
     }
@@ -586,7 +586,7 @@ impl Frame {
 
     /// Appends the frame, header and payload. Unknown flags are not sent (RFC 9113 §4.1),
     /// except on [`Frame::Unknown`], which is written back as it came.
-    #[cfg(test)]
+    #[cfg(any(test, fuzzing))]
     pub(crate) fn encode(&self, out: &mut Vec<u8>) {
         match self {
             Frame::Data(f) => f.encode(out),
@@ -611,7 +611,7 @@ impl Frame {
     }
 
     /// The stream the frame is on (0 for connection frames).
-    #[cfg(test)]
+    #[cfg(any(test, fuzzing))]
     pub(crate) fn stream_id(&self) -> StreamId {
         match self {
             Frame::Data(f) => f.stream_id,

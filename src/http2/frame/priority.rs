@@ -11,7 +11,7 @@
 //! +---------------+
 //! ```
 
-#[cfg(test)]
+#[cfg(any(test, fuzzing))]
 use super::FrameType;
 use super::{FrameError, FrameErrorKind, FrameHeader, StreamId};
 
@@ -41,7 +41,7 @@ impl StreamDependency {
     }
 
     /// The 5 octets.
-    #[cfg(test)]
+    #[cfg(any(test, fuzzing))]
     pub(crate) fn encode(&self) -> [u8; 5] {
         let [d0, d1, d2, d3] = self.dependency.value().to_be_bytes();
         let e = if self.exclusive { 0x80 } else { 0 };
@@ -87,7 +87,7 @@ impl Priority {
     }
 
     /// Appends the frame.
-    #[cfg(test)]
+    #[cfg(any(test, fuzzing))]
     pub(crate) fn encode(&self, out: &mut Vec<u8>) {
         FrameHeader::new(FrameType::Priority, 0, self.stream_id, 5).encode(out);
         out.extend_from_slice(&self.dependency.encode());

@@ -17,7 +17,7 @@
 
 use bytes::Bytes;
 
-#[cfg(test)]
+#[cfg(any(test, fuzzing))]
 use super::{encode_padded, flag_if, FrameType};
 use super::{flags, strip_padding, FrameError, FrameErrorKind, FrameHeader, StreamId};
 
@@ -69,7 +69,7 @@ impl PushPromise {
     }
 
     /// Appends the frame.
-    #[cfg(test)]
+    #[cfg(any(test, fuzzing))]
     pub(crate) fn encode(&self, out: &mut Vec<u8>) {
         encode_padded(
             FrameType::PushPromise,

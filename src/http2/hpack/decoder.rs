@@ -239,9 +239,9 @@ impl Decoder {
         }
     }
 
-    /// The dynamic table, for tests.
-    #[cfg(test)]
-    pub(super) fn table_for_tests(&self) -> &DynamicTable {
+    /// The dynamic table, for tests (and the fuzz targets).
+    #[cfg(any(test, fuzzing))]
+    pub(crate) fn table_for_tests(&self) -> &DynamicTable {
         &self.table
     }
 

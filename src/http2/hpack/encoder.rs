@@ -59,7 +59,7 @@ impl Encoder {
     }
 
     /// Whether strings are Huffman-coded when that is shorter. Default: true.
-    #[cfg(test)]
+    #[cfg(any(test, fuzzing))]
     pub(crate) fn set_use_huffman(&mut self, use_huffman: bool) {
         self.use_huffman = use_huffman;
     }
@@ -125,9 +125,9 @@ impl Encoder {
         }
     }
 
-    /// The dynamic table, for tests.
-    #[cfg(test)]
-    pub(super) fn table_for_tests(&self) -> &DynamicTable {
+    /// The dynamic table, for tests (and the fuzz targets).
+    #[cfg(any(test, fuzzing))]
+    pub(crate) fn table_for_tests(&self) -> &DynamicTable {
         &self.table
     }
 

@@ -156,7 +156,7 @@ impl DynamicTable {
     }
 
     /// Current size per RFC 7541 §4.1.
-    #[cfg(test)]
+    #[cfg(any(test, fuzzing))]
     pub(crate) fn size(&self) -> usize {
         self.size
     }
