@@ -35,6 +35,7 @@ mod forwarded;
 #[doc(hidden)]
 pub mod fuzzing;
 mod handler;
+mod host;
 mod http1;
 #[cfg(feature = "http2")]
 mod http2;

@@ -114,6 +114,51 @@ fn h2c_prior_knowledge_get_and_post() {
     });
 }
 
+/// AllowedHosts holds for HTTP/2 as for HTTP/1.1: a stream whose `:authority` is not in
+/// the list gets 400 without reaching the handler, and the connection goes on serving
+/// allowed hosts (ASP.NET Core's host filtering applies to every protocol).
+#[test]
+fn allowed_hosts_apply_to_http2_streams() {
+    let calls = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let seen = calls.clone();
+    let server = start(
+        ServerOptions {
+            allowed_hosts: vec!["example.org".into(), "*.example.net".into()],
+            ..support::options()
+        },
+        move |req: Request| {
+            seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            echo(req)
+        },
+    );
+    rt().block_on(async {
+        let mut c = connect(server.addr).await;
+        let get = |authority: &str| {
+            HttpRequest::builder()
+                .method("GET")
+                .uri(format!("http://{authority}/x"))
+                .body(())
+                .unwrap()
+        };
+        for (authority, status) in [
+            ("example.org", 200),
+            ("a.example.net:8443", 200),
+            ("other.com", 400),
+            ("example.org.evil.com", 400),
+            ("EXAMPLE.ORG", 200),
+        ] {
+            let mut ready = c.clone().ready().await.unwrap();
+            let (resp, _) = ready.send_request(get(authority), true).unwrap();
+            let resp = resp.await.unwrap();
+            assert_eq!(resp.status(), status, "{authority}");
+        }
+        // The connection still serves.
+        let (status, _, _) = send(&mut c, "GET", "/again", None).await.unwrap();
+        assert_eq!(status, 400, "localhost is not in the list");
+    });
+    assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 3);
+}
+
 #[test]
 fn the_same_handler_over_http1_and_http2() {
     let server = start(support::options(), echo);

@@ -27,7 +27,6 @@ use super::encode::{
 };
 use super::error::RequestError;
 use super::head::{Framing, RequestHead};
-use super::host::host_allowed;
 use super::state::{
     body_done, decode_buffered, fill_blocking, fill_nowait, read_body_blocking,
     send_continue_if_pending, Cell, Http1, Lent, Meta, OutBody, Outgoing, Pending, READ_CHUNK,
@@ -38,6 +37,7 @@ use crate::conn::context::Context;
 use crate::conn::link::{Link, Outcome, INITIAL_READ_BUFFER};
 use crate::exchange;
 use crate::handler::Response;
+use crate::host::host_allowed;
 use crate::io::{IoFail, RateTimer};
 use crate::request::{RequestContext, RequestSettings};
 use crate::stats::Refusal;

@@ -9,6 +9,5 @@ pub(crate) mod driver;
 pub(crate) mod encode;
 pub(crate) mod error;
 pub(crate) mod head;
-pub(crate) mod host;
 pub(crate) mod state;
 pub(crate) mod stream;

@@ -500,6 +500,21 @@ fn dispatch(
     cx: &dyn Context,
 ) {
     cx.counters().request(http::Version::HTTP_2);
+    // AllowedHosts, as for HTTP/1 (the core filled `host` from `:authority`): 400.
+    let allowed = &cx.options().allowed_hosts;
+    if !allowed.is_empty() {
+        let host = head.headers.get(http::header::HOST).map(|h| h.to_str());
+        if !matches!(host, Some(Ok(h)) if crate::host::host_allowed(h, allowed)) {
+            log::debug!(
+                "Connection id \"{}\" stream {}: host {:?} is not allowed; responding 400",
+                info.id(),
+                id.value(),
+                head.headers.get(http::header::HOST)
+            );
+            respond_status(h2, id, 400, cx);
+            return;
+        }
+    }
     let control = RequestControl::default();
     let sync_io = cx.options().allow_synchronous_io;
     let Ok(settings) = exchange::prepare(&mut head, info, control.clone(), sync_io, false, cx)
