@@ -39,6 +39,7 @@ mod host;
 mod http1;
 #[cfg(feature = "http2")]
 mod http2;
+mod https_policy;
 mod io;
 mod limits;
 mod options;
@@ -62,6 +63,7 @@ pub use error::Error;
 pub use files::{StaticFiles, StaticFilesOptions};
 pub use forwarded::ForwardedHeadersOptions;
 pub use handler::{Handler, Request, Response};
+pub use https_policy::{HstsOptions, HttpsRedirectionOptions};
 pub use limits::{Http2Limits, Limits, MinDataRate};
 pub use options::{EndpointOptions, ListenAddress, Protocols, Scheme, ServerOptions};
 pub use request::{Address, ConnectionInfo, Prepare, RequestControl, RequestExt};

@@ -5,7 +5,8 @@ use std::process::ExitCode;
 use falconet::config::{CommandLine, Configuration};
 use falconet::http::header::CONTENT_TYPE;
 use falconet::{
-    Body, EndpointOptions, ListenAddress, Request, RequestExt, Response, Server, ServerOptions,
+    Body, EndpointOptions, ListenAddress, Request, RequestExt, Response, Scheme, Server,
+    ServerOptions,
 };
 
 const HELP: &str = "\
@@ -241,7 +242,26 @@ fn options(
             }
         }
     }
+    https_defaults(&mut options);
     Ok(options)
+}
+
+/// HTTPS redirection and HSTS are on in the binary when it serves both schemes (as
+/// ASP.NET's templates enable both), unless the configuration turned them off.
+fn https_defaults(options: &mut ServerOptions) {
+    let schemes: Vec<Scheme> = if options.endpoints.is_empty() {
+        options
+            .urls
+            .iter()
+            .filter_map(|u| EndpointOptions::from_url(u).ok().map(|e| e.scheme))
+            .collect()
+    } else {
+        options.endpoints.iter().map(|e| e.scheme).collect()
+    };
+    if schemes.contains(&Scheme::Https) && schemes.contains(&Scheme::Http) {
+        options.https_redirection.enabled.get_or_insert(true);
+        options.hsts.enabled.get_or_insert(true);
+    }
 }
 
 fn builtin_page(req: Request) -> Response {

@@ -205,6 +205,13 @@ pub struct ServerOptions {
     /// ForwardedHeadersOptions). Default: off (see [`ForwardedHeadersOptions`] for the
     /// defaults of each field).
     pub forwarded_headers: ForwardedHeadersOptions,
+    /// Redirecting plain-HTTP requests to the HTTPS endpoint (ASP.NET Core's
+    /// `UseHttpsRedirection`; `Falconet:HttpsRedirection`). Default: off in the library
+    /// (the `falconet` binary turns it on).
+    pub https_redirection: crate::HttpsRedirectionOptions,
+    /// `Strict-Transport-Security` on HTTPS responses (ASP.NET Core's `UseHsts`;
+    /// `Falconet:Hsts`). Default: off in the library (the `falconet` binary turns it on).
+    pub hsts: crate::HstsOptions,
 }
 
 impl Default for ServerOptions {
@@ -234,6 +241,8 @@ impl Default for ServerOptions {
             #[cfg(feature = "tls")]
             https_defaults: Default::default(),
             forwarded_headers: ForwardedHeadersOptions::default(),
+            https_redirection: crate::HttpsRedirectionOptions::default(),
+            hsts: crate::HstsOptions::default(),
         }
     }
 }
@@ -262,6 +271,9 @@ impl ServerOptions {
             )));
         }
         self.forwarded_headers
+            .validate()
+            .map_err(crate::Error::config)?;
+        self.https_redirection
             .validate()
             .map_err(crate::Error::config)?;
         if self.listen_backlog == 0 {

@@ -404,6 +404,79 @@ fn the_default_binary_serves_a_pfx_certificate() {
     }
 }
 
+/// The binary serving both schemes redirects plain HTTP to its HTTPS endpoint and sends
+/// HSTS over HTTPS (on by default there, as ASP.NET's templates do); the configuration
+/// turns either off.
+#[test]
+fn the_binary_redirects_to_https_and_sends_hsts_when_it_serves_both() {
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/tls");
+    for (extra, redirects) in [
+        ("", true),
+        (
+            r#", "Falconet": {"HttpsRedirection": {"Enabled": false}, "Hsts": {"Enabled": false}}"#,
+            false,
+        ),
+    ] {
+        let pki = Pki::new("tls-redirect");
+        let config = write_config(
+            &pki,
+            &format!(
+                r#"{{"Kestrel": {{"Endpoints": {{
+                    "Http": {{"Url": "http://127.0.0.1:0"}},
+                    "Https": {{"Url": "https://127.0.0.1:0",
+                              "Certificate": {{"Path": "{}", "KeyPath": "{}"}}}}}}}}{extra}}}"#,
+                data.join("a.example.org.crt").display(),
+                data.join("a.example.org.key").display()
+            ),
+        );
+        let mut cmd = falconet();
+        cmd.arg("--config").arg(&config);
+        let (server, addrs) = start(cmd, 1);
+        let tls = addrs[0];
+        let plain: SocketAddr = server
+            .stderr()
+            .lines()
+            .filter_map(|l| l.split("Now listening on: http://").nth(1))
+            .find_map(|a| a.trim().parse().ok())
+            .expect("the plain endpoint is logged");
+        let mut c = tool("curl");
+        c.args([
+            "-sS",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code} %{redirect_url}",
+            "--max-time",
+            "10",
+        ])
+        .arg("--resolve")
+        .arg(format!("a.example.org:{}:127.0.0.1", plain.port()))
+        .arg(format!("http://a.example.org:{}/page?q=1", plain.port()));
+        let o = run(c, b"");
+        let out = String::from_utf8_lossy(&o.stdout).to_string();
+        let https = curl(tls, "a.example.org", &data.join("ca.crt"), &["-D", "-"]);
+        let https_out = ok_body(&https).to_ascii_lowercase();
+        if redirects {
+            assert_eq!(
+                out,
+                format!("307 https://a.example.org:{}/page?q=1", tls.port()),
+                "stderr: {}",
+                String::from_utf8_lossy(&o.stderr)
+            );
+            assert!(
+                https_out.contains("strict-transport-security: max-age=2592000\r\n"),
+                "{https_out}"
+            );
+        } else {
+            assert_eq!(out, "200 ");
+            assert!(
+                !https_out.contains("strict-transport-security"),
+                "{https_out}"
+            );
+        }
+    }
+}
+
 /// A client asking a TLS 1.2 connection to renegotiate (refused: rustls never
 /// renegotiates) is the client's doing: rustls' "Sending warning alert NoRenegotiation"
 /// is logged at debug, not warn, and not at all at the default level.

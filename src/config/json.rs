@@ -688,6 +688,96 @@ fn apply_falconet(
                     apply_status(&mut options.status, m, w)?;
                 }
             }
+            "httpsredirection" => {
+                if let Some(m) = object(v, &path("HttpsRedirection"))? {
+                    apply_https_redirection(&mut options.https_redirection, m, w)?;
+                }
+            }
+            "hsts" => {
+                if let Some(m) = object(v, &path("Hsts"))? {
+                    apply_hsts(&mut options.hsts, m, w)?;
+                }
+            }
+            _ => w.push(unknown(P, key)),
+        }
+    }
+    Ok(())
+}
+
+/// `Falconet:HttpsRedirection`: `Enabled`, `RedirectStatusCode` (301, 302, 307, 308),
+/// `HttpsPort` (null: the HTTPS endpoint's).
+fn apply_https_redirection(
+    r: &mut crate::HttpsRedirectionOptions,
+    map: &Object,
+    w: &mut Vec<String>,
+) -> Result<(), Error> {
+    const P: &str = "Falconet:HttpsRedirection";
+    check_duplicates(map, P)?;
+    for (key, v) in map {
+        let path = |canonical: &str| format!("{P}:{canonical}");
+        match key.to_ascii_lowercase().as_str() {
+            "enabled" => r.enabled = boolean(v, &path("Enabled"))?.or(r.enabled),
+            "redirectstatuscode" => {
+                let p = path("RedirectStatusCode");
+                if let Some(n) = whole(v, &p, false)? {
+                    r.redirect_status_code = match n {
+                        301 | 302 | 307 | 308 => n as u16,
+                        _ => return Err(bad(v, &p, "expected 301, 302, 307 or 308")),
+                    };
+                }
+            }
+            "httpsport" => {
+                let p = path("HttpsPort");
+                r.https_port = match whole(v, &p, true)? {
+                    None => None,
+                    Some(n) => Some(
+                        u16::try_from(n)
+                            .ok()
+                            .filter(|&n| n > 0)
+                            .ok_or_else(|| bad(v, &p, "expected a port from 1 to 65535"))?,
+                    ),
+                };
+            }
+            _ => w.push(unknown(P, key)),
+        }
+    }
+    Ok(())
+}
+
+/// `Falconet:Hsts`: `Enabled`, `MaxAge` (TimeSpan or seconds), `IncludeSubDomains`,
+/// `Preload`, `ExcludedHosts` (replaces the default list; an empty one clears it).
+fn apply_hsts(h: &mut crate::HstsOptions, map: &Object, w: &mut Vec<String>) -> Result<(), Error> {
+    const P: &str = "Falconet:Hsts";
+    check_duplicates(map, P)?;
+    for (key, v) in map {
+        let path = |canonical: &str| format!("{P}:{canonical}");
+        match key.to_ascii_lowercase().as_str() {
+            "enabled" => h.enabled = boolean(v, &path("Enabled"))?.or(h.enabled),
+            "maxage" => {
+                if let Some(d) = duration(v, &path("MaxAge"))? {
+                    h.max_age = d;
+                }
+            }
+            "includesubdomains" => {
+                if let Some(b) = boolean(v, &path("IncludeSubDomains"))? {
+                    h.include_subdomains = b;
+                }
+            }
+            "preload" => {
+                if let Some(b) = boolean(v, &path("Preload"))? {
+                    h.preload = b;
+                }
+            }
+            "excludedhosts" => {
+                let p = path("ExcludedHosts");
+                if let Some(items) = item_list(v, &p, r#"expected host names like ["localhost"]"#)?
+                {
+                    h.excluded_hosts = items
+                        .into_iter()
+                        .map(|(_, t)| t.trim().to_string())
+                        .collect();
+                }
+            }
             _ => w.push(unknown(P, key)),
         }
     }
@@ -1521,6 +1611,58 @@ mod tests {
         assert_eq!(o.workers, 3);
         assert_eq!(o.allowed_hosts, vec!["x.org"]);
         assert_eq!(o.urls, vec!["http://*:1"]);
+    }
+
+    #[test]
+    fn https_redirection_and_hsts() {
+        let (o, w) = apply(
+            r#"{"Falconet": {
+                "HttpsRedirection": {"Enabled": true, "RedirectStatusCode": 308, "HttpsPort": 8443},
+                "Hsts": {"Enabled": "true", "MaxAge": "365.00:00:00", "IncludeSubDomains": true,
+                         "Preload": true, "ExcludedHosts": ["dev.local", "LOCALHOST"]}
+            }}"#,
+        );
+        assert!(w.is_empty(), "{w:?}");
+        assert_eq!(o.https_redirection.enabled, Some(true));
+        assert_eq!(o.https_redirection.redirect_status_code, 308);
+        assert_eq!(o.https_redirection.https_port, Some(8443));
+        assert_eq!(o.hsts.enabled, Some(true));
+        assert_eq!(o.hsts.max_age, Duration::from_secs(365 * 24 * 3600));
+        assert!(o.hsts.include_subdomains && o.hsts.preload);
+        assert_eq!(o.hsts.excluded_hosts, vec!["dev.local", "LOCALHOST"]);
+        // Off explicitly; seconds for MaxAge; an empty list clears the exclusions.
+        let (o, _) = apply(
+            r#"{"Falconet": {"HttpsRedirection": {"Enabled": false, "HttpsPort": null},
+                             "Hsts": {"Enabled": false, "MaxAge": 60, "ExcludedHosts": []}}}"#,
+        );
+        assert_eq!(o.https_redirection.enabled, Some(false));
+        assert_eq!(o.hsts.enabled, Some(false));
+        assert_eq!(o.hsts.max_age, Duration::from_secs(60));
+        assert!(o.hsts.excluded_hosts.is_empty());
+        // Untouched: the library's defaults (off).
+        let (o, _) = apply("{}");
+        assert_eq!(
+            o.https_redirection,
+            crate::HttpsRedirectionOptions::default()
+        );
+        assert_eq!(o.hsts, crate::HstsOptions::default());
+        for (bad, path) in [
+            (
+                r#"{"RedirectStatusCode": 303}"#,
+                "Falconet:HttpsRedirection:RedirectStatusCode",
+            ),
+            (r#"{"HttpsPort": 0}"#, "Falconet:HttpsRedirection:HttpsPort"),
+            (
+                r#"{"HttpsPort": 70000}"#,
+                "Falconet:HttpsRedirection:HttpsPort",
+            ),
+            (r#"{"Enabled": "yes"}"#, "Falconet:HttpsRedirection:Enabled"),
+        ] {
+            let e = apply_err(&format!(r#"{{"Falconet": {{"HttpsRedirection": {bad}}}}}"#));
+            assert!(e.contains(path), "{bad}: {e}");
+        }
+        let e = apply_err(r#"{"Falconet": {"Hsts": {"MaxAge": "soon"}}}"#);
+        assert!(e.contains("Falconet:Hsts:MaxAge"), "{e}");
     }
 
     #[test]

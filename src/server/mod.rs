@@ -239,6 +239,19 @@ impl Server {
             });
         }
         options.validate()?;
+        let mut https_policy = None;
+        handler = match crate::https_policy::HttpsPolicy::wrap(
+            handler,
+            &options.https_redirection,
+            &options.hsts,
+        ) {
+            Ok(p) => {
+                let p = Arc::new(p);
+                https_policy = Some(p.clone());
+                Box::new(p)
+            }
+            Err(h) => h,
+        };
         let (endpoints, warnings) = crate::config::resolve_endpoints(&options)?;
         for w in warnings {
             log::warn!("{w}");
@@ -303,6 +316,18 @@ impl Server {
         inherited.finish();
         for (_, ctx) in &bound {
             log::info!("Now listening on: {}", ctx.url);
+        }
+        if let Some(p) = https_policy.as_ref().filter(|p| p.redirects()) {
+            p.set_https_ports(
+                bound
+                    .iter()
+                    .filter(|(_, ctx)| ctx.url.starts_with("https://"))
+                    .filter_map(|(l, _)| match l.address() {
+                        Address::Ip(a) => Some(a.port()),
+                        Address::Unix(_) => None,
+                    })
+                    .collect(),
+            );
         }
         let addresses: Vec<Address> = bound.iter().map(|(l, _)| l.address()).collect();
         let urls: Vec<String> = bound.iter().map(|(_, ctx)| ctx.url.clone()).collect();

@@ -1,0 +1,254 @@
+//! HTTPS redirection and HSTS (ServerOptions::https_redirection and ::hsts), checked with
+//! curl as a user would: a server with a plain and an HTTPS endpoint, each on port 0.
+//!
+//! curl must be installed (`.ci/run` installs it); a missing tool fails the test.
+#![cfg(feature = "tls")]
+
+mod support;
+
+use std::net::SocketAddr;
+use std::process::Command;
+use std::time::Duration;
+
+use falconet::tls::{Certificate, CertificateSource, HttpsOptions};
+use falconet::{
+    Address, Body, EndpointOptions, HstsOptions, HttpsRedirectionOptions, Request, RequestExt,
+    Response, Scheme, Server, ServerHandle, ServerOptions,
+};
+
+fn data(name: &str) -> String {
+    format!("{}/tests/data/tls/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+fn app(req: Request) -> Response {
+    Response::new(Body::from(format!(
+        "{} {} {}",
+        req.scheme(),
+        req.method(),
+        req.uri().path_and_query().map_or("/", |p| p.as_str())
+    )))
+}
+
+/// A plain and an HTTPS endpoint (certificate for a.example.org), both on 127.0.0.1:0.
+fn start(redirection: HttpsRedirectionOptions, hsts: HstsOptions) -> (ServerHandle, u16, u16) {
+    support::capture_logs();
+    let mut https = EndpointOptions::ip("127.0.0.1:0".parse().unwrap());
+    https.scheme = Scheme::Https;
+    let cert = Certificate::load(&CertificateSource::pem(
+        data("a.example.org.crt"),
+        data("a.example.org.key"),
+    ))
+    .unwrap();
+    https.https = HttpsOptions::with_certificate(cert);
+    let options = ServerOptions {
+        endpoints: vec![EndpointOptions::ip("127.0.0.1:0".parse().unwrap()), https],
+        workers: 2,
+        https_redirection: redirection,
+        hsts,
+        ..ServerOptions::default()
+    };
+    let handle = Server::new(options, app).start().expect("server starts");
+    let port = |i: usize| match &handle.addresses()[i] {
+        Address::Ip(a) => a.port(),
+        other => panic!("{other:?}"),
+    };
+    let (plain, tls) = (port(0), port(1));
+    (handle, plain, tls)
+}
+
+/// curl's status line, headers (lowercase names) and body for `url`; `host` is resolved to
+/// 127.0.0.1 for both ports.
+fn curl(
+    url: &str,
+    host: &str,
+    ports: [u16; 2],
+    extra: &[&str],
+) -> (u16, Vec<(String, String)>, String) {
+    let found = std::env::var_os("PATH")
+        .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join("curl").is_file()));
+    assert!(
+        found,
+        "`curl` is not installed (Debian: apt-get install curl)"
+    );
+    let mut cmd = Command::new("curl");
+    cmd.args(["-sS", "-i", "--max-time", "10", "--cacert", &data("ca.crt")]);
+    for p in ports {
+        cmd.args(["--resolve", &format!("{host}:{p}:127.0.0.1")]);
+    }
+    cmd.args(extra).arg(url);
+    let out = cmd.output().expect("curl runs");
+    assert!(
+        out.status.success(),
+        "curl failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    // With -L, the heads of every response come first: the last one is the answer.
+    let (mut head, mut body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    while body.starts_with("HTTP/") {
+        (head, body) = body.split_once("\r\n\r\n").unwrap_or((body, ""));
+    }
+    let mut lines = head.lines();
+    let status = lines
+        .next()
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
+    (status, headers, body.to_string())
+}
+
+fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    headers
+        .iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, v)| v.as_str())
+}
+
+fn on() -> (HttpsRedirectionOptions, HstsOptions) {
+    (
+        HttpsRedirectionOptions {
+            enabled: Some(true),
+            ..Default::default()
+        },
+        HstsOptions {
+            enabled: Some(true),
+            ..Default::default()
+        },
+    )
+}
+
+#[test]
+fn plain_http_is_redirected_to_the_https_port_and_curl_follows() {
+    let (r, h) = on();
+    let (handle, plain, tls) = start(r, h);
+    let host = "a.example.org";
+    let url = format!("http://{host}:{plain}/items/7?x=1&y=%20z");
+    let (status, headers, body) = curl(&url, host, [plain, tls], &[]);
+    assert_eq!(status, 307, "{headers:?}");
+    assert_eq!(
+        header(&headers, "location"),
+        Some(format!("https://{host}:{tls}/items/7?x=1&y=%20z").as_str())
+    );
+    assert_eq!(body, "", "a redirect has no body");
+    assert_eq!(
+        header(&headers, "strict-transport-security"),
+        None,
+        "never over HTTP"
+    );
+    // 307 keeps the method and the body: curl -L re-posts to the HTTPS endpoint.
+    let (status, headers, body) = curl(&url, host, [plain, tls], &["-L", "-d", "v=1"]);
+    assert_eq!(status, 200, "{headers:?}");
+    assert_eq!(body, "https POST /items/7?x=1&y=%20z");
+    assert_eq!(
+        header(&headers, "strict-transport-security"),
+        Some("max-age=2592000")
+    );
+    handle.shutdown(Duration::from_secs(2));
+}
+
+#[test]
+fn hsts_options_and_localhost_exclusion() {
+    let (r, _) = on();
+    let h = HstsOptions {
+        enabled: Some(true),
+        max_age: Duration::from_secs(31_536_000),
+        include_subdomains: true,
+        preload: true,
+        ..Default::default()
+    };
+    let (handle, plain, tls) = start(r, h);
+    let (status, headers, _) = curl(
+        &format!("https://a.example.org:{tls}/"),
+        "a.example.org",
+        [plain, tls],
+        &[],
+    );
+    assert_eq!(status, 200);
+    assert_eq!(
+        header(&headers, "strict-transport-security"),
+        Some("max-age=31536000; includeSubDomains; preload")
+    );
+    // localhost is excluded by default (the certificate does not name it: -k).
+    let (status, headers, _) = curl(
+        &format!("https://localhost:{tls}/"),
+        "localhost",
+        [plain, tls],
+        &["-k"],
+    );
+    assert_eq!(status, 200);
+    assert_eq!(header(&headers, "strict-transport-security"), None);
+    // A plain request to localhost is still redirected (only HSTS excludes it).
+    let (status, headers, _) = curl(
+        &format!("http://localhost:{plain}/a"),
+        "localhost",
+        [plain, tls],
+        &[],
+    );
+    assert_eq!(status, 307);
+    assert_eq!(
+        header(&headers, "location"),
+        Some(format!("https://localhost:{tls}/a").as_str())
+    );
+    handle.shutdown(Duration::from_secs(2));
+}
+
+#[test]
+fn off_by_default_and_308_when_asked() {
+    let (handle, plain, tls) = start(HttpsRedirectionOptions::default(), HstsOptions::default());
+    let (status, headers, body) = curl(
+        &format!("http://a.example.org:{plain}/x"),
+        "a.example.org",
+        [plain, tls],
+        &[],
+    );
+    assert_eq!(status, 200);
+    assert_eq!(body, "http GET /x");
+    let (_, headers_tls, _) = curl(
+        &format!("https://a.example.org:{tls}/x"),
+        "a.example.org",
+        [plain, tls],
+        &[],
+    );
+    assert_eq!(header(&headers_tls, "strict-transport-security"), None);
+    assert_eq!(header(&headers, "location"), None);
+    handle.shutdown(Duration::from_secs(2));
+
+    let (handle, plain, tls) = start(
+        HttpsRedirectionOptions {
+            enabled: Some(true),
+            redirect_status_code: 308,
+            https_port: Some(443),
+        },
+        HstsOptions::default(),
+    );
+    let (status, headers, _) = curl(
+        &format!("http://a.example.org:{plain}/x"),
+        "a.example.org",
+        [plain, tls],
+        &[],
+    );
+    assert_eq!(status, 308);
+    assert_eq!(
+        header(&headers, "location"),
+        Some("https://a.example.org/x")
+    );
+    handle.shutdown(Duration::from_secs(2));
+}
+
+/// A request without Host (HTTP/1.0) names no host to redirect to: it is served as is.
+#[test]
+fn no_host_no_redirect() {
+    let (r, h) = on();
+    let (handle, plain, _) = start(r, h);
+    let addr: SocketAddr = format!("127.0.0.1:{plain}").parse().unwrap();
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let resp = support::roundtrip_on(&mut s, b"GET /q HTTP/1.0\r\n\r\n").unwrap();
+    assert_eq!(resp.status, 200);
+    assert_eq!(resp.body_str(), "http GET /q");
+    handle.shutdown(Duration::from_secs(2));
+}
