@@ -75,7 +75,6 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-use std::collections::HashMap;
 use std::fs::{self, File, Metadata};
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
@@ -174,16 +173,20 @@ pub struct StaticFiles {
     precompressed: bool,
     /// Names found without any precompressed variant, and when: a request for one of them
     /// skips the variant lookups (one failed open per coding) until [`NO_VARIANT_TTL`]
-    /// has passed. At most [`NO_VARIANT_ENTRIES`] names (emptied when full).
-    no_variant: Mutex<HashMap<String, Instant>>,
+    /// has passed. [`NO_VARIANT_ENTRIES`] slots, a name's slot chosen by its hash (a name
+    /// pushes out the one that shared its slot).
+    no_variant: Mutex<Vec<Option<NoVariant>>>,
 }
 
 /// How long a name found without precompressed variants is believed to have none: a
 /// variant added next to a file already served is noticed within this time (nginx's
 /// `open_file_cache_valid` and lighttpd's stat cache make the same trade).
 const NO_VARIANT_TTL: Duration = Duration::from_secs(1);
+/// A name found without precompressed variants, and when.
+type NoVariant = (Box<str>, Instant);
+
 /// The most names remembered without variants.
-const NO_VARIANT_ENTRIES: usize = 1024;
+const NO_VARIANT_ENTRIES: usize = 256;
 
 impl StaticFiles {
     /// Serves `root` with the default [`StaticFilesOptions`]. The root is canonicalized
@@ -248,7 +251,7 @@ impl StaticFiles {
             serve_hidden: options.serve_hidden,
             cache_control,
             precompressed: options.precompressed,
-            no_variant: Mutex::new(HashMap::new()),
+            no_variant: Mutex::new(Vec::new()),
         })
     }
 
@@ -503,18 +506,19 @@ impl StaticFiles {
     /// Whether `rel` was found without precompressed variants less than
     /// [`NO_VARIANT_TTL`] ago.
     fn known_without_variants(&self, rel: &str) -> bool {
-        let Ok(m) = self.no_variant.lock() else {
+        let Ok(slots) = self.no_variant.lock() else {
             return false;
         };
-        m.get(rel).is_some_and(|&at| at.elapsed() < NO_VARIANT_TTL)
+        matches!(slots.get(slot_of(rel)), Some(Some((name, at)))
+            if **name == *rel && at.elapsed() < NO_VARIANT_TTL)
     }
 
     fn remember_without_variants(&self, rel: &str) {
-        if let Ok(mut m) = self.no_variant.lock() {
-            if m.len() >= NO_VARIANT_ENTRIES && !m.contains_key(rel) {
-                m.clear();
+        if let Ok(mut slots) = self.no_variant.lock() {
+            if slots.is_empty() {
+                slots.resize(NO_VARIANT_ENTRIES, None);
             }
-            m.insert(rel.to_owned(), Instant::now());
+            slots[slot_of(rel)] = Some((rel.into(), Instant::now()));
         }
     }
 
@@ -530,6 +534,14 @@ impl StaticFiles {
         self.beneath.store(false, Ordering::Relaxed);
         self
     }
+}
+
+/// The slot of `rel` among [`NO_VARIANT_ENTRIES`] (FNV-1a).
+fn slot_of(rel: &str) -> usize {
+    let h = rel.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    (h % NO_VARIANT_ENTRIES as u64) as usize
 }
 
 /// How files are opened for serving: never blocking on a FIFO, never becoming a

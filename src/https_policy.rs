@@ -156,13 +156,13 @@ impl HttpsPolicy {
 
     /// Sets the port redirected to from the bound HTTPS endpoints' ports (the configured
     /// one wins); warns when there is none to pick.
-    pub(crate) fn set_https_ports(&self, mut ports: Vec<u16>) {
-        ports.sort_unstable();
-        ports.dedup();
-        let port = match (self.configured_port, ports.as_slice()) {
-            (Some(p), _) => Some(p),
-            (None, [p]) => Some(*p),
-            (None, []) => {
+    pub(crate) fn set_https_ports(&self, ports: Vec<u16>) {
+        // (No sort: a few ports, and the binary's size counts.)
+        let one = ports.first().filter(|&&p| ports.iter().all(|&q| q == p));
+        let port = match (self.configured_port, one, ports.as_slice()) {
+            (Some(p), _, _) => Some(p),
+            (None, Some(&p), _) => Some(p),
+            (None, None, []) => {
                 log::warn!(
                     "HTTPS redirection is on but there is no HTTPS endpoint: plain-HTTP \
                      requests are served as they are (set Falconet:HttpsRedirection:HttpsPort \
@@ -170,10 +170,10 @@ impl HttpsPolicy {
                 );
                 None
             }
-            (None, several) => {
+            (None, None, _) => {
                 log::warn!(
-                    "HTTPS redirection: the HTTPS endpoints listen on several ports {several:?}; \
-                     set Falconet:HttpsRedirection:HttpsPort to redirect to one of them \
+                    "HTTPS redirection: the HTTPS endpoints listen on several ports; set \
+                     Falconet:HttpsRedirection:HttpsPort to redirect to one of them \
                      (plain-HTTP requests are served as they are)"
                 );
                 None

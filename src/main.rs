@@ -249,16 +249,23 @@ fn options(
 /// HTTPS redirection and HSTS are on in the binary when it serves both schemes (as
 /// ASP.NET's templates enable both), unless the configuration turned them off.
 fn https_defaults(options: &mut ServerOptions) {
-    let schemes: Vec<Scheme> = if options.endpoints.is_empty() {
-        options
-            .urls
-            .iter()
-            .filter_map(|u| EndpointOptions::from_url(u).ok().map(|e| e.scheme))
-            .collect()
-    } else {
-        options.endpoints.iter().map(|e| e.scheme).collect()
+    let serves = |scheme: Scheme| {
+        if options.endpoints.is_empty() {
+            let prefix = if scheme == Scheme::Https {
+                "https:"
+            } else {
+                "http:"
+            };
+            options.urls.iter().any(|u| {
+                u.trim()
+                    .get(..prefix.len())
+                    .is_some_and(|p| p.eq_ignore_ascii_case(prefix))
+            })
+        } else {
+            options.endpoints.iter().any(|e| e.scheme == scheme)
+        }
     };
-    if schemes.contains(&Scheme::Https) && schemes.contains(&Scheme::Http) {
+    if serves(Scheme::Https) && serves(Scheme::Http) {
         options.https_redirection.enabled.get_or_insert(true);
         options.hsts.enabled.get_or_insert(true);
     }

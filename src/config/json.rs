@@ -100,11 +100,13 @@ pub(crate) fn check_duplicates_deep(root: &Object) -> Result<(), Error> {
 /// The sections of `root` that configure the server (the application's own are left
 /// alone), with duplicate keys refused.
 fn server_sections(root: &Object) -> Result<Object, Error> {
-    let relevant: Object = root
-        .iter()
-        .filter(|(k, _)| SECTIONS.contains(&k.to_ascii_lowercase().as_str()))
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
+    // Inserted one by one: collecting would sort (a stable sort instantiated for this).
+    let mut relevant = Object::new();
+    for (k, v) in root {
+        if SECTIONS.contains(&k.to_ascii_lowercase().as_str()) {
+            relevant.insert(k.clone(), v.clone());
+        }
+    }
     check_duplicates(&relevant, "")?;
     Ok(relevant)
 }

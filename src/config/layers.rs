@@ -368,7 +368,15 @@ fn arrays(v: Value) -> Value {
         Value::Object(o) if is_index_object(&o) && !o.values().any(Value::is_object) => {
             Value::Array(indexed(o).into_iter().map(|(_, v)| arrays(v)).collect())
         }
-        Value::Object(o) => Value::Object(o.into_iter().map(|(k, v)| (k, arrays(v))).collect()),
+        Value::Object(o) => {
+            // Inserted one by one: collecting into the map would sort the entries first
+            // (a stable sort instantiated for this alone, kilobytes of the binary).
+            let mut m = Map::new();
+            for (k, v) in o {
+                m.insert(k, arrays(v));
+            }
+            Value::Object(m)
+        }
         other => other,
     }
 }
