@@ -538,6 +538,16 @@ def render(results_path, out_path):
         "(more than 1,000 connections), so they are that coarse.")
     w.append("")
     open(out_path, "w").write("\n".join(w) + "\n")
+    # A compact summary for the terminal (attacks.sh shows it at the end).
+    for c in cases:
+        if c.get("fail"):
+            print("%-16s %-9s not run: %s" % (c["scenario"], c["server"], c["fail"]))
+            continue
+        g = c.get("goal") or {}
+        print("%-16s %-9s ratio %s  p99 %s -> %s  RSS +%s  %s" % (
+            c["scenario"], c["server"], "—" if c.get("ratio") is None else "%.2f" % c["ratio"],
+            fmt_ms((c.get("wrk_base") or {}).get("p99_ms")), fmt_ms((c.get("wrk_attack") or {}).get("p99_ms")),
+            fmt_mb(c.get("rss_growth_kb")), "met" if g.get("met") else "NOT MET (" + ", ".join(g.get("why", [])) + ")"))
 
 
 def pct(x):
