@@ -356,6 +356,28 @@ proc_counters() {
     echo "$ticks $cs"
 }
 
+# While wrk (a child of `timeout` PID $1) runs: the last /proc schedstat of its threads, summed:
+# time on a CPU and time spent runnable but waiting for one (the attacker took its core).
+wrk_schedstat() {
+    local wp="" t a b rest run delay i
+    WRK_SCHED=""
+    for ((i = 0; i < 50; i++)); do # 1 s
+        wp=$(pgrep -P "$1" 2>/dev/null | head -n1) || true
+        [[ -n "$wp" ]] && break
+        sleep 0.02
+    done
+    [[ -n "$wp" ]] || return 0
+    while kill -0 "$wp" 2>/dev/null; do
+        run=0 delay=0
+        for t in /proc/"$wp"/task/*/schedstat; do
+            read -r a b rest <"$t" 2>/dev/null || continue
+            run=$((run + a)) delay=$((delay + b))
+        done
+        ((run > 0)) && WRK_SCHED="$run $delay"
+        sleep 0.2
+    done
+}
+
 # wrk as run.sh runs it (-t1, --timeout 5s, --latency), with the same "# ..." lines around it.
 run_wrk() { # out-file duration path
     local pids before after t0 t1
@@ -367,7 +389,11 @@ run_wrk() { # out-file duration path
         t0=$(date +%s.%N)
         (
             timeout $(($2 + 30)) "${CLI[@]}" wrk -t1 -c"$WRK_CONNS" -d"$2s" --timeout 5s --latency \
-                "http://127.0.0.1:$WRK_PORT$3" 2>&1 || echo "# wrk exit status $?"
+                "http://127.0.0.1:$WRK_PORT$3" 2>&1 &
+            tp=$!
+            wrk_schedstat "$tp"
+            wait "$tp" || echo "# wrk exit status $?"
+            echo "# wrk-schedstat (ns on CPU, ns runnable but waiting for it; its threads): $WRK_SCHED"
             echo "# client-times (shell, then children: user system):"
             times
         )

@@ -32,12 +32,16 @@
 //!   pile up). When the connection fails or the time is up, what the server had sent is read
 //!   (at most 1 s, 64 MiB) to find its GOAWAY.
 //!
+//! `sent` in the HTTP/2 summaries counts what the kernel accepted on the socket; after the
+//! server's GOAWAY or close, part of it was never processed (a loopback socket buffers MBs).
+//!
 //! The HTTP/2 modes (and drip) open a new connection when the server closes one or sends
 //! GOAWAY, as a real attacker would, until the time is up: the summary counts connections,
 //! how each ended (goaway / server_close / reset / deadline) and after how long.
 //!
 //! Bounds: N at most 20,000 (HTTP/2 modes: 2,000, two threads per connection), S at most
-//! 600 s, every connect (3 s), read and write has a timeout. A line on stdin stops the attack
+//! 600 s, every connect (3 s), read and write has a timeout; the summary comes at most a few
+//! seconds after S (a last HTTP/2 handshake, 3 s; a PING drain, 1 s). A line on stdin stops the attack
 //! early (EOF is ignored), then the summary is printed. One line on stderr starting with
 //! `attack: ready` says when the attack is established (flood: all connects done; drip and
 //! HTTP/2: the first connections up), so that a caller can start measuring.
