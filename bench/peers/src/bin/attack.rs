@@ -336,18 +336,26 @@ fn find(h: &[u8], n: &[u8]) -> Option<usize> {
     h.windows(n.len()).position(|w| w == n)
 }
 
-/// One complete HTTP/1.x response at the start of `buf`: (its length, status, status line).
-/// Content-Length or chunked bodies (the end found by the last chunk); none for 1xx, 204,
-/// 304.
-fn parse_response(buf: &[u8]) -> Option<(usize, u16, String)> {
-    let end = find(buf, b"\r\n\r\n")? + 4;
-    let head = String::from_utf8_lossy(&buf[..end]);
+/// The head of a response (up to its blank line, or all of `buf`), its status code (0 if
+/// unreadable) and its status line.
+fn head_status(buf: &[u8]) -> (String, u16, String) {
+    let end = find(buf, b"\r\n\r\n").map_or(buf.len(), |p| p + 4);
+    let head = String::from_utf8_lossy(&buf[..end]).into_owned();
     let first = head.lines().next().unwrap_or("").to_string();
     let status: u16 = first
         .split(' ')
         .nth(1)
         .and_then(|s| s.parse().ok())
         .unwrap_or(0);
+    (head, status, first)
+}
+
+/// One complete HTTP/1.x response at the start of `buf`: (its length, status, status line).
+/// Content-Length or chunked bodies (the end found by the last chunk); none for 1xx, 204,
+/// 304.
+fn parse_response(buf: &[u8]) -> Option<(usize, u16, String)> {
+    let end = find(buf, b"\r\n\r\n")? + 4;
+    let (head, status, first) = head_status(&buf[..end]);
     let mut len = 0usize;
     let mut chunked = false;
     for line in head.split("\r\n").skip(1) {
@@ -449,12 +457,14 @@ fn drip_closed(c: &mut DripConn, st: &mut DripStats, t0: Instant, reset: bool) {
 
 fn drip_read(c: &mut DripConn, st: &mut DripStats, t0: Instant) {
     let mut chunk = [0u8; 4096];
+    // The end of the connection, if it came: Some(reset).
+    let mut end: Option<bool> = None;
     loop {
         let Some(s) = c.s.as_mut() else { return };
         match s.read(&mut chunk) {
             Ok(0) => {
-                drip_closed(c, st, t0, false);
-                return;
+                end = Some(false);
+                break;
             }
             Ok(n) => {
                 c.buf.extend_from_slice(&chunk[..n]);
@@ -466,12 +476,22 @@ fn drip_read(c: &mut DripConn, st: &mut DripStats, t0: Instant) {
             Err(e) if e.kind() == ErrorKind::Interrupted => {}
             Err(e) => {
                 st.error(format!("read: {e}"));
-                drip_closed(c, st, t0, true);
-                return;
+                end = Some(true);
+                break;
             }
         }
     }
-    while let Some((used, status, line)) = parse_response(&c.buf) {
+    // Answers first (one that arrived with the close counts too), then the close.
+    loop {
+        let (used, status, line) = match parse_response(&c.buf) {
+            Some(r) => r,
+            // A body delimited by the close: the head is the answer.
+            None if end.is_some() && find(&c.buf, b"\r\n\r\n").is_some() => {
+                let (_, status, line) = head_status(&c.buf);
+                (c.buf.len(), status, line)
+            }
+            None => break,
+        };
         c.buf.drain(..used);
         st.responses += 1;
         if (200..300).contains(&status) {
@@ -485,6 +505,9 @@ fn drip_read(c: &mut DripConn, st: &mut DripStats, t0: Instant) {
         // The next request starts from its first byte (also after an early 4xx).
         c.awaiting = false;
         c.pos = 0;
+    }
+    if let Some(reset) = end {
+        drip_closed(c, st, t0, reset);
     }
 }
 
@@ -616,16 +639,7 @@ fn flood_poll(c: &mut FloodConn, st: &mut FloodStats, t0: Instant) {
                 if c.waiting {
                     c.buf.extend_from_slice(&chunk[..n]);
                     if let Some((_, status, line)) = parse_response(&c.buf) {
-                        c.waiting = false;
-                        c.buf = Vec::new();
-                        if (200..300).contains(&status) {
-                            st.responses_ok += 1;
-                        } else {
-                            st.responses_other += 1;
-                            if st.first_server_line.is_empty() {
-                                st.first_server_line = line;
-                            }
-                        }
+                        flood_answered(c, st, status, line);
                     } else if c.buf.len() > 1 << 16 {
                         c.buf.clear();
                     }
@@ -646,8 +660,26 @@ fn flood_poll(c: &mut FloodConn, st: &mut FloodStats, t0: Instant) {
     }
 }
 
+fn flood_answered(c: &mut FloodConn, st: &mut FloodStats, status: u16, line: String) {
+    c.waiting = false;
+    c.buf = Vec::new();
+    if (200..300).contains(&status) {
+        st.responses_ok += 1;
+    } else {
+        st.responses_other += 1;
+        if st.first_server_line.is_empty() {
+            st.first_server_line = line;
+        }
+    }
+}
+
 fn flood_closed(c: &mut FloodConn, st: &mut FloodStats, t0: Instant, reset: bool) {
     let now = Instant::now();
+    if c.waiting && find(&c.buf, b"\r\n\r\n").is_some() {
+        // An answer whose body ended with the connection.
+        let (_, status, line) = head_status(&c.buf);
+        flood_answered(c, st, status, line);
+    }
     c.open = false;
     st.closed += 1;
     if reset {
@@ -1405,6 +1437,13 @@ mod tests {
         let g = r.goaway.unwrap();
         assert_eq!((g.code, g.last_stream, g.debug.as_str()), (11, 7, "calm"));
         assert_eq!(r.counts[FRAME_SETTINGS as usize], 1);
+    }
+
+    #[test]
+    fn heads() {
+        let (_, status, line) = head_status(b"HTTP/1.0 200 OK\r\nServer: x\r\n\r\nbody");
+        assert_eq!((status, line.as_str()), (200, "HTTP/1.0 200 OK"));
+        assert_eq!(head_status(b"garbage").1, 0);
     }
 
     #[test]
