@@ -611,9 +611,12 @@ def cmd_attack(args, c):
     idle-probe's requests are well-behaved: each must get a 200."""
     peers = args.peers
 
-    def slow_loop(addr, count, hold, min_left, bytes_list, tag):
+    def slow_loop(addr, count, full_hold, bytes_list, tag):
         k = 0
-        while left(args.until) >= hold + 5:
+        while left(args.until) >= 10:
+            # The last round is cut short so that holders stay until the end; the timeout
+            # check needs a full round (a hold longer than the server's timeout).
+            hold = int(min(full_hold, left(args.until) - 5))
             nbytes = bytes_list[k % len(bytes_list)]
             k += 1
             cmd = [os.path.join(peers, "slow-head"), addr, str(count), str(hold), str(nbytes)]
@@ -635,10 +638,45 @@ def cmd_attack(args, c):
             if a["connected"] != count:
                 c.bump("check_failures")
                 c.add_fail(f"{tag}: only {a['connected']} of {count} holders connected ({a['first_error']})", 0)
-            if b["still_open"]:
+            if b["still_open"] and hold == full_hold:
                 c.bump("check_failures")
                 c.add_fail(f"{tag}: {b['still_open']} holders still open after {b['held_ms']:.0f} ms "
                            f"(the server should have timed them out)", 0)
+
+    def tls_hello_loop(count, full_hold, tag):
+        """Connections that send the first bytes of a TLS ClientHello (a record header
+        announcing 512 bytes, then the handshake type) and stall: only the server's
+        HandshakeTimeout (10 s) ends them. After a full hold every one must be closed."""
+        host, port = hostport(args.https)
+        while left(args.until) >= 10:
+            hold = min(full_hold, left(args.until) - 5)
+            socks, errors = [], 0
+            for _ in range(count):
+                try:
+                    s = socket.create_connection((host, port), timeout=5)
+                    s.sendall(b"\x16\x03\x01\x02\x00\x01")
+                    socks.append(s)
+                except OSError:
+                    errors += 1
+            time.sleep(max(0.0, hold))
+            still_open = 0
+            for s in socks:
+                s.setblocking(False)
+                try:
+                    s.recv(4096)  # EOF, an alert, or a reset: the server ended it
+                except BlockingIOError:
+                    still_open += 1
+                except OSError:
+                    pass
+                s.close()
+            c.bump(f"{tag}_rounds")
+            c.bump(f"{tag}_held", len(socks))
+            if errors:
+                c.bump("check_failures")
+                c.add_fail(f"{tag}: {errors} of {count} connections failed", 0)
+            if still_open and hold == full_hold:
+                c.bump("check_failures")
+                c.add_fail(f"{tag}: {still_open} stalled TLS handshakes still open after {hold} s", 0)
 
     def probe_loop():
         while left(args.until) >= args.probe_hold + 15:
@@ -664,8 +702,10 @@ def cmd_attack(args, c):
             time.sleep(min(args.probe_pause, max(0.0, left(args.until))))
 
     threads = [
-        threading.Thread(target=slow_loop, args=(args.http, args.slow_count, args.slow_hold, 0, [1, 20], "slowhead"), daemon=True),
-        threading.Thread(target=slow_loop, args=(args.https, args.slow_tls_count, args.slow_tls_hold, 0, [1, 3], "slowtls"), daemon=True),
+        threading.Thread(target=slow_loop, args=(args.http, args.slow_count, args.slow_hold, [1, 20], "slowhead"), daemon=True),
+        # plain-text heads sent to the TLS port
+        threading.Thread(target=slow_loop, args=(args.https, args.slow_tls_count, args.slow_tls_hold, [1, 3], "plain_on_tls"), daemon=True),
+        threading.Thread(target=tls_hello_loop, args=(args.slow_tls_count, args.slow_tls_hold, "tls_hello_stall"), daemon=True),
         threading.Thread(target=probe_loop, daemon=True),
     ]
     for t in threads:
@@ -722,9 +762,16 @@ def counters_line(cs):
     return "  ".join(parts)
 
 
+TICK_EARLY = 3.0
+
+
 def cmd_monitor(args):
+    """Samples every --every s; a row each minute, taken TICK_EARLY s before the minute ends
+    so that the last row (and the last samples) still see the load, not the clients
+    winding down. Stops after the last row."""
     samples, minutes = [], []
-    next_minute = args.start + 60
+    next_minute = args.start + 60 - TICK_EARLY
+    end = args.until - TICK_EARLY
     minute = 0
     while True:
         now = time.time()
@@ -737,7 +784,7 @@ def cmd_monitor(args):
         p["t"] = round(now - args.start, 1)
         p.update(status_sample(args.status))
         samples.append(p)
-        if now >= next_minute - 0.5 or now >= args.until - 0.5:
+        if now >= next_minute - 0.5 or now >= end - 0.5:
             minute += 1
             cs = read_counters(args.counters)
             win = [s for s in samples if "rss_kb" in s and s["t"] > (minute - 1) * 60 - 0.5]
@@ -769,9 +816,9 @@ def cmd_monitor(args):
             json.dump({"start": args.start, "until": args.until, "pid": args.pid,
                        "minutes": minutes, "samples": samples}, f)
         os.replace(args.out + ".tmp", args.out)
-        if now >= args.until - 0.5:
+        if now >= end - 0.5:
             break
-        time.sleep(max(0.1, min(args.every, args.until - time.time(), next_minute - time.time())))
+        time.sleep(max(0.1, min(args.every, end - time.time(), next_minute - time.time())))
 
 
 def cmd_quiesce(args):

@@ -29,8 +29,10 @@
 #             SOAK_CHURN_RATE/s, plus a rude client (half a head, then RST) every 10th
 #   attack    bench/peers slow-head (SOAK_SLOWHEAD holders of a partial head, 40 s rounds:
 #             the server must time every one out, RequestHeadersTimeout 30 s), slow-head on
-#             the TLS port (50 holders, HandshakeTimeout 10 s) and idle-probe (100 idle
-#             keep-alive connections, their requests must all be answered)
+#             the TLS port (50 plain-text heads, 20 s rounds), 50 stalled TLS ClientHellos
+#             (20 s rounds: HandshakeTimeout 10 s must end them all) and idle-probe (100 idle
+#             keep-alive connections, their requests must all be answered); the last round
+#             of each is cut short so that holders stay to the end (no timeout check then)
 # Every well-behaved request is checked and counted (sent / ok / failed, the first failures
 # kept). Once a minute a line: RSS, fds, threads, open connections, WebSockets, counters.
 #
