@@ -966,7 +966,12 @@ def cmd_report(args):
     for r in series["minutes"]:
         md.append(f"| {r['minute']} | {r['rss_kb']} | {r['fds']} | {r['threads']} | {r['conns_open']} | "
                   f"{r['ws_open']} | {r['sent']} | {r['ok']} | {r['failed']} |")
-    md += ["", f"Quiet before the load: {base['rss_kb']} kB, {base['fds']} fds, {base['threads']} threads; "
+    if end:
+        md.append(f"| end (quiet) | {end['rss_kb']} | {end['fds']} | {end['threads']} | {end.get('conns_open')} | "
+                  f"{end.get('ws_open')} | {sent} | {ok} | {failed} |")
+    md += ["", "The minute rows are taken 3 s before each minute ends; wrk's counters move at the end "
+           "of each of its bursts. The end row: the server once the load stopped, and the final counters.",
+           "", f"Quiet before the load: {base['rss_kb']} kB, {base['fds']} fds, {base['threads']} threads; "
            + (f"after: {end['rss_kb']} kB, {end['fds']} fds, {end['threads']} threads (waited {end['waited_s']} s)." if end else "after: none."),
            ""]
     if flat.get("rss_slope_kb_per_min") is not None:
@@ -998,7 +1003,7 @@ def main():
             p.add_argument(f"--{k.replace('_', '-')}", **v)
         return p
 
-    p = client("wrk", conns={"type": int, "default": 4}, delay_ms={"type": int, "default": 2}, chunk={"type": int, "default": 30})
+    p = client("wrk", conns={"type": int, "default": 4}, delay_ms={"type": int, "default": 2}, chunk={"type": int, "default": 15})
     p.add_argument("url")
     p = client("h2load", requests={"type": int, "default": 1000}, conns={"type": int, "default": 4},
                streams={"type": int, "default": 8}, pause={"type": float, "default": 2.0})
