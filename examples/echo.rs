@@ -19,8 +19,8 @@ use falconet::http::header::CONTENT_TYPE;
 use falconet::http::{Method, StatusCode};
 use falconet::{Body, Handler, Prepare, Request, Response, Server};
 
-/// The echo handler.
-struct Echo;
+/// The echo handler (`pub`: `examples/soak_server.rs` serves it too).
+pub struct Echo;
 
 impl Handler for Echo {
     fn prepare(&self, p: &mut Prepare<'_>) {

@@ -113,6 +113,38 @@ fn echo_echoes_buffered_and_streamed_bodies() {
 }
 
 #[test]
+fn soak_server_serves_hello_upload_and_websocket() {
+    use tungstenite::Message;
+    let mut srv = spawn("soak_server", "http://127.0.0.1:0");
+    let addr = srv.wait_for_v4_port(Duration::from_secs(10));
+    let agent = agent();
+    let resp = agent.get(&format!("http://{addr}/")).call().expect("GET");
+    assert_eq!(resp.into_string().unwrap(), "Hello, World!");
+    let body: Vec<u8> = (0..100_000u32).map(|i| (i % 251) as u8).collect();
+    let resp = agent
+        .post(&format!("http://{addr}/upload"))
+        .send_bytes(&body)
+        .expect("POST /upload");
+    assert_eq!(resp.status(), 200);
+    let mut got = Vec::new();
+    resp.into_reader().read_to_end(&mut got).unwrap();
+    assert!(got == body, "echoed upload differs ({} bytes)", got.len());
+    // The WebSocket echo on /ws.
+    let stream = std::net::TcpStream::connect(addr).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let (mut ws, resp) =
+        tungstenite::client::client(format!("ws://{addr}/ws").as_str(), stream).expect("upgrade");
+    assert_eq!(resp.status(), 101);
+    ws.send(Message::Text("soak".into())).unwrap();
+    assert_eq!(ws.read().unwrap(), Message::Text("soak".into()));
+    ws.close(None).unwrap();
+    while ws.read().is_ok() {}
+    terminate(&mut srv);
+}
+
+#[test]
 fn json_api_creates_and_lists_items() {
     let mut srv = spawn("json_api", "http://127.0.0.1:0");
     let addr = srv.wait_for_v4_port(Duration::from_secs(10));
