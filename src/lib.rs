@@ -43,6 +43,8 @@ mod limits;
 mod options;
 mod pooled;
 mod request;
+pub mod response;
+mod router;
 mod server;
 #[cfg(any(feature = "json-config", feature = "tls"))]
 mod small_sort;
@@ -64,6 +66,7 @@ pub use handler::{Handler, Request, Response};
 pub use limits::{Http2Limits, Limits, MinDataRate};
 pub use options::{EndpointOptions, ListenAddress, Protocols, Scheme, ServerOptions};
 pub use request::{Address, ConnectionInfo, Prepare, RequestControl, RequestExt};
+pub use router::{Params, Query, Router};
 pub use server::systemd::notify as notify_systemd;
 pub use server::{Server, ServerHandle};
 pub use status::{ServerStats, StatusOptions};
