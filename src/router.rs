@@ -112,7 +112,7 @@ impl std::fmt::Debug for Router {
 }
 
 /// The outcome of matching a method and path.
-enum Found<'r, 'p> {
+enum Match<'r, 'p> {
     Route(&'r Route, Vec<&'p str>),
     NotAllowed(String),
     NotFound,
@@ -189,7 +189,7 @@ impl Router {
         self
     }
 
-    fn find<'r, 'p>(&'r self, method: &Method, path: &'p str) -> Found<'r, 'p> {
+    fn find<'r, 'p>(&'r self, method: &Method, path: &'p str) -> Match<'r, 'p> {
         let mut caps = Vec::new();
         let mut path_matched = false;
         for r in &self.routes {
@@ -198,12 +198,12 @@ impl Router {
                 continue;
             }
             if r.method == method || (method == Method::HEAD && r.method == Method::GET) {
-                return Found::Route(r, caps);
+                return Match::Route(r, caps);
             }
             path_matched = true;
         }
         if !path_matched {
-            return Found::NotFound;
+            return Match::NotFound;
         }
         let mut allow: Vec<&str> = Vec::new();
         for r in &self.routes {
@@ -216,7 +216,7 @@ impl Router {
         }
         allow.sort_unstable();
         allow.dedup();
-        Found::NotAllowed(allow.join(", "))
+        Match::NotAllowed(allow.join(", "))
     }
 }
 
@@ -305,20 +305,20 @@ fn decode(s: &str, plus: bool) -> Vec<u8> {
 impl Handler for Router {
     fn prepare(&self, req: &mut Prepare<'_>) {
         match self.find(req.method(), req.uri().path()) {
-            Found::Route(r, _) => r.handler.prepare(req),
-            Found::NotFound => {
+            Match::Route(r, _) => r.handler.prepare(req),
+            Match::NotFound => {
                 if let Some(f) = &self.fallback {
                     f.prepare(req)
                 }
             }
-            Found::NotAllowed(_) => {}
+            Match::NotAllowed(_) => {}
         }
     }
 
     fn handle(&self, mut req: Request) -> Response {
         let path = req.uri().path().to_owned();
         match self.find(req.method(), &path) {
-            Found::Route(r, caps) => {
+            Match::Route(r, caps) => {
                 let mut list = Vec::with_capacity(caps.len());
                 let names = r.segs.iter().filter_map(|s| match s {
                     Seg::Param(n) | Seg::Rest(n) => Some(n),
@@ -333,7 +333,7 @@ impl Handler for Router {
                 req.extensions_mut().insert(Params { list });
                 r.handler.handle(req)
             }
-            Found::NotAllowed(allow) => {
+            Match::NotAllowed(allow) => {
                 let mut resp =
                     response::text(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed\n");
                 if let Ok(v) = HeaderValue::try_from(allow) {
@@ -341,7 +341,7 @@ impl Handler for Router {
                 }
                 resp
             }
-            Found::NotFound => match &self.fallback {
+            Match::NotFound => match &self.fallback {
                 Some(f) => f.handle(req),
                 None => response::text(StatusCode::NOT_FOUND, "Not Found\n"),
             },
