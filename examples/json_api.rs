@@ -5,8 +5,9 @@
 //!   and a `Location` header.
 //! - `GET /items/{id}` → 200 with the item, or 404.
 //! - malformed JSON or a missing `name` → 400 with `{"error": "..."}`.
-//! - any other path → 404 with `{"error": "not found"}`; another method on `/items` → 405
-//!   with `Allow` (the router's plain-text answer).
+//! - any other path (`/items/` included: trailing slashes count) → 404 with
+//!   `{"error": "not found"}`; another method on `/items` or `/items/{id}` → 405 with
+//!   `Allow` (the router's plain-text answer).
 //!
 //! Every response of the API itself is `application/json`.
 //!
