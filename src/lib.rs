@@ -45,6 +45,8 @@ mod limits;
 mod options;
 mod pooled;
 mod request;
+pub mod response;
+mod router;
 mod server;
 #[cfg(any(feature = "json-config", feature = "tls"))]
 mod small_sort;
@@ -67,6 +69,7 @@ pub use https_policy::{HstsOptions, HttpsRedirectionOptions};
 pub use limits::{Http2Limits, Limits, MinDataRate};
 pub use options::{EndpointOptions, ListenAddress, Protocols, Scheme, ServerOptions};
 pub use request::{Address, ConnectionInfo, Prepare, RequestControl, RequestExt};
+pub use router::{Params, Query, Router};
 pub use server::systemd::notify as notify_systemd;
 pub use server::{Server, ServerHandle};
 pub use status::{ServerStats, StatusOptions};

@@ -262,3 +262,52 @@ fn embedded_runs_to_completion() {
     assert!(out.contains("MAKE ME LOUD"), "{out}");
     assert!(out.contains("server stopped (clean)"), "{out}");
 }
+
+#[test]
+fn sensor_gateway_serves_state_settings_live_values_and_files() {
+    let dir = support::TempDir::new("sensor-ui");
+    std::fs::write(dir.path().join("index.html"), "<h1>gateway</h1>").unwrap();
+    let mut cmd = support::example_command("sensor_gateway");
+    cmd.args(["--urls", "http://127.0.0.1:0", "--root"])
+        .arg(dir.path())
+        .env("RUST_LOG", "info")
+        .env_remove("FALCONET_URLS");
+    let mut srv = ChildServer::spawn(cmd);
+    let addr = srv.wait_for_v4_port(Duration::from_secs(10));
+    let agent = agent();
+    let resp = agent
+        .get(&format!("http://{addr}/api/state"))
+        .call()
+        .expect("GET /api/state");
+    assert_eq!(resp.content_type(), "application/json");
+    let state: serde_json::Value = serde_json::from_str(&resp.into_string().unwrap()).unwrap();
+    assert_eq!(state["interval_ms"], 1000);
+    assert!(state["reading"].is_u64(), "{state}");
+    let resp = agent
+        .post(&format!("http://{addr}/api/settings"))
+        .send_string(r#"{"interval_ms":50}"#)
+        .expect("POST /api/settings");
+    assert_eq!(resp.status(), 204);
+    match agent
+        .post(&format!("http://{addr}/api/settings"))
+        .send_string(r#"{"interval_ms":1}"#)
+    {
+        Err(ureq::Error::Status(400, _)) => {}
+        other => panic!("bad setting: expected 400, got {other:?}"),
+    }
+    let resp = agent.get(&format!("http://{addr}/")).call().expect("GET /");
+    assert_eq!(resp.into_string().unwrap(), "<h1>gateway</h1>");
+    // Live values: two messages, 50 ms apart now.
+    let stream = std::net::TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let url = format!("ws://{addr}/api/live");
+    let (mut ws, _) = tungstenite::client::client(url.as_str(), stream).expect("upgrade");
+    for _ in 0..2 {
+        let msg = ws.read().expect("a live value").into_text().unwrap();
+        assert!(msg.starts_with(r#"{"reading":"#), "{msg}");
+    }
+    drop(ws);
+    terminate(&mut srv);
+}
