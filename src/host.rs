@@ -23,7 +23,7 @@ pub(crate) fn host_allowed(host: &str, patterns: &[String]) -> bool {
 /// The host part of `host[:port]`, keeping the brackets of an IPv6 literal. A value with
 /// several colons and no brackets is taken to be a bare IPv6 address without port (as
 /// ASP.NET Core's `HostString` does).
-fn strip_port(host: &str) -> &str {
+pub(crate) fn strip_port(host: &str) -> &str {
     if host.starts_with('[') {
         return match host.find(']') {
             Some(close) => host.get(..=close).unwrap_or(host),

@@ -191,7 +191,7 @@ impl HttpsPolicy {
         }
         // Only the host the request named (AllowedHosts was checked before the handler).
         let host = host.map(str::trim).filter(|h| !h.is_empty())?;
-        let name = host_without_port(host);
+        let name = crate::host::strip_port(host);
         let mut target = String::with_capacity(name.len() + 32);
         target.push_str("https://");
         target.push_str(name);
@@ -208,7 +208,7 @@ impl HttpsPolicy {
         if scheme != "https" {
             return None;
         }
-        let name = host_without_port(host.unwrap_or("").trim()).to_ascii_lowercase();
+        let name = crate::host::strip_port(host.unwrap_or("").trim()).to_ascii_lowercase();
         (!excluded.contains(&name)).then_some(value)
     }
 }
@@ -220,17 +220,6 @@ fn host_of<'a>(uri: &'a http::Uri, headers: &'a http::HeaderMap) -> Option<&'a s
         .get(HOST)
         .and_then(|h| h.to_str().ok())
         .or_else(|| uri.authority().map(|a| a.as_str()))
-}
-
-/// `name` of `name:port`, keeping an IPv6 literal's brackets.
-fn host_without_port(host: &str) -> &str {
-    if host.starts_with('[') {
-        return host.find(']').map_or(host, |i| &host[..=i]);
-    }
-    match host.rfind(':') {
-        Some(i) if !host[..i].contains(':') => &host[..i],
-        _ => host,
-    }
 }
 
 impl Handler for HttpsPolicy {
@@ -245,18 +234,20 @@ impl Handler for HttpsPolicy {
     }
 
     fn handle(&self, req: Request) -> Response {
-        let host = host_of(req.uri(), req.headers()).map(str::to_owned);
-        let scheme = req.scheme().to_owned();
-        if let Some(location) = self.location(&scheme, req.uri(), host.as_deref()) {
+        // Both decisions before the request moves into the handler: no copies of its
+        // scheme or host per request.
+        let scheme = req.scheme();
+        let host = host_of(req.uri(), req.headers());
+        if let Some(location) = self.location(scheme, req.uri(), host) {
             let mut r = Response::new(Body::empty());
             *r.status_mut() = self.redirect.unwrap_or(StatusCode::TEMPORARY_REDIRECT);
             r.headers_mut().insert(LOCATION, location);
             return r;
         }
+        let hsts = self.hsts_for(scheme, host).cloned();
         let mut resp = self.inner.handle(req);
-        if let Some(v) = self.hsts_for(&scheme, host.as_deref()) {
-            resp.headers_mut()
-                .insert(STRICT_TRANSPORT_SECURITY, v.clone());
+        if let Some(v) = hsts {
+            resp.headers_mut().insert(STRICT_TRANSPORT_SECURITY, v);
         }
         resp
     }
