@@ -147,3 +147,29 @@ fn a_dripping_client_gets_408_at_the_header_timeout() {
         "closed after {took:?}"
     );
 }
+
+/// One worker, and a client that pipelines requests without end (reading its responses):
+/// it is served, and so is everyone else. The worker gives it turns like any other
+/// connection instead of staying with it while its bytes keep coming.
+#[test]
+fn a_client_that_pipelines_without_end_does_not_hold_the_worker() {
+    let mut options = support::options();
+    options.workers = 1;
+    let server = support::start(options, |_req: Request| Response::new(Body::from("ok")));
+    let batch = b"GET /flood HTTP/1.1\r\nHost: a\r\n\r\n".repeat(200);
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flooder = support::flood_while_reading(
+        server.connect(),
+        batch,
+        Duration::from_secs(20),
+        stop.clone(),
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    support::assert_normal_client_is_served(&server);
+    stop.store(true, std::sync::atomic::Ordering::Release);
+    let (sent, got) = flooder.join().unwrap();
+    assert!(
+        got > 100 * 1024,
+        "the pipelining client got only {got} bytes of responses (sent {sent})"
+    );
+}

@@ -245,6 +245,9 @@ pub(crate) enum Outcome {
     Park,
     /// Drive it on (the next request).
     Continue,
+    /// It has more to do but has had its turn (a client that never stops sending):
+    /// requeue it behind the connections that are ready now.
+    Yield,
     /// An error response was sent: discard what the client still sends, then close.
     Linger,
     /// Close it.

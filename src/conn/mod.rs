@@ -88,6 +88,8 @@ pub(crate) struct Conn {
 pub(crate) enum Next {
     /// Hand it to its event loop until bytes arrive or its deadline passes.
     Park(Box<Conn>),
+    /// It has had its turn: put it at the back of its event loop's ready list.
+    Yield(Box<Conn>),
     /// Drop it (closing the socket).
     Close,
 }
@@ -258,6 +260,7 @@ impl Conn {
         match out {
             Outcome::Continue => Err(self),
             Outcome::Park => Ok(Next::Park(self)),
+            Outcome::Yield => Ok(Next::Yield(self)),
             Outcome::Close => Ok(Next::Close),
             Outcome::Linger => {
                 self.begin_linger();

@@ -924,6 +924,10 @@ pub(crate) enum Drive {
 /// A synchronous-I/O request, parsed and prepared, for [`serve_streaming`].
 pub(crate) struct Streaming(Box<Pending>);
 
+/// How many steps (a request head, a piece of body, a write) one drive makes before the
+/// connection yields to the others of its event loop.
+const TURN_BUDGET: u32 = 64;
+
 /// Runs the HTTP/1 side of a connection until it must park, linger or close, or hands
 /// over a synchronous-I/O request.
 pub(crate) fn drive(l: &mut Link, s: &mut Http1, cx: &dyn Context) -> Drive {
@@ -938,6 +942,7 @@ pub(crate) fn drive(l: &mut Link, s: &mut Http1, cx: &dyn Context) -> Drive {
         Phase::Idle | Phase::Head => {}
     }
     let mut h = H1 { l, s, cx };
+    let mut turns = 0u32;
     loop {
         let step = match h.s.core.phase() {
             Phase::Idle | Phase::Head => h.step_head(),
@@ -945,7 +950,22 @@ pub(crate) fn drive(l: &mut Link, s: &mut Http1, cx: &dyn Context) -> Drive {
             Phase::Writing => h.step_write(true),
         };
         match step {
-            Step::Continue => continue,
+            Step::Continue => {
+                turns += 1;
+                if turns >= TURN_BUDGET {
+                    // A client that pipelines without end, or streams a body faster than
+                    // it is read, gets its turn like the other connections of the event
+                    // loop, not the worker. The time it waits for its next turn counts
+                    // as waiting for the data rates, as time parked does.
+                    let now = Instant::now();
+                    h.l.parked_at = now;
+                    h.l.deadline =
+                        h.l.deadline
+                            .max(now + cx.options().limits.keep_alive_timeout);
+                    return Drive::Then(Outcome::Yield);
+                }
+                continue;
+            }
             Step::Park => return Drive::Then(Outcome::Park),
             Step::Close => return Drive::Then(Outcome::Close),
             Step::Linger => {

@@ -181,6 +181,11 @@ pub(crate) fn start(l: &Link, cx: &dyn Context) -> Box<H2> {
     Box::new(H2::new(settings, now))
 }
 
+/// How many rounds of reading, handling and writing one drive makes before the connection
+/// yields to the others of its event loop. A round reads up to one buffer (16 KiB and a
+/// frame header, or the configured frame size).
+const TURN_BUDGET: u32 = 16;
+
 /// What the core made of the bytes read.
 enum Read2 {
     Progress,
@@ -192,6 +197,8 @@ enum Read2 {
 pub(crate) fn drive(l: &mut Link, h2: &mut H2, cx: &dyn Context) -> Outcome {
     // At shutdown: whether a read has looked at the socket since the drive began.
     let mut shutdown_read = false;
+    // Rounds that moved something; after TURN_BUDGET the connection yields.
+    let mut turns = 0u32;
     loop {
         let now = Instant::now();
         let mut progressed = false;
@@ -258,6 +265,13 @@ pub(crate) fn drive(l: &mut Link, h2: &mut H2, cx: &dyn Context) -> Outcome {
         }
         if progressed {
             h2.last_active = now;
+            turns += 1;
+            if turns >= TURN_BUDGET {
+                // A client that never stops sending (a PING flood, a fast upload) gets
+                // its turn like every other connection of the event loop, not the worker.
+                l.deadline = now + cx.options().limits.keep_alive_timeout;
+                return Outcome::Yield;
+            }
             continue;
         }
         // Shutting down with nothing in progress: once a read has looked at the socket

@@ -262,6 +262,36 @@ impl Shard {
         }
     }
 
+    /// Moves the events waiting in the shard's set onto its ready list without waiting
+    /// (before a connection that has had its turn is requeued behind them). The work
+    /// eventfd is level-triggered: it stays signaled for a waiting worker.
+    pub(crate) fn harvest(&self) {
+        let mut buf = [epoll::Event {
+            flags: EventFlags::empty(),
+            data: EventData::new_u64(0),
+        }; BATCH];
+        let zero = Timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        let n = epoll::wait(&self.epoll, &mut buf, Some(&zero)).unwrap_or(0);
+        if n == 0 {
+            return;
+        }
+        let mut st = self.lock();
+        for ev in &buf[..n] {
+            let token = ev.data.u64();
+            if token != WORK {
+                st.ready.push_back((token, ev.flags));
+            }
+        }
+    }
+
+    /// Whether a worker waits on the shard's set now.
+    pub(crate) fn has_waiters(&self) -> bool {
+        self.waiting.load(Ordering::Acquire) > 0
+    }
+
     /// Whether events wait on the ready list.
     fn has_ready(&self) -> bool {
         !self.lock().ready.is_empty()
@@ -619,6 +649,19 @@ impl EventLoops {
         self.shard(conn.link.shard)
             .clone()
             .park(conn, &self.timers, ready)
+    }
+
+    /// Puts a connection that has had its turn (see [`Outcome::Yield`]) at the back of
+    /// its shard's ready list.
+    ///
+    /// [`Outcome::Yield`]: crate::conn::link::Outcome::Yield
+    pub(crate) fn requeue(&self, conn: Box<Conn>, shared: &Shared) -> Parked {
+        if shared.is_aborting() {
+            return Parked::Dropped;
+        }
+        self.shard(conn.link.shard)
+            .clone()
+            .park(conn, &self.timers, true)
     }
 
     /// Takes a parked connection by the token it was parked with (an HTTP/2 connection

@@ -133,7 +133,8 @@ impl Context for Shared {
     fn wake(&self, token: u64) {
         if let Some(mut conn) = self.poller.take_parked(token) {
             conn.on_woken();
-            run_conn(conn, self);
+            // Had it yielded, it waits on its shard's ready list: nothing more to do here.
+            let _ = run_conn(conn, self);
         }
     }
 
@@ -479,7 +480,12 @@ fn notify_systemd(state: &str) {
 /// event while it was being driven is taken back from its shard's ready list at once, and
 /// an HTTP/2 connection whose mailbox got a response while it was being parked likewise
 /// (see `http2::driver` for the wake-up protocol).
-pub(crate) fn run_conn(mut conn: Box<Conn>, shared: &Shared) {
+///
+/// Returns `true` when the connection had its turn and was put at the back of its
+/// shard's ready list ([`Next::Yield`]): the worker then looks at the pool's queue before
+/// it takes the next ready connection, so that new connections are not starved either.
+#[must_use]
+pub(crate) fn run_conn(mut conn: Box<Conn>, shared: &Shared) -> bool {
     loop {
         shared.counters.worker_busy(true);
         let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drive(conn, shared)));
@@ -507,12 +513,25 @@ pub(crate) fn run_conn(mut conn: Box<Conn>, shared: &Shared) {
                         }
                     }
                 }
-                return;
+                return false;
             }
-            Ok(Next::Close) => return,
+            Ok(Next::Yield(c)) => {
+                // Its turn is over: the connections whose events are waiting go first.
+                let shard = shared.poller.shard(c.link.shard).clone();
+                shard.harvest();
+                let queued = matches!(shared.poller.requeue(c, shared), Parked::Ready);
+                // A worker waiting on that shard (this one may belong to another, as
+                // when a finished HTTP/2 handler drove it) takes it from there; without
+                // one the timer thread hands it to the pool.
+                if queued && shard.has_waiters() {
+                    shard.notify();
+                }
+                return queued;
+            }
+            Ok(Next::Close) => return false,
             Err(_) => {
                 log::error!("worker: connection driver panicked; connection dropped");
-                return;
+                return false;
             }
         }
     }
@@ -532,12 +551,17 @@ fn worker_loop(rx: Receiver<Work>, shared: Arc<Shared>, index: usize) {
             if r.is_err() {
                 log::error!("worker: a task panicked");
             }
+            false
         }
     };
+    // After a connection yielded: the queue before the ready list, once.
+    let mut queue_first = false;
     loop {
-        if let Some(conn) = shard.pop_ready(&shared) {
-            run_conn(conn, &shared);
-            continue;
+        if !std::mem::take(&mut queue_first) {
+            if let Some(conn) = shard.pop_ready(&shared) {
+                queue_first = run_conn(conn, &shared);
+                continue;
+            }
         }
         match rx.try_recv() {
             Ok(work) => {
@@ -545,7 +569,7 @@ fn worker_loop(rx: Receiver<Work>, shared: Arc<Shared>, index: usize) {
                 if !rx.is_empty() {
                     shared.poller.notify_work();
                 }
-                run(work);
+                queue_first = run(work);
                 continue;
             }
             Err(TryRecvError::Disconnected) => return,
@@ -564,12 +588,12 @@ fn worker_loop(rx: Receiver<Work>, shared: Arc<Shared>, index: usize) {
                 continue;
             }
             match shard.wait(&shared, Duration::from_secs(1)) {
-                Waited::Conn(conn) => run_conn(conn, &shared),
+                Waited::Conn(conn) => queue_first = run_conn(conn, &shared),
                 Waited::Work | Waited::Nothing => {}
             }
         } else {
             match rx.recv() {
-                Ok(work) => run(work),
+                Ok(work) => queue_first = run(work),
                 Err(_) => return,
             }
         }

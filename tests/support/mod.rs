@@ -372,6 +372,86 @@ pub fn exchange(server: &TestServer, req: &[u8], within: Duration) -> (Vec<RawRe
     (parse_responses(&bytes), closed.is_some())
 }
 
+/// A client that never stops sending: writes `batch` over and over on `s` while a second
+/// thread reads and discards what comes back, until `stop` is set or `within` passes.
+/// Returns a handle that gives (bytes written, bytes read) when joined.
+pub fn flood_while_reading(
+    s: TcpStream,
+    batch: Vec<u8>,
+    within: Duration,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+) -> std::thread::JoinHandle<(usize, usize)> {
+    use std::sync::atomic::Ordering;
+    std::thread::spawn(move || {
+        let until = Instant::now() + within;
+        let mut r = s.try_clone().unwrap();
+        r.set_read_timeout(Some(Duration::from_millis(100)))
+            .unwrap();
+        let (rstop, rs) = (stop.clone(), until);
+        let reader = std::thread::spawn(move || {
+            let mut buf = vec![0u8; 64 * 1024];
+            let mut got = 0;
+            while !rstop.load(Ordering::Acquire) && Instant::now() < rs {
+                match r.read(&mut buf) {
+                    Ok(0) => break,
+                    Ok(n) => got += n,
+                    Err(e)
+                        if matches!(
+                            e.kind(),
+                            std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                        ) => {}
+                    Err(_) => break,
+                }
+            }
+            got
+        });
+        let mut w = s;
+        w.set_write_timeout(Some(Duration::from_millis(200)))
+            .unwrap();
+        let mut sent = 0;
+        while !stop.load(Ordering::Acquire) && Instant::now() < until {
+            match w.write(&batch) {
+                Ok(n) => sent += n,
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                    ) => {}
+                Err(_) => break,
+            }
+        }
+        // Unblock the reader at once.
+        let _ = w.shutdown(std::net::Shutdown::Both);
+        (sent, reader.join().unwrap())
+    })
+}
+
+/// 20 requests, each on a new connection and each answered within 40 ms (5 s under an
+/// emulator), while something else loads the server. (A worker that stays with a client
+/// for as long as its bytes keep coming makes them wait 70 ms and more here.)
+pub fn assert_normal_client_is_served(server: &TestServer) {
+    let bound = if !test_runner().is_empty() {
+        Duration::from_secs(5)
+    } else {
+        Duration::from_millis(40)
+    };
+    for i in 0..20 {
+        let start = Instant::now();
+        let mut c = server.connect();
+        c.set_read_timeout(Some(bound)).unwrap();
+        c.write_all(b"GET /normal HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+            .unwrap();
+        let resp = read_response(&mut c, false)
+            .unwrap_or_else(|| panic!("request {i} not answered within {bound:?}"));
+        assert_eq!(resp.status, 200, "request {i}");
+        assert!(
+            start.elapsed() < bound,
+            "request {i} took {:?}",
+            start.elapsed()
+        );
+    }
+}
+
 /// Asserts that a fresh connection still gets `200` for `GET /` (with `Host`).
 pub fn assert_serves(server: &TestServer) {
     let resp = roundtrip(
