@@ -227,6 +227,25 @@ fn ping_flood_from_a_client_that_does_not_read() {
     still_serves(&server);
 }
 
+/// A client that reads every ACK but pings without pause: cut off after 1,000 PINGs in a
+/// second (each ACKed), not after all the bytes it can push.
+#[test]
+fn ping_flood_from_a_client_that_reads_gets_enhance_your_calm() {
+    let (server, _) = counting_server();
+    let mut s = open(&server, &[]);
+    let mut burst = Vec::new();
+    for i in 0..5000u64 {
+        burst.extend(frame(0x6, 0, 0, &i.to_be_bytes()));
+    }
+    flood(&mut s, &burst);
+    assert_eq!(
+        goaway_code(&mut s, Duration::from_secs(10)),
+        Some(ENHANCE_YOUR_CALM)
+    );
+    assert!(support::logged(&["PING or SETTINGS"], Duration::from_secs(2)).is_some());
+    still_serves(&server);
+}
+
 #[test]
 fn settings_flood_from_a_client_that_does_not_read() {
     if emulated() {

@@ -134,6 +134,15 @@ pub(crate) const MAX_QUEUED_CONTROL_FRAMES: usize = 1000;
 /// from the event queue, so no handler runs for it at all.
 pub(crate) const MAX_CLIENT_RESETS_PER_WINDOW: u32 = 200;
 
+/// CVE-2019-9512 (ping flood) and 9515 (settings flood) from a client that reads our
+/// answers, or whose answers the kernel's socket buffers absorb (megabytes on a fast link,
+/// long before [`MAX_QUEUED_CONTROL_FRAMES`] sees them): how many PING and SETTINGS frames
+/// that ask for an acknowledgement the client may send per [`RESET_WINDOW`]. More: GOAWAY
+/// ENHANCE_YOUR_CALM. Browsers and gRPC clients send a few a second at most (gRPC servers
+/// refuse more than one PING per 5 minutes without data by default); a flood costs us at
+/// most 1,000 answers per connection and second instead of all the bytes it can push.
+pub(crate) const MAX_PINGS_AND_SETTINGS_PER_WINDOW: u32 = 1000;
+
 /// The window over which resets are counted (fixed windows of virtual time, as Kestrel's
 /// tick windows).
 pub(crate) const RESET_WINDOW: Duration = Duration::from_secs(1);
@@ -435,6 +444,8 @@ pub(crate) struct Connection {
     settings_acked: bool,
     client_resets: RateWindow,
     local_resets: RateWindow,
+    /// PING and SETTINGS frames to acknowledge; see [`MAX_PINGS_AND_SETTINGS_PER_WINDOW`].
+    acks_asked: RateWindow,
     empty_frames: u32,
     shutdown: Shutdown,
     /// When the last frame arrived, for the keep-alive PING.
@@ -504,6 +515,7 @@ impl Connection {
             settings_acked: false,
             client_resets: RateWindow::new(MAX_CLIENT_RESETS_PER_WINDOW),
             local_resets: RateWindow::new(MAX_LOCAL_RESETS_PER_WINDOW),
+            acks_asked: RateWindow::new(MAX_PINGS_AND_SETTINGS_PER_WINDOW),
             empty_frames: 0,
             shutdown: Shutdown::None,
             last_frame_at: now,
@@ -981,12 +993,12 @@ impl Connection {
                 self.stream_result(result, now).map(drop)
             }
             Frame::RstStream(rst) => self.on_rst_stream(rst, now),
-            Frame::Settings(settings) => self.on_settings(settings),
+            Frame::Settings(settings) => self.on_settings(settings, now),
             Frame::PushPromise(_) => {
                 let err = self.streams.recv_push_promise(StreamId::ZERO);
                 Err(self.fail(err.code(), "PUSH_PROMISE from a client"))
             }
-            Frame::Ping(ping) => self.on_ping(ping),
+            Frame::Ping(ping) => self.on_ping(ping, now),
             Frame::GoAway(goaway) => self.on_goaway(goaway),
             Frame::WindowUpdate(update) => self.on_window_update(update, now),
             // Unknown types are ignored (RFC 9113 §5.5).
@@ -1395,7 +1407,22 @@ impl Connection {
         Ok(())
     }
 
-    fn on_settings(&mut self, settings: Settings) -> Result<(), ConnError> {
+    /// Counts a PING or SETTINGS frame that asks for an acknowledgement; see
+    /// [`MAX_PINGS_AND_SETTINGS_PER_WINDOW`].
+    fn count_ack_asked(&mut self, now: Instant) -> Result<(), ConnError> {
+        if self.acks_asked.hit(now) {
+            return Err(self.fail(
+                ErrorCode::EnhanceYourCalm,
+                "too many PING or SETTINGS frames (flood)",
+            ));
+        }
+        Ok(())
+    }
+
+    fn on_settings(&mut self, settings: Settings, now: Instant) -> Result<(), ConnError> {
+        if !settings.ack {
+            self.count_ack_asked(now)?;
+        }
         if settings.ack {
             if !self.settings_acked {
                 self.settings_acked = true;
@@ -1434,8 +1461,9 @@ impl Connection {
         self.queue_control(|out| Settings::ack().encode(out))
     }
 
-    fn on_ping(&mut self, ping: Ping) -> Result<(), ConnError> {
+    fn on_ping(&mut self, ping: Ping, now: Instant) -> Result<(), ConnError> {
         if !ping.ack {
+            self.count_ack_asked(now)?;
             return self.queue_control(|out| Ping::pong(ping.payload).encode(out));
         }
         if ping.payload == SHUTDOWN_PING && matches!(self.shutdown, Shutdown::Draining { .. }) {

@@ -2115,13 +2115,39 @@ fn attack_data_dribble() {
 fn attack_ping_flood() {
     let mut peer = Peer::new();
     let ping = Frame::Ping(Ping::new([7; 8]));
-    // A client that reads may ping as much as it likes.
+    // A client that reads may ping up to the rate bound, second after second (its
+    // SETTINGS counted in the first).
     for _ in 0..5 {
-        peer.frames(std::iter::repeat_n(ping.clone(), 500)).unwrap();
-        assert_eq!(peer.read().len(), 500);
+        peer.advance(RESET_WINDOW);
+        peer.frames(std::iter::repeat_n(
+            ping.clone(),
+            MAX_PINGS_AND_SETTINGS_PER_WINDOW as usize,
+        ))
+        .unwrap();
+        assert_eq!(
+            peer.read().len(),
+            MAX_PINGS_AND_SETTINGS_PER_WINDOW as usize
+        );
     }
-    // One that does not trips the bound, and the queued answers are dropped.
-    let result = peer.frames(std::iter::repeat_n(ping, MAX_QUEUED_CONTROL_FRAMES + 1));
+    peer.advance(RESET_WINDOW);
+    // One more in a second trips it, even from a client that reads.
+    let result = peer.frames(std::iter::repeat_n(
+        ping.clone(),
+        MAX_PINGS_AND_SETTINGS_PER_WINDOW as usize + 1,
+    ));
+    assert_goaway(&mut peer, result, ErrorCode::EnhanceYourCalm);
+
+    // Within the rate but never reading: the bound on queued answers, and the queued
+    // answers are dropped.
+    let mut peer = Peer::new();
+    let mut result = Ok(());
+    for _ in 0..3 {
+        result = peer.frames(std::iter::repeat_n(ping.clone(), 500));
+        if result.is_err() {
+            break;
+        }
+        peer.advance(RESET_WINDOW);
+    }
     assert!(peer.conn.control.len() < 100);
     assert_goaway(&mut peer, result, ErrorCode::EnhanceYourCalm);
 }
@@ -2162,7 +2188,23 @@ fn attack_settings_flood() {
         initial_window_size: Some(65_535),
         ..Settings::default()
     });
-    let result = peer.frames(std::iter::repeat_n(settings, MAX_QUEUED_CONTROL_FRAMES + 1));
+    // Above the rate, from a client that reads.
+    let result = peer.frames(std::iter::repeat_n(
+        settings.clone(),
+        MAX_PINGS_AND_SETTINGS_PER_WINDOW as usize + 1,
+    ));
+    assert_goaway(&mut peer, result, ErrorCode::EnhanceYourCalm);
+    // Within the rate, never reading: the bound on queued answers.
+    let mut peer = Peer::new();
+    let mut result = Ok(());
+    for _ in 0..3 {
+        result = peer.frames(std::iter::repeat_n(settings.clone(), 500));
+        if result.is_err() {
+            break;
+        }
+        peer.advance(RESET_WINDOW);
+    }
+    assert!(peer.conn.control.len() < 100);
     assert_goaway(&mut peer, result, ErrorCode::EnhanceYourCalm);
 }
 
