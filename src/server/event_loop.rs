@@ -263,8 +263,9 @@ impl Shard {
     }
 
     /// Moves the events waiting in the shard's set onto its ready list without waiting
-    /// (before a connection that has had its turn is requeued behind them). The work
-    /// eventfd is level-triggered: it stays signaled for a waiting worker.
+    /// (before a connection that has had its turn is requeued behind them; the timer
+    /// thread's rescue). The work eventfd is left alone: it is level-triggered and stays
+    /// signaled for a waiting worker, which looks at the queue when it wakes.
     pub(crate) fn harvest(&self) {
         let mut buf = [epoll::Event {
             flags: EventFlags::empty(),
@@ -538,26 +539,7 @@ impl Shard {
         pool: &Sender<super::Work>,
         pending: &mut VecDeque<Box<Conn>>,
     ) {
-        let mut buf = [epoll::Event {
-            flags: EventFlags::empty(),
-            data: EventData::new_u64(0),
-        }; BATCH];
-        let zero = Timespec {
-            tv_sec: 0,
-            tv_nsec: 0,
-        };
-        let n = epoll::wait(&self.epoll, &mut buf, Some(&zero)).unwrap_or(0);
-        {
-            let mut st = self.lock();
-            for ev in &buf[..n] {
-                let token = ev.data.u64();
-                if token == WORK {
-                    // The workers' business: they look at the queue when they wake.
-                    continue;
-                }
-                st.ready.push_back((token, ev.flags));
-            }
-        }
+        self.harvest();
         while let Some(conn) = self.pop_ready(shared) {
             if pending.is_empty() {
                 match pool.try_send(super::Work::Conn(conn)) {

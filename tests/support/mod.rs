@@ -372,6 +372,14 @@ pub fn exchange(server: &TestServer, req: &[u8], within: Duration) -> (Vec<RawRe
     (parse_responses(&bytes), closed.is_some())
 }
 
+/// Whether a socket read or write ended at its timeout (`SO_RCVTIMEO`/`SO_SNDTIMEO`).
+fn timed_out(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+    )
+}
+
 /// A client that never stops sending: writes `batch` over and over on `s` while a second
 /// thread reads and discards what comes back, until `stop` is set or `within` passes.
 /// Returns a handle that gives (bytes written, bytes read) when joined.
@@ -395,11 +403,7 @@ pub fn flood_while_reading(
                 match r.read(&mut buf) {
                     Ok(0) => break,
                     Ok(n) => got += n,
-                    Err(e)
-                        if matches!(
-                            e.kind(),
-                            std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-                        ) => {}
+                    Err(e) if timed_out(&e) => {}
                     Err(_) => break,
                 }
             }
@@ -412,11 +416,7 @@ pub fn flood_while_reading(
         while !stop.load(Ordering::Acquire) && Instant::now() < until {
             match w.write(&batch) {
                 Ok(n) => sent += n,
-                Err(e)
-                    if matches!(
-                        e.kind(),
-                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-                    ) => {}
+                Err(e) if timed_out(&e) => {}
                 Err(_) => break,
             }
         }
