@@ -740,6 +740,8 @@ fn startup_errors_name_the_endpoint_and_the_file() {
     );
 }
 
+// The appsettings.json loader is the `json-config` feature.
+#[cfg(feature = "json-config")]
 #[test]
 fn config_file_sets_certificates_sni_and_defaults() {
     let ca = Ca::new("test ca");
@@ -801,6 +803,8 @@ fn config_file_sets_certificates_sni_and_defaults() {
     handle.shutdown(Duration::from_secs(2));
 }
 
+// The appsettings.json loader is the `json-config` feature.
+#[cfg(feature = "json-config")]
 #[test]
 fn config_errors_for_https_keys() {
     let mut options = ServerOptions::default();
