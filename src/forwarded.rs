@@ -318,9 +318,10 @@ pub(crate) fn apply(
     })
 }
 
-/// The comma-separated entries of every `name` header, in order: trimmed, empty ones
-/// dropped, surrounding double quotes removed. `None` (logged) if a value is not visible
-/// ASCII.
+/// The comma-separated entries of every `name` header, in order, trimmed, as they were
+/// written (quotes kept, so that the entries written back for the next hop read the same);
+/// entries that are empty once unquoted are dropped. `None` (logged) if a value is not
+/// visible ASCII.
 fn entries<'h>(headers: &'h HeaderMap, name: &HeaderName) -> Option<Vec<&'h str>> {
     let mut out = Vec::new();
     for value in headers.get_all(name) {
@@ -330,11 +331,7 @@ fn entries<'h>(headers: &'h HeaderMap, name: &HeaderName) -> Option<Vec<&'h str>
         };
         for entry in text.split(',') {
             let entry = entry.trim_matches([' ', '\t']);
-            let entry = entry
-                .strip_prefix('"')
-                .and_then(|e| e.strip_suffix('"'))
-                .unwrap_or(entry);
-            if !entry.is_empty() {
+            if !unquote(entry).is_empty() {
                 out.push(entry);
             }
         }
@@ -342,9 +339,20 @@ fn entries<'h>(headers: &'h HeaderMap, name: &HeaderName) -> Option<Vec<&'h str>
     Some(out)
 }
 
-/// The `i`-th entry counted from the right (0 is the last one).
+/// An entry without its surrounding double quotes, if it has both.
+fn unquote(entry: &str) -> &str {
+    entry
+        .strip_prefix('"')
+        .and_then(|e| e.strip_suffix('"'))
+        .unwrap_or(entry)
+}
+
+/// The `i`-th entry counted from the right (0 is the last one), unquoted.
 fn from_right<'a>(entries: &[&'a str], i: usize) -> Option<&'a str> {
-    entries.len().checked_sub(i + 1).map(|j| entries[j])
+    entries
+        .len()
+        .checked_sub(i + 1)
+        .map(|j| unquote(entries[j]))
 }
 
 /// The entries left of the `consumed` rightmost ones, joined for a header value.
@@ -534,6 +542,25 @@ mod tests {
             );
             assert_eq!(c.as_deref(), Some(want), "{entry}");
         }
+    }
+
+    /// Found by the `forwarded` fuzz target: the entries left for the next hop were written
+    /// back unquoted, so an entry that was `""""` came back as `""`, which reads as empty,
+    /// and the next reader saw fewer entries than were left.
+    #[test]
+    fn entries_left_keep_their_quotes() {
+        let (c, _, h) = run(
+            &enabled(),
+            &ip("127.0.0.1:1"),
+            &[("x-forwarded-for", "\"\"\"\", \"203.0.113.9\", \"10.0.0.1\"")],
+        );
+        assert_eq!(c.as_deref(), Some("10.0.0.1:0"));
+        assert_eq!(
+            get(&h, "x-forwarded-for"),
+            Some("\"\"\"\", \"203.0.113.9\"")
+        );
+        let left = entries(&h, &X_FORWARDED_FOR).unwrap();
+        assert_eq!(left.len(), 2);
     }
 
     #[test]
