@@ -205,6 +205,8 @@ pub(crate) struct Connection {
     idle_since: Instant,
     /// Head: when the head that started arriving must be complete.
     head_deadline: Option<Instant>,
+    /// When the first byte of the current (or last) request head arrived.
+    head_started: Option<Instant>,
     /// The body of the current request, from its head's acceptance to the next request.
     /// Out of line (a recycled box): an idle connection holds none of it.
     pub(crate) body: Pooled<BodyIn>,
@@ -223,8 +225,15 @@ impl Connection {
             },
             idle_since: now,
             head_deadline: head_started.map(|t| t + cfg.request_headers_timeout),
+            head_started,
             body: Pooled::none(),
         }
+    }
+
+    /// When the first byte of the current request head arrived (the access log's
+    /// duration counts from there); `None` before any.
+    pub(crate) fn head_started(&self) -> Option<Instant> {
+        self.head_started
     }
 
     pub(crate) fn phase(&self) -> Phase {
@@ -246,6 +255,7 @@ impl Connection {
         if self.phase == Phase::Idle {
             self.phase = Phase::Head;
             self.head_deadline = Some(now + self.cfg.request_headers_timeout);
+            self.head_started = Some(now);
         }
         let parsed = parse_head(input, &self.cfg.head)?;
         if parsed.is_some() {
