@@ -205,8 +205,6 @@ pub(crate) struct Connection {
     idle_since: Instant,
     /// Head: when the head that started arriving must be complete.
     head_deadline: Option<Instant>,
-    /// When the first byte of the current (or last) request head arrived.
-    head_started: Option<Instant>,
     /// The body of the current request, from its head's acceptance to the next request.
     /// Out of line (a recycled box): an idle connection holds none of it.
     pub(crate) body: Pooled<BodyIn>,
@@ -225,15 +223,21 @@ impl Connection {
             },
             idle_since: now,
             head_deadline: head_started.map(|t| t + cfg.request_headers_timeout),
-            head_started,
             body: Pooled::none(),
         }
     }
 
-    /// When the first byte of the current request head arrived (the access log's
-    /// duration counts from there); `None` before any.
-    pub(crate) fn head_started(&self) -> Option<Instant> {
-        self.head_started
+    /// When the first byte of the head being read arrived (the access log's duration
+    /// counts from there), derived from its deadline (no field of its own: the state of
+    /// an idle connection stays as small); `now` when no head is being read, i.e. for a
+    /// head that starts with the bytes at hand.
+    pub(crate) fn head_started(&self, now: Instant) -> Instant {
+        match (self.phase, self.head_deadline) {
+            (Phase::Head, Some(d)) => d
+                .checked_sub(self.cfg.request_headers_timeout)
+                .unwrap_or(now),
+            _ => now,
+        }
     }
 
     pub(crate) fn phase(&self) -> Phase {
@@ -255,7 +259,6 @@ impl Connection {
         if self.phase == Phase::Idle {
             self.phase = Phase::Head;
             self.head_deadline = Some(now + self.cfg.request_headers_timeout);
-            self.head_started = Some(now);
         }
         let parsed = parse_head(input, &self.cfg.head)?;
         if parsed.is_some() {

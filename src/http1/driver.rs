@@ -137,7 +137,7 @@ impl H1<'_> {
     /// request's line, or one with `"-"` for a request not yet read.
     fn log_answer(&mut self, status: u16, bytes: u64) {
         let core = &self.s.core;
-        let started = || core.head_started().unwrap_or_else(Instant::now);
+        let started = || core.head_started(Instant::now());
         exchange::log_end(
             self.cx,
             self.s.alog.take(),
@@ -213,11 +213,13 @@ impl H1<'_> {
     fn step_head(&mut self) -> Step {
         loop {
             if !self.l.buf.is_empty() {
-                match self.s.core.recv_head(self.l.buf.bytes(), Instant::now()) {
+                let now = Instant::now();
+                let started = self.s.core.head_started(now);
+                match self.s.core.recv_head(self.l.buf.bytes(), now) {
                     Err(e) => return self.fail(e),
                     Ok(Some((head, n))) => {
                         self.l.buf.consume(n);
-                        return self.start_request(head);
+                        return self.start_request(head, started);
                     }
                     Ok(None) => {}
                 }
@@ -273,8 +275,8 @@ impl H1<'_> {
     }
 
     /// Validates the head against server policy, builds the request, lets the handler
-    /// prepare it, and sets up the body.
-    fn start_request(&mut self, head: RequestHead) -> Step {
+    /// prepare it, and sets up the body. `started`: when the head's first byte arrived.
+    fn start_request(&mut self, head: RequestHead, started: Instant) -> Step {
         self.s.response_started = false;
         self.cx.counters().request(head.version);
         let allowed = &self.cx.options().allowed_hosts;
@@ -316,7 +318,6 @@ impl H1<'_> {
             head.upgrade,
             self.cx,
         );
-        let started = self.s.core.head_started().unwrap_or_else(Instant::now);
         self.s.alog = exchange::log_begin(self.cx, started, &parts, &self.l.info, None);
         let settings = match prepared {
             Ok(s) => s,
