@@ -24,16 +24,15 @@ pub(crate) fn with_now<R>(f: impl FnOnce(&[u8]) -> R) -> R {
     })
 }
 
-/// Formats seconds since the Unix epoch as IMF-fixdate.
-pub(crate) fn format(secs: u64) -> [u8; 29] {
-    const DAYS: [&[u8; 3]; 7] = [b"Thu", b"Fri", b"Sat", b"Sun", b"Mon", b"Tue", b"Wed"];
-    const MONTHS: [&[u8; 3]; 12] = [
-        b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov",
-        b"Dec",
-    ];
+/// English month abbreviations, as IMF-fixdate and the NCSA log formats write them.
+pub(crate) const MONTHS: [&[u8; 3]; 12] = [
+    b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov", b"Dec",
+];
+
+/// Seconds since the Unix epoch as UTC `[year, month (1-12), day, hour, minute, second]`.
+pub(crate) fn civil(secs: u64) -> [u64; 6] {
     let days = secs / 86_400;
     let rem = secs % 86_400;
-    let (h, m, s) = (rem / 3600, rem % 3600 / 60, rem % 60);
     // Civil-from-days (H. Hinnant), valid for every date after 1970.
     let z = days as i64 + 719_468;
     let era = z.div_euclid(146_097);
@@ -44,15 +43,29 @@ pub(crate) fn format(secs: u64) -> [u8; 29] {
     let d = doy - (153 * mp + 2) / 5 + 1;
     let mth = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = yoe + era * 400 + if mth <= 2 { 1 } else { 0 };
+    [
+        y as u64,
+        mth as u64,
+        d as u64,
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60,
+    ]
+}
+
+/// Formats seconds since the Unix epoch as IMF-fixdate.
+pub(crate) fn format(secs: u64) -> [u8; 29] {
+    const DAYS: [&[u8; 3]; 7] = [b"Thu", b"Fri", b"Sat", b"Sun", b"Mon", b"Tue", b"Wed"];
+    let [y, mth, d, h, m, s] = civil(secs);
+    let days = secs / 86_400;
 
     let mut out = [0u8; 29];
     out[..3].copy_from_slice(DAYS[(days % 7) as usize]);
     out[3..5].copy_from_slice(b", ");
-    two(&mut out[5..7], d as u64);
+    two(&mut out[5..7], d);
     out[7] = b' ';
     out[8..11].copy_from_slice(MONTHS[(mth - 1) as usize]);
     out[11] = b' ';
-    let y = y as u64;
     two(&mut out[12..14], y / 100 % 100);
     two(&mut out[14..16], y % 100);
     out[16] = b' ';
@@ -65,7 +78,7 @@ pub(crate) fn format(secs: u64) -> [u8; 29] {
     out
 }
 
-fn two(out: &mut [u8], v: u64) {
+pub(crate) fn two(out: &mut [u8], v: u64) {
     out[0] = b'0' + (v / 10 % 10) as u8;
     out[1] = b'0' + (v % 10) as u8;
 }

@@ -1,13 +1,16 @@
 //! What HTTP/1 and HTTP/2 do alike for each request and response, written once below both
 //! drivers: setting a request up for its handler (request context, trusted forwarded
 //! headers, per-request settings from the limits, the handler's `prepare` under
-//! `catch_unwind`) and the response-head policy (which statuses have no body, which
-//! length a body declares, the `Server` value).
+//! `catch_unwind`), the response-head policy (which statuses have no body, which
+//! length a body declares, the `Server` value) and the access log's begin and end of a
+//! request.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::time::Instant;
 
 use http::StatusCode;
 
+use crate::access_log::Entry;
 use crate::body::Body;
 use crate::conn::context::Context;
 use crate::request::{ConnectionInfo, Prepare, RequestContext, RequestControl, RequestSettings};
@@ -66,6 +69,38 @@ pub(crate) fn prepare(
     match prepared {
         Ok(()) => Ok(settings),
         Err(_) => Err(PreparePanicked),
+    }
+}
+
+/// Starts the access-log line of a request that arrived at `started` (`stream`: its
+/// HTTP/2 stream), after [`prepare`]: the client logged is the one trusted forwarded
+/// headers left. `None` (one branch) while the log is off.
+pub(crate) fn log_begin(
+    cx: &dyn Context,
+    started: Instant,
+    parts: &http::request::Parts,
+    info: &ConnectionInfo,
+    stream: Option<u32>,
+) -> Option<Box<Entry>> {
+    cx.access_log()
+        .map(|log| log.begin(started, Some(parts), info, stream))
+}
+
+/// Logs a response that ended with `bytes` of body sent: `entry`'s request, or, for an
+/// answer the server gave before it had a request (a malformed head, a timeout), a line
+/// with `"-"` for the request. Nothing while the log is off.
+pub(crate) fn log_end(
+    cx: &dyn Context,
+    entry: Option<Box<Entry>>,
+    started: impl FnOnce() -> Instant,
+    info: &ConnectionInfo,
+    stream: Option<u32>,
+    status: u16,
+    bytes: u64,
+) {
+    if let Some(log) = cx.access_log() {
+        let e = entry.unwrap_or_else(|| log.begin(started(), None, info, stream));
+        log.finish(e, status, bytes);
     }
 }
 

@@ -21,6 +21,7 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+mod access_log;
 mod body;
 pub mod config;
 mod conn;
@@ -59,6 +60,7 @@ pub mod status;
 pub mod tls;
 mod upgrade;
 
+pub use access_log::{AccessLogDestination, AccessLogFormat, AccessLogOptions};
 pub use body::Body;
 pub use error::Error;
 #[cfg(feature = "static-files")]

@@ -13,7 +13,7 @@ const HELP: &str = "\
 falconet — a small HTTP server for embedded Linux
 
 USAGE:
-    falconet [--urls URLS] [--config FILE]... [--root DIR]
+    falconet [--urls URLS] [--config FILE]... [--root DIR] [--access-log stderr|PATH]
     falconet dev-certs [--check] [--clean] [--force] [--trust]
 
 OPTIONS:
@@ -40,6 +40,10 @@ OPTIONS:
                      Cache-Control header for files served with --root
                      (default: none, clients revalidate with ETag/Last-Modified)
     --serve-hidden   also serve files and directories starting with '.'
+    --access-log stderr|off|PATH
+                     one line per request (Combined format; Falconet:AccessLog
+                     sets Format Common/Combined/Json and QueueSize); default off.
+                     SIGUSR1 reopens the file (logrotate)
     -h, --help       print this help
     -V, --version    print the version
 
@@ -52,7 +56,7 @@ SIGHUP reloads certificates (they are also reloaded when their files change).
 Logging goes to stderr at info level, or as the configuration's Logging:LogLevel
 says (Default, Microsoft.AspNetCore, Microsoft.Hosting.Lifetime, Falconet);
 RUST_LOG, when set, overrides both (e.g. RUST_LOG=debug).
-SIGINT and SIGTERM shut down gracefully.
+SIGINT and SIGTERM shut down gracefully; SIGUSR1 reopens the access log.
 
 Under systemd: started by a socket unit (LISTEN_FDS set for this process) with no
 URLs or endpoints configured, falconet listens on the sockets systemd passed

@@ -212,6 +212,9 @@ pub struct ServerOptions {
     /// `Strict-Transport-Security` on HTTPS responses (ASP.NET Core's `UseHsts`;
     /// `Falconet:Hsts`). Default: off in the library (the `falconet` binary turns it on).
     pub hsts: crate::HstsOptions,
+    /// The access log (`Falconet:AccessLog`): destination, format and queue size.
+    /// Default: off.
+    pub access_log: crate::AccessLogOptions,
 }
 
 impl Default for ServerOptions {
@@ -243,6 +246,7 @@ impl Default for ServerOptions {
             forwarded_headers: ForwardedHeadersOptions::default(),
             https_redirection: crate::HttpsRedirectionOptions::default(),
             hsts: crate::HstsOptions::default(),
+            access_log: crate::AccessLogOptions::default(),
         }
     }
 }
@@ -276,6 +280,7 @@ impl ServerOptions {
         self.https_redirection
             .validate()
             .map_err(crate::Error::config)?;
+        self.access_log.validate().map_err(crate::Error::config)?;
         if self.listen_backlog == 0 {
             return Err(crate::Error::config(
                 "Falconet.ListenBacklog must be at least 1",

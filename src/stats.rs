@@ -63,6 +63,8 @@ pub(crate) struct Counters {
     pub(crate) upgraded_open: AtomicU64,
     /// TLS handshakes that failed (protocol errors, refused names or certificates).
     pub(crate) handshake_failures: AtomicU64,
+    /// Access-log lines dropped: the writer's queue was full, or its destination failed.
+    pub(crate) access_log_dropped: AtomicU64,
     /// The sockets of open (not upgraded) connections, to abort them at shutdown.
     open: Mutex<HashMap<u64, Transport>>,
 }

@@ -79,6 +79,8 @@ pub struct ServerStats {
     pub timeouts: Vec<(&'static str, u64)>,
     /// TLS handshakes that failed (not counting timeouts).
     pub tls_handshake_failures: u64,
+    /// Access-log lines dropped (the writer's queue was full or its destination failed).
+    pub access_log_dropped: u64,
     /// Worker threads.
     pub workers: u64,
     /// Workers running a connection or a handler now.
@@ -170,6 +172,7 @@ impl StatsSource {
                 ("handshake", get(&c.timeouts.handshake)),
             ],
             tls_handshake_failures: get(&c.handshake_failures),
+            access_log_dropped: get(&c.access_log_dropped),
             workers: self.workers as u64,
             workers_busy: busy.min(self.workers as u64),
             queued: (self.queue)() as u64,
@@ -227,7 +230,7 @@ impl ServerStats {
         format!(
             "{{\"uptime_seconds\":{},\"connections\":{{\"open\":{},\"total\":{},\"upgraded_open\":{}}},\
              \"endpoints\":[{}],\"requests\":{{\"total\":{},\"by_protocol\":{}}},\
-             \"responses\":{},\"refused\":{},\"timeouts\":{},\"tls\":{{\"handshake_failures\":{}}},\
+             \"responses\":{},\"refused\":{},\"timeouts\":{},\"tls\":{{\"handshake_failures\":{}}},\"access_log\":{{\"dropped\":{}}},\
              \"workers\":{{\"total\":{},\"busy\":{},\"idle\":{},\"queued\":{}}}}}",
             Millis(self.uptime),
             self.connections_open,
@@ -240,6 +243,7 @@ impl ServerStats {
             json_map(&self.refused),
             json_map(&self.timeouts),
             self.tls_handshake_failures,
+            self.access_log_dropped,
             self.workers,
             self.workers_busy,
             self.workers - self.workers_busy,
@@ -340,6 +344,12 @@ impl ServerStats {
             "counter",
             "TLS handshakes that failed (not counting timeouts).",
             &one(self.tls_handshake_failures),
+        );
+        metric(
+            "access_log_dropped_total",
+            "counter",
+            "Access-log lines dropped (queue full or destination failing).",
+            &one(self.access_log_dropped),
         );
         metric(
             "workers",
@@ -474,6 +484,7 @@ mod tests {
             refused: vec![("MaxConcurrentConnections", 3)],
             timeouts: vec![("headers", 1), ("handshake", 4)],
             tls_handshake_failures: 2,
+            access_log_dropped: 6,
             workers: 4,
             workers_busy: 1,
             queued: 0,
@@ -491,6 +502,7 @@ mod tests {
         assert_eq!(v["refused"]["MaxConcurrentConnections"], 3);
         assert_eq!(v["timeouts"]["handshake"], 4);
         assert_eq!(v["tls"]["handshake_failures"], 2);
+        assert_eq!(v["access_log"]["dropped"], 6);
         assert_eq!(v["workers"]["idle"], 3);
     }
 

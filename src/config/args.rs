@@ -23,6 +23,9 @@ pub struct CommandLine {
     pub cache_control: Option<String>,
     /// `--serve-hidden`: also serve files and directories whose names start with `.`.
     pub serve_hidden: bool,
+    /// `--access-log stderr|off|PATH`: the access log's destination (overrides
+    /// `Falconet:AccessLog:Destination` and `Path`).
+    pub access_log: Option<String>,
     /// `--help` / `-h`.
     pub help: bool,
     /// `--version` / `-V`.
@@ -52,6 +55,7 @@ impl CommandLine {
                 "--root" => out.root = Some(PathBuf::from(value("--root")?)),
                 "--cache-control" => out.cache_control = Some(value("--cache-control")?),
                 "--serve-hidden" => out.serve_hidden = true,
+                "--access-log" => out.access_log = Some(value("--access-log")?),
                 "-h" | "--help" => out.help = true,
                 "-V" | "--version" => out.version = true,
                 other => {
@@ -93,6 +97,18 @@ impl CommandLine {
         }
         if let Some(urls) = &self.urls {
             options.urls = super::split_urls(urls);
+        }
+        if let Some(dest) = &self.access_log {
+            options.access_log.destination = match dest.trim() {
+                "" => {
+                    return Err(Error::config(
+                        "--access-log needs stderr, off or a file path",
+                    ))
+                }
+                d if d.eq_ignore_ascii_case("stderr") => crate::AccessLogDestination::Stderr,
+                d if d.eq_ignore_ascii_case("off") => crate::AccessLogDestination::Off,
+                d => crate::AccessLogDestination::File(PathBuf::from(d)),
+            };
         }
         Ok(options)
     }
@@ -156,6 +172,28 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("--bogus"));
+    }
+
+    #[test]
+    fn access_log_flag() {
+        let o = |a: &[&str]| {
+            CommandLine::parse(args(a))
+                .unwrap()
+                .options_from(&Configuration::default())
+                .unwrap()
+                .access_log
+                .destination
+        };
+        assert_eq!(o(&[]), crate::AccessLogDestination::Off);
+        assert_eq!(
+            o(&["--access-log", "stderr"]),
+            crate::AccessLogDestination::Stderr
+        );
+        assert_eq!(
+            o(&["--access-log=/var/log/falconet.log"]),
+            crate::AccessLogDestination::File("/var/log/falconet.log".into())
+        );
+        assert!(CommandLine::parse(args(&["--access-log"])).is_err());
     }
 
     #[test]

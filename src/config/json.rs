@@ -700,6 +700,11 @@ fn apply_falconet(
                     apply_hsts(&mut options.hsts, m, w)?;
                 }
             }
+            "accesslog" => {
+                if let Some(m) = object(v, &path("AccessLog"))? {
+                    apply_access_log(&mut options.access_log, m, w)?;
+                }
+            }
             _ => w.push(unknown(P, key)),
         }
     }
@@ -783,6 +788,80 @@ fn apply_hsts(h: &mut crate::HstsOptions, map: &Object, w: &mut Vec<String>) -> 
             _ => w.push(unknown(P, key)),
         }
     }
+    Ok(())
+}
+
+/// `Falconet:AccessLog`: `Destination` (`Off`, `Stderr`, `File`), `Path` (the file;
+/// alone it means `File`), `Format` (`Common`, `Combined`, `Json`), `QueueSize`.
+fn apply_access_log(
+    a: &mut crate::AccessLogOptions,
+    map: &Object,
+    w: &mut Vec<String>,
+) -> Result<(), Error> {
+    use crate::{AccessLogDestination as D, AccessLogFormat as F};
+    const P: &str = "Falconet:AccessLog";
+    check_duplicates(map, P)?;
+    let mut kind: Option<&str> = None;
+    let mut file = match &a.destination {
+        D::File(p) => Some(p.clone()),
+        _ => None,
+    };
+    for (key, v) in map {
+        let path = |canonical: &str| format!("{P}:{canonical}");
+        match key.to_ascii_lowercase().as_str() {
+            "destination" => {
+                let p = path("Destination");
+                if let Some(s) = string(v, &p)? {
+                    kind = Some(match s.trim().to_ascii_lowercase().as_str() {
+                        "off" | "none" => "off",
+                        "stderr" => "stderr",
+                        "file" => "file",
+                        _ => return Err(bad(v, &p, "expected Off, Stderr or File")),
+                    });
+                }
+            }
+            "path" => {
+                file = string(v, &path("Path"))?
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(std::path::PathBuf::from);
+            }
+            "format" => {
+                let p = path("Format");
+                if let Some(s) = string(v, &p)? {
+                    a.format = match s.trim().to_ascii_lowercase().as_str() {
+                        "common" => F::Common,
+                        "combined" => F::Combined,
+                        "json" => F::Json,
+                        _ => return Err(bad(v, &p, "expected Common, Combined or Json")),
+                    };
+                }
+            }
+            "queuesize" => {
+                let p = path("QueueSize");
+                if let Some(n) = size(v, &p)? {
+                    if n == 0 {
+                        return Err(bad(v, &p, "expected at least 1"));
+                    }
+                    a.queue_capacity = n;
+                }
+            }
+            _ => w.push(unknown(P, key)),
+        }
+    }
+    let path_given = map.iter().any(|(k, _)| k.eq_ignore_ascii_case("path"));
+    a.destination = match (kind, file) {
+        (Some("off"), _) => D::Off,
+        (Some("stderr"), _) => D::Stderr,
+        (Some(_), Some(f)) => D::File(f),
+        (Some(_), None) => {
+            return Err(Error::config(format!(
+                "{P}:Destination is File but {P}:Path names no file"
+            )))
+        }
+        (None, Some(f)) if path_given => D::File(f),
+        (None, _) => a.destination.clone(),
+    };
     Ok(())
 }
 
@@ -1665,6 +1744,41 @@ mod tests {
         }
         let e = apply_err(r#"{"Falconet": {"Hsts": {"MaxAge": "soon"}}}"#);
         assert!(e.contains("Falconet:Hsts:MaxAge"), "{e}");
+    }
+
+    #[test]
+    fn access_log() {
+        use crate::{AccessLogDestination as D, AccessLogFormat as F};
+        let (o, w) = apply(
+            r#"{"Falconet": {"AccessLog": {"Destination": "File", "Path": "/var/log/a.log",
+                "Format": "json", "QueueSize": 64}}}"#,
+        );
+        assert!(w.is_empty(), "{w:?}");
+        assert_eq!(o.access_log.destination, D::File("/var/log/a.log".into()));
+        assert_eq!(o.access_log.format, F::Json);
+        assert_eq!(o.access_log.queue_capacity, 64);
+        let (o, _) = apply(r#"{"Falconet": {"AccessLog": {"Destination": "stderr"}}}"#);
+        assert_eq!(o.access_log.destination, D::Stderr);
+        assert_eq!(o.access_log.format, F::Combined);
+        // A path alone means a file.
+        let (o, _) = apply(r#"{"Falconet": {"AccessLog": {"Path": "x.log", "Format": "Common"}}}"#);
+        assert_eq!(o.access_log.destination, D::File("x.log".into()));
+        assert_eq!(o.access_log.format, F::Common);
+        let (o, _) = apply("{}");
+        assert_eq!(o.access_log, crate::AccessLogOptions::default());
+        for (bad, path) in [
+            (
+                r#"{"Destination": "syslog"}"#,
+                "Falconet:AccessLog:Destination",
+            ),
+            (r#"{"Format": "apache"}"#, "Falconet:AccessLog:Format"),
+            (r#"{"QueueSize": 0}"#, "Falconet:AccessLog:QueueSize"),
+            (r#"{"QueueSize": "many"}"#, "Falconet:AccessLog:QueueSize"),
+            (r#"{"Destination": "File"}"#, "Falconet:AccessLog:Path"),
+        ] {
+            let e = apply_err(&format!(r#"{{"Falconet": {{"AccessLog": {bad}}}}}"#));
+            assert!(e.contains(path), "{bad}: {e}");
+        }
     }
 
     #[test]

@@ -37,4 +37,6 @@ pub(crate) trait Context: Sync {
     fn wake(&self, token: u64);
     /// Has the timer thread look at `w` on each tick while it lives.
     fn watch(&self, w: Weak<dyn Watched>);
+    /// The access log, when one is configured.
+    fn access_log(&self) -> Option<&crate::access_log::AccessLog>;
 }

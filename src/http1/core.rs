@@ -227,6 +227,19 @@ impl Connection {
         }
     }
 
+    /// When the first byte of the head being read arrived (the access log's duration
+    /// counts from there), derived from its deadline (no field of its own: the state of
+    /// an idle connection stays as small); `now` when no head is being read, i.e. for a
+    /// head that starts with the bytes at hand.
+    pub(crate) fn head_started(&self, now: Instant) -> Instant {
+        match (self.phase, self.head_deadline) {
+            (Phase::Head, Some(d)) => d
+                .checked_sub(self.cfg.request_headers_timeout)
+                .unwrap_or(now),
+            _ => now,
+        }
+    }
+
     pub(crate) fn phase(&self) -> Phase {
         self.phase
     }

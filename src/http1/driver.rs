@@ -112,11 +112,15 @@ impl H1<'_> {
                     }
                     off += n;
                 }
+                self.log_answer(e.status(), 0);
                 self.clear();
                 Outcome::Linger
             }
             Expired::ResponseRate => {
                 self.log_slow_reader();
+                if let Some(out) = self.s.out.take() {
+                    self.log_written(&out, false);
+                }
                 Outcome::Close
             }
         }
@@ -127,6 +131,52 @@ impl H1<'_> {
         self.s.pending.clear();
         self.s.core.body.clear();
         self.s.out.clear();
+    }
+
+    /// Logs the answer the server gives itself (an error, a timeout): the current
+    /// request's line, or one with `"-"` for a request not yet read.
+    fn log_answer(&mut self, status: u16, bytes: u64) {
+        let core = &self.s.core;
+        let started = || core.head_started(Instant::now());
+        exchange::log_end(
+            self.cx,
+            self.s.alog.take(),
+            started,
+            &self.l.info,
+            None,
+            status,
+            bytes,
+        );
+    }
+
+    /// Logs the current request's response (its status is in the entry) with `bytes` of
+    /// body sent.
+    fn log_done(&mut self, bytes: u64) {
+        if let Some(e) = self.s.alog.take() {
+            let status = e.status();
+            exchange::log_end(
+                self.cx,
+                Some(e),
+                Instant::now,
+                &self.l.info,
+                None,
+                status,
+                bytes,
+            );
+        }
+    }
+
+    /// Logs a buffered response that ended, `complete` or cut off.
+    fn log_written(&mut self, out: &Outgoing, complete: bool) {
+        if self.s.alog.is_some() {
+            let bytes = if complete {
+                out.declared.unwrap_or(out.taken)
+            } else {
+                // Chunk framing counts too when a chunked response is cut off.
+                out.timer.bytes().saturating_sub(out.head)
+            };
+            self.log_done(bytes);
+        }
     }
 
     fn fail(&mut self, e: RequestError) -> Step {
@@ -163,11 +213,13 @@ impl H1<'_> {
     fn step_head(&mut self) -> Step {
         loop {
             if !self.l.buf.is_empty() {
-                match self.s.core.recv_head(self.l.buf.bytes(), Instant::now()) {
+                let now = Instant::now();
+                let started = self.s.core.head_started(now);
+                match self.s.core.recv_head(self.l.buf.bytes(), now) {
                     Err(e) => return self.fail(e),
                     Ok(Some((head, n))) => {
                         self.l.buf.consume(n);
-                        return self.start_request(head);
+                        return self.start_request(head, started);
                     }
                     Ok(None) => {}
                 }
@@ -223,8 +275,8 @@ impl H1<'_> {
     }
 
     /// Validates the head against server policy, builds the request, lets the handler
-    /// prepare it, and sets up the body.
-    fn start_request(&mut self, head: RequestHead) -> Step {
+    /// prepare it, and sets up the body. `started`: when the head's first byte arrived.
+    fn start_request(&mut self, head: RequestHead, started: Instant) -> Step {
         self.s.response_started = false;
         self.cx.counters().request(head.version);
         let allowed = &self.cx.options().allowed_hosts;
@@ -258,14 +310,16 @@ impl H1<'_> {
             });
         }
         self.s.control = self.s.control.next();
-        let settings = match exchange::prepare(
+        let prepared = exchange::prepare(
             &mut parts,
             &self.l.info,
             self.s.control.clone(),
             self.l.endpoint.synchronous_io,
             head.upgrade,
             self.cx,
-        ) {
+        );
+        self.s.alog = exchange::log_begin(self.cx, started, &parts, &self.l.info, None);
+        let settings = match prepared {
             Ok(s) => s,
             Err(_) => {
                 log::error!(
@@ -416,6 +470,7 @@ impl H1<'_> {
             return Step::Close;
         }
         self.cx.counters().response(status);
+        self.log_answer(status, body.len() as u64);
         self.l.fresh_wbuf();
         encode_error(
             &mut self.l.wbuf,
@@ -492,6 +547,10 @@ impl H1<'_> {
             if r.is_err() {
                 return Step::Close;
             }
+            if let Some(e) = self.s.alog.as_mut() {
+                e.set_status(101);
+            }
+            self.log_done(0);
             return Step::Upgrade(p);
         }
         if matches!(body.kind, Kind::Writer(_)) && !settings.synchronous_io {
@@ -525,6 +584,9 @@ impl H1<'_> {
             None
         };
         self.cx.counters().response(parts.status.as_u16());
+        if let Some(e) = self.s.alog.as_mut() {
+            e.set_status(parts.status.as_u16());
+        }
         self.l.fresh_wbuf();
         encode_head(
             &mut self.l.wbuf,
@@ -536,6 +598,7 @@ impl H1<'_> {
                 server_header: self.cx.options().add_server_header,
             },
         );
+        let head = self.l.wbuf.len() as u64;
         self.s.response_started = true;
         let timer = RateTimer::new(rate);
         let send_body = !(meta.is_head || no_body);
@@ -558,7 +621,11 @@ impl H1<'_> {
                 }
                 Kind::File(f) => OutBody::Reader(Box::new(f)),
                 // The request body of this very connection echoed back (synchronous I/O).
-                Kind::Incoming(_) => return self.echo_request_body(framing, keep_alive, timer),
+                Kind::Incoming(_) => {
+                    let (step, sent) = self.echo_request_body(framing, keep_alive, timer);
+                    self.log_done(sent);
+                    return step;
+                }
                 Kind::Empty | Kind::Writer(_) | Kind::Upgrade(_) => OutBody::None,
             }
         };
@@ -575,6 +642,7 @@ impl H1<'_> {
             taken: 0,
             source_done: false,
             trailers,
+            head,
         });
         self.s.core.writing();
         if settings.synchronous_io {
@@ -592,12 +660,12 @@ impl H1<'_> {
         framing: OutFraming,
         keep_alive: bool,
         mut timer: RateTimer,
-    ) -> Step {
+    ) -> (Step, u64) {
         let head = std::mem::take(&mut self.l.wbuf);
         let r = self.l.io.write_all(&head, &mut timer);
         self.l.wbuf = head;
         if r.is_err() {
-            return Step::Close;
+            return (Step::Close, 0);
         }
         let declared = match framing {
             OutFraming::Length(n) => Some(n),
@@ -609,24 +677,24 @@ impl H1<'_> {
             let n = match read_body_blocking(self.l, self.s, &mut scratch) {
                 Ok(0) => break,
                 Ok(n) => n,
-                Err(_) => return Step::Close,
+                Err(_) => return (Step::Close, written),
             };
             written += n as u64;
             if let Err(e) = self.write_framed(&scratch[..n], framing, &mut timer) {
                 self.log_write_failure(&e);
-                return Step::Close;
+                return (Step::Close, written);
             }
         }
         if framing == OutFraming::Chunked {
             if let Err(e) = self.l.io.write_all(b"0\r\n\r\n", &mut timer) {
                 self.log_write_failure(&e);
-                return Step::Close;
+                return (Step::Close, written);
             }
         }
         if !keep_alive || declared.is_some_and(|d| d != written) {
-            return Step::Linger;
+            return (Step::Linger, written);
         }
-        Step::Continue
+        (Step::Continue, written)
     }
 
     fn log_write_failure(&self, e: &IoFail) {
@@ -730,6 +798,17 @@ impl H1<'_> {
         let Some(mut out) = self.s.out.take() else {
             return Step::Close;
         };
+        let step = self.write_out(&mut out, may_park);
+        match step {
+            Step::Park => self.s.out.set(out),
+            Step::Close => self.log_written(&out, false),
+            _ => self.log_written(&out, true),
+        }
+        step
+    }
+
+    /// [`step_write`](Self::step_write)'s loop over `out`.
+    fn write_out(&mut self, out: &mut Outgoing, may_park: bool) -> Step {
         loop {
             let mut flush_only = false;
             if out.staged >= self.l.wbuf.len() {
@@ -759,7 +838,7 @@ impl H1<'_> {
                             Step::Linger
                         };
                     } else {
-                        if self.stage_next(&mut out).is_err() {
+                        if self.stage_next(out).is_err() {
                             return Step::Close;
                         }
                         continue;
@@ -819,7 +898,6 @@ impl H1<'_> {
                         // rate allows.
                         self.l.deadline = until;
                         self.l.parked_at = now;
-                        self.s.out.set(out);
                         return Step::Park;
                     }
                     // Synchronous I/O (the handler opted in): wait on this worker.
@@ -1112,7 +1190,9 @@ pub(crate) fn serve_streaming(
                 false
             }
         };
+        let sent = writer.sent();
         return finish(take(&cell)?, &mut |h| {
+            h.log_done(sent);
             if ok && keep_alive && h.drain_body() {
                 h.next_request();
                 return Outcome::Continue;
@@ -1183,6 +1263,9 @@ impl H1<'_> {
             OutFraming::Close
         };
         self.cx.counters().response(parts.status.as_u16());
+        if let Some(e) = self.s.alog.as_mut() {
+            e.set_status(parts.status.as_u16());
+        }
         encode_head(
             &mut self.l.wbuf,
             parts.status,

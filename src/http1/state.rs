@@ -61,6 +61,8 @@ pub(crate) struct Outgoing {
     pub(crate) source_done: bool,
     /// Trailer fields written after the last chunk.
     pub(crate) trailers: Option<Box<http::HeaderMap>>,
+    /// The length of the response head (what of `timer`'s bytes is not body).
+    pub(crate) head: u64,
 }
 
 pooled!(Pending);
@@ -80,6 +82,8 @@ pub(crate) struct Http1 {
     /// The per-connection request control, advanced to a new generation per request.
     pub(crate) control: RequestControl,
     pub(crate) out: Pooled<Outgoing>,
+    /// The current request's access-log line (`None` while the log is off).
+    pub(crate) alog: Option<Box<crate::access_log::Entry>>,
 }
 
 impl Http1 {
@@ -93,6 +97,7 @@ impl Http1 {
             response_started: false,
             control: RequestControl::default(),
             out: Pooled::none(),
+            alog: None,
         }
     }
 

@@ -105,6 +105,8 @@ pub(crate) struct CellWriter {
     buf: Vec<u8>,
     cap: usize,
     timer: RateTimer,
+    /// Body bytes written (the access log's).
+    sent: u64,
 }
 
 impl CellWriter {
@@ -122,6 +124,7 @@ impl CellWriter {
             buf: Vec::new(),
             cap,
             timer: RateTimer::new(rate),
+            sent: 0,
         }
     }
 
@@ -141,12 +144,18 @@ impl CellWriter {
             } else {
                 conn.l.io.write_all(&self.buf, &mut self.timer)?;
             }
+            self.sent += self.buf.len() as u64;
             self.buf.clear();
         }
         if last && self.chunked {
             conn.l.io.write_all(b"0\r\n\r\n", &mut self.timer)?;
         }
         Ok(())
+    }
+
+    /// Body bytes written so far.
+    pub(crate) fn sent(&self) -> u64 {
+        self.sent
     }
 
     /// Writes what is buffered and the last chunk.

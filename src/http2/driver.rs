@@ -52,7 +52,12 @@ pub(crate) struct Done {
     id: StreamId,
     response: Response,
     head_request: bool,
+    /// The stream's access-log line.
+    log: Log,
 }
+
+/// A stream's access-log line (`None` while the log is off).
+type Log = Option<Box<crate::access_log::Entry>>;
 
 /// Where finished handlers leave their responses for the connection.
 #[derive(Default)]
@@ -92,7 +97,7 @@ fn wake(mb: &Mailbox, cx: &dyn Context) {
 }
 
 /// A response body still being pulled, with the trailers that follow it.
-type PendingBody = (Box<dyn Read + Send>, Option<Box<http::HeaderMap>>);
+type PendingBody = (Box<dyn Read + Send>, Option<Box<http::HeaderMap>>, Log);
 
 /// One HTTP/2 connection's driver state, kept in its connection's protocol.
 pub(crate) struct H2 {
@@ -210,7 +215,7 @@ pub(crate) fn drive(l: &mut Link, h2: &mut H2, cx: &dyn Context) -> Outcome {
             progressed = true;
             respond(h2, d, cx);
         }
-        pull_bodies(h2, id);
+        pull_bodies(h2, id, cx);
 
         // Shutdown with streams in progress: GOAWAY in two phases, the accepted streams
         // finish. (An idle connection ends below, once a read has found nothing more.)
@@ -514,6 +519,7 @@ fn dispatch(
     cx: &dyn Context,
 ) {
     cx.counters().request(http::Version::HTTP_2);
+    let started = Instant::now();
     // AllowedHosts, as for HTTP/1 (the core filled `host` from `:authority`): 400.
     let allowed = &cx.options().allowed_hosts;
     if !allowed.is_empty() {
@@ -525,20 +531,22 @@ fn dispatch(
                 id.value(),
                 head.headers.get(http::header::HOST)
             );
-            respond_status(h2, id, 400, cx);
+            let log = exchange::log_begin(cx, started, &head, info, Some(id.value()));
+            respond_status(h2, id, 400, log, cx);
             return;
         }
     }
     let control = RequestControl::default();
     let sync_io = cx.options().allow_synchronous_io;
-    let Ok(settings) = exchange::prepare(&mut head, info, control.clone(), sync_io, false, cx)
-    else {
+    let prepared = exchange::prepare(&mut head, info, control.clone(), sync_io, false, cx);
+    let log = exchange::log_begin(cx, started, &head, info, Some(id.value()));
+    let Ok(settings) = prepared else {
         log::error!(
             "Connection id \"{}\" stream {}: handler panicked in prepare; responding 500",
             info.id(),
             id.value()
         );
-        respond_status(h2, id, 500, cx);
+        respond_status(h2, id, 500, log, cx);
         return;
     };
     // The core enforced the server-wide limit; a lower per-request one applies here.
@@ -550,7 +558,7 @@ fn dispatch(
             .refused
             .max_request_body_size
             .fetch_add(1, Ordering::Relaxed);
-        respond_status(h2, id, 413, cx);
+        respond_status(h2, id, 413, log, cx);
         return;
     }
     let head_request = head.method == http::Method::HEAD;
@@ -564,6 +572,7 @@ fn dispatch(
         head_request,
         sync_io: settings.synchronous_io,
         conn_id: info.id(),
+        log,
     };
     h2.controls.insert(id, control);
     h2.running += 1;
@@ -652,6 +661,7 @@ struct Job {
     head_request: bool,
     sync_io: bool,
     conn_id: u64,
+    log: Log,
 }
 
 fn run_job(job: Job, mb: &Arc<Mailbox>, cx: &dyn Context, wake_after: bool) {
@@ -661,6 +671,7 @@ fn run_job(job: Job, mb: &Arc<Mailbox>, cx: &dyn Context, wake_after: bool) {
         head_request,
         sync_io,
         conn_id,
+        log,
     } = job;
     let resp = match catch_unwind(AssertUnwindSafe(|| cx.handler().handle(req))) {
         Ok(r) => r,
@@ -672,7 +683,13 @@ fn run_job(job: Job, mb: &Arc<Mailbox>, cx: &dyn Context, wake_after: bool) {
             status_response(500)
         }
     };
-    finish(resp, id, head_request, sync_io, mb, cx, conn_id, wake_after);
+    let done = Done {
+        id,
+        response: resp,
+        head_request,
+        log,
+    };
+    finish(done, sync_io, mb, cx, conn_id, wake_after);
 }
 
 fn run_batch(batch: &Batch, cx: &dyn Context) {
@@ -738,15 +755,19 @@ impl Batch {
 /// channel.
 #[allow(clippy::too_many_arguments)]
 fn finish(
-    mut resp: Response,
-    id: StreamId,
-    head_request: bool,
+    done: Done,
     sync_io: bool,
     mb: &Arc<Mailbox>,
     cx: &dyn Context,
     conn_id: u64,
     wake_after: bool,
 ) {
+    let Done {
+        id,
+        response: mut resp,
+        head_request,
+        log,
+    } = done;
     let body = std::mem::take(resp.body_mut());
     let mut trailers = body.trailers;
     let writer = match body.kind {
@@ -783,6 +804,7 @@ fn finish(
                 id,
                 response: resp,
                 head_request,
+                log,
             });
             if wake_after {
                 wake(mb, cx);
@@ -804,6 +826,7 @@ fn finish(
                 id,
                 response: resp,
                 head_request,
+                log,
             });
             wake(mb, cx);
             let mut w = ChannelWriter {
@@ -832,13 +855,14 @@ fn status_response(code: u16) -> Response {
 }
 
 /// Answers a stream with a bodiless status without running the handler.
-fn respond_status(h2: &mut H2, id: StreamId, code: u16, cx: &dyn Context) {
+fn respond_status(h2: &mut H2, id: StreamId, code: u16, log: Log, cx: &dyn Context) {
     respond(
         h2,
         Done {
             id,
             response: status_response(code),
             head_request: false,
+            log,
         },
         cx,
     );
@@ -850,6 +874,7 @@ fn respond(h2: &mut H2, d: Done, cx: &dyn Context) {
         id,
         response,
         head_request,
+        mut log,
     } = d;
     let control = h2.controls.remove(&id);
     if let Some(c) = control.as_ref().filter(|c| c.is_aborted()) {
@@ -862,6 +887,9 @@ fn respond(h2: &mut H2, d: Done, cx: &dyn Context) {
     }
     let (mut parts, body) = response.into_parts();
     cx.counters().response(parts.status.as_u16());
+    if let Some(e) = log.as_mut() {
+        e.set_status(parts.status.as_u16());
+    }
     if !parts.headers.contains_key(DATE) {
         if let Ok(v) = crate::date::with_now(HeaderValue::from_bytes) {
             parts.headers.insert(DATE, v);
@@ -897,6 +925,7 @@ fn respond(h2: &mut H2, d: Done, cx: &dyn Context) {
                 }
                 _ => h2.core.send_headers(id, parts.status, &parts.headers, true),
             }
+            log_stream(cx, log);
         }
         Kind::Bytes { data, pos } => {
             let bytes = match data {
@@ -910,6 +939,9 @@ fn respond(h2: &mut H2, d: Done, cx: &dyn Context) {
                 parts
                     .headers
                     .insert(CONTENT_LENGTH, HeaderValue::from(bytes.len() as u64));
+            }
+            if let (Some(e), false) = (log.as_mut(), no_body) {
+                e.add_bytes(bytes.len() as u64);
             }
             if no_body || (bytes.is_empty() && trailers.is_none()) {
                 h2.core.send_headers(id, parts.status, &parts.headers, true);
@@ -926,6 +958,7 @@ fn respond(h2: &mut H2, d: Done, cx: &dyn Context) {
                     None => h2.core.send_data(id, bytes, true),
                 }
             }
+            log_stream(cx, log);
         }
         Kind::Reader { reader, len } => {
             if let Some(n) = len {
@@ -935,10 +968,11 @@ fn respond(h2: &mut H2, d: Done, cx: &dyn Context) {
             }
             if no_body {
                 h2.core.send_headers(id, parts.status, &parts.headers, true);
+                log_stream(cx, log);
             } else {
                 h2.core
                     .send_headers(id, parts.status, &parts.headers, false);
-                h2.bodies.insert(id, (reader, trailers));
+                h2.bodies.insert(id, (reader, trailers, log));
             }
         }
         // Turned into a reader or a 500 by `finish`; files into readers above.
@@ -948,13 +982,22 @@ fn respond(h2: &mut H2, d: Done, cx: &dyn Context) {
     }
 }
 
+/// Logs a stream whose response is all queued: the bytes are the DATA queued for it (the
+/// connection's core sends them as the client's flow-control windows open).
+fn log_stream(cx: &dyn Context, log: Log) {
+    if let (Some(e), Some(l)) = (log, cx.access_log()) {
+        let (status, bytes) = (e.status(), e.bytes());
+        l.finish(e, status, bytes);
+    }
+}
+
 /// Pulls reader bodies into the core while their streams have room.
-fn pull_bodies(h2: &mut H2, conn_id: u64) {
+fn pull_bodies(h2: &mut H2, conn_id: u64, cx: &dyn Context) {
     if h2.bodies.is_empty() {
         return;
     }
     let mut finished = Vec::new();
-    for (id, (reader, trailers)) in h2.bodies.iter_mut() {
+    for (id, (reader, trailers, log)) in h2.bodies.iter_mut() {
         while h2.core.queued_data(*id) < MAX_QUEUED_PER_STREAM {
             let mut chunk = vec![0u8; READ_CHUNK];
             match reader.read(&mut chunk) {
@@ -967,6 +1010,9 @@ fn pull_bodies(h2: &mut H2, conn_id: u64) {
                     break;
                 }
                 Ok(n) => {
+                    if let Some(e) = log.as_mut() {
+                        e.add_bytes(n as u64);
+                    }
                     chunk.truncate(n);
                     h2.core.send_data(*id, Bytes::from(chunk), false);
                 }
@@ -986,7 +1032,9 @@ fn pull_bodies(h2: &mut H2, conn_id: u64) {
         }
     }
     for id in finished {
-        h2.bodies.remove(&id);
+        if let Some((_, _, log)) = h2.bodies.remove(&id) {
+            log_stream(cx, log);
+        }
     }
 }
 

@@ -87,6 +87,11 @@ impl RateTimer {
         self.bytes = self.bytes.saturating_add(n as u64);
     }
 
+    /// Bytes moved so far.
+    pub(crate) fn bytes(&self) -> u64 {
+        self.bytes
+    }
+
     /// Records time spent waiting on the peer.
     pub(crate) fn add_wait(&mut self, d: Duration) {
         self.waited = self.waited.saturating_add(d);

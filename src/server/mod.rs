@@ -63,6 +63,8 @@ pub(crate) struct Shared {
     pool: Mutex<Option<Sender<Work>>>,
     /// Work the timer thread looks at on each tick (HTTP/2 request batches being run).
     pub(crate) watched: Mutex<Vec<std::sync::Weak<dyn Watched>>>,
+    /// The access log's queue and writer, when configured.
+    access_log: Option<crate::access_log::AccessLog>,
 }
 
 impl Shared {
@@ -138,6 +140,10 @@ impl Context for Shared {
         }
     }
 
+    fn access_log(&self) -> Option<&crate::access_log::AccessLog> {
+        self.access_log.as_ref()
+    }
+
     fn watch(&self, w: std::sync::Weak<dyn Watched>) {
         let mut all = self.watched.lock().unwrap_or_else(|e| e.into_inner());
         all.retain(|w| w.strong_count() > 0);
@@ -179,15 +185,16 @@ impl Server {
 
     /// Serves on the calling thread until SIGINT or SIGTERM, then shuts down gracefully
     /// within [`ServerOptions::shutdown_timeout`]. SIGHUP reloads the certificates of HTTPS
-    /// endpoints from their files.
+    /// endpoints from their files; SIGUSR1 reopens the access log's file
+    /// ([`ServerHandle::reopen_access_log`]).
     ///
     /// Under systemd (`NOTIFY_SOCKET` set, `Type=notify`) it reports `READY=1` once every
     /// endpoint is listening and `STOPPING=1` when shutdown begins
     /// ([`notify_systemd`](crate::notify_systemd)); without `NOTIFY_SOCKET` nothing is sent.
     pub fn run(self) -> Result<(), Error> {
-        use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+        use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM, SIGUSR1};
         let timeout = self.options.shutdown_timeout;
-        let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP])
+        let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP, SIGUSR1])
             .map_err(|e| Error::io("cannot install signal handlers", e))?;
         let handle = self.start()?;
         // Before the signal thread starts, so that STOPPING=1 (sent there) cannot overtake
@@ -202,6 +209,11 @@ impl Server {
             .name("falconet-signals".into())
             .spawn(move || {
                 for sig in signals.forever() {
+                    if sig == SIGUSR1 {
+                        log::info!("Received SIGUSR1; reopening the access log");
+                        h2.reopen_access_log();
+                        continue;
+                    }
                     if sig == SIGHUP {
                         #[cfg(feature = "tls")]
                         {
@@ -349,6 +361,10 @@ impl Server {
         let stop = event_loop::new_event().map_err(|e| io_err("create an eventfd", e))?;
         let stack = options.worker_stack_size;
         let counters = Arc::new(Counters::default());
+        #[cfg(feature = "access-log")]
+        let access_log = crate::access_log::AccessLog::start(&options.access_log, &counters)?;
+        #[cfg(not(feature = "access-log"))]
+        let access_log = None;
         let _ = stats_source.set(crate::status::StatsSource {
             counters: counters.clone(),
             endpoints: bound
@@ -375,6 +391,7 @@ impl Server {
             next_id: AtomicU64::new(1),
             pool: Mutex::new(Some(pool_tx.clone())),
             watched: Mutex::new(Vec::new()),
+            access_log,
         });
 
         let mut worker_threads = Vec::with_capacity(workers);
@@ -893,6 +910,10 @@ impl ServerHandle {
                 log::warn!("a worker is still busy after shutdown; leaving it behind");
             }
         }
+        // Every request has ended: the access log's writer writes what is queued.
+        if let Some(log) = &shared.access_log {
+            log.close();
+        }
         // Logged before `wait()` returns: `run()` callers (the binary) exit right after.
         log::info!("Shutdown complete in {:?}", start.elapsed());
         if let Ok(mut d) = self.inner.done.lock() {
@@ -912,6 +933,18 @@ impl ServerHandle {
             .iter()
             .filter(|s| s.refresh(true) == crate::tls::reload::Refreshed::Reloaded)
             .count()
+    }
+
+    /// Has the access log's writer reopen its file (for logrotate: rename the file, then
+    /// call this; [`Server::run`] does on SIGUSR1). Lines logged from now on go to the
+    /// new file, as do lines still queued; none is lost. A file that cannot be reopened
+    /// is logged at warn and the old one stays in use. Without an access log, or with
+    /// the log on stderr, nothing happens (a stderr log that failed is tried again).
+    /// Returns at once; the writer reopens before it writes its next line.
+    pub fn reopen_access_log(&self) {
+        if let Some(log) = &self.inner.shared.access_log {
+            log.reopen();
+        }
     }
 
     /// A snapshot of the server's counters: connections, requests, responses, refusals,
