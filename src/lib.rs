@@ -22,6 +22,7 @@
 #![warn(missing_docs)]
 
 mod body;
+mod compression;
 pub mod config;
 mod conn;
 mod date;
@@ -60,6 +61,7 @@ pub mod tls;
 mod upgrade;
 
 pub use body::Body;
+pub use compression::{CompressionLevel, ResponseCompressionOptions, DEFAULT_MIME_TYPES};
 pub use error::Error;
 #[cfg(feature = "static-files")]
 pub use files::{StaticFiles, StaticFilesOptions};

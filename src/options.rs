@@ -212,6 +212,10 @@ pub struct ServerOptions {
     /// `Strict-Transport-Security` on HTTPS responses (ASP.NET Core's `UseHsts`;
     /// `Falconet:Hsts`). Default: off in the library (the `falconet` binary turns it on).
     pub hsts: crate::HstsOptions,
+    /// Compressing responses with gzip or brotli (ASP.NET Core's `UseResponseCompression`;
+    /// `Falconet:ResponseCompression`). Needs the `compression` cargo feature, which is not
+    /// a default feature. Default: off, in the library and the binary.
+    pub response_compression: crate::ResponseCompressionOptions,
 }
 
 impl Default for ServerOptions {
@@ -243,6 +247,7 @@ impl Default for ServerOptions {
             forwarded_headers: ForwardedHeadersOptions::default(),
             https_redirection: crate::HttpsRedirectionOptions::default(),
             hsts: crate::HstsOptions::default(),
+            response_compression: crate::ResponseCompressionOptions::default(),
         }
     }
 }
@@ -274,6 +279,9 @@ impl ServerOptions {
             .validate()
             .map_err(crate::Error::config)?;
         self.https_redirection
+            .validate()
+            .map_err(crate::Error::config)?;
+        self.response_compression
             .validate()
             .map_err(crate::Error::config)?;
         if self.listen_backlog == 0 {

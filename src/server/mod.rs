@@ -253,6 +253,18 @@ impl Server {
             }
             Err(h) => h,
         };
+        // Compression sees the response last, whatever produced it (application, status
+        // endpoint, redirect).
+        #[cfg(feature = "compression")]
+        {
+            handler = match crate::compression::middleware::ResponseCompression::wrap(
+                handler,
+                &options.response_compression,
+            ) {
+                Ok(c) => Box::new(c),
+                Err(h) => h,
+            };
+        }
         let (endpoints, warnings) = crate::config::resolve_endpoints(&options)?;
         for w in warnings {
             log::warn!("{w}");
