@@ -261,7 +261,20 @@ impl Server {
                 handler,
                 &options.response_compression,
             ) {
-                Ok(c) => Box::new(c),
+                Ok(c) => {
+                    // Unoptimised builds of miniz_oxide build its deflate state (over
+                    // 64 KiB) on the stack before boxing it, and overflow a 256 KiB
+                    // worker; optimised builds need under 64 KiB for either encoder.
+                    #[cfg(debug_assertions)]
+                    if options.worker_stack_size < 1 << 20 {
+                        log::debug!(
+                            "debug build with response compression: worker stacks raised \
+                             to 1 MiB (the unoptimised gzip encoder needs more than 256 KiB)"
+                        );
+                        options.worker_stack_size = 1 << 20;
+                    }
+                    Box::new(c)
+                }
                 Err(h) => h,
             };
         }
