@@ -209,12 +209,10 @@ mod tests {
             enabled: true,
             ..Default::default()
         };
-        match o.validate() {
-            Ok(()) => assert!(cfg!(feature = "compression")),
-            Err(e) => {
-                assert!(!cfg!(feature = "compression"));
-                assert!(e.contains("`compression` cargo feature"), "{e}");
-            }
+        let r = o.validate();
+        assert_eq!(r.is_ok(), cfg!(feature = "compression"), "{r:?}");
+        if let Err(e) = r {
+            assert!(e.contains("`compression` cargo feature"), "{e}");
         }
     }
 }
