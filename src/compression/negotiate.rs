@@ -11,6 +11,7 @@ pub(crate) enum Coding {
     Gzip,
 }
 
+#[cfg_attr(not(feature = "compression"), allow(dead_code))]
 impl Coding {
     /// The `Content-Encoding` token.
     pub(crate) fn token(self) -> &'static str {
