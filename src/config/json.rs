@@ -1739,6 +1739,14 @@ mod tests {
 
     #[test]
     fn response_compression() {
+        if !cfg!(feature = "compression") {
+            // Without the feature, turning it on is a configuration error that says how.
+            let e = apply_err(r#"{"Falconet": {"ResponseCompression": {"Enabled": true}}}"#);
+            assert!(e.contains("`compression` cargo feature"), "{e}");
+            let (o, _) = apply(r#"{"Falconet": {"ResponseCompression": {"Enabled": false}}}"#);
+            assert!(!o.response_compression.enabled);
+            return;
+        }
         let (o, w) = apply(
             r#"{"Falconet": {"ResponseCompression": {
                 "Enabled": true, "EnableForHttps": "true",
