@@ -23,6 +23,7 @@
 
 mod access_log;
 mod body;
+mod compression;
 pub mod config;
 mod conn;
 mod date;
@@ -62,6 +63,7 @@ mod upgrade;
 
 pub use access_log::{AccessLogDestination, AccessLogFormat, AccessLogOptions};
 pub use body::Body;
+pub use compression::{CompressionLevel, ResponseCompressionOptions, DEFAULT_MIME_TYPES};
 pub use error::Error;
 #[cfg(feature = "static-files")]
 pub use files::{StaticFiles, StaticFilesOptions};

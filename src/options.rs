@@ -215,6 +215,10 @@ pub struct ServerOptions {
     /// The access log (`Falconet:AccessLog`): destination, format and queue size.
     /// Default: off.
     pub access_log: crate::AccessLogOptions,
+    /// Compressing responses with gzip or brotli (ASP.NET Core's `UseResponseCompression`;
+    /// `Falconet:ResponseCompression`). Needs the `compression` cargo feature, which is not
+    /// a default feature. Default: off, in the library and the binary.
+    pub response_compression: crate::ResponseCompressionOptions,
 }
 
 impl Default for ServerOptions {
@@ -247,6 +251,7 @@ impl Default for ServerOptions {
             https_redirection: crate::HttpsRedirectionOptions::default(),
             hsts: crate::HstsOptions::default(),
             access_log: crate::AccessLogOptions::default(),
+            response_compression: crate::ResponseCompressionOptions::default(),
         }
     }
 }
@@ -281,6 +286,9 @@ impl ServerOptions {
             .validate()
             .map_err(crate::Error::config)?;
         self.access_log.validate().map_err(crate::Error::config)?;
+        self.response_compression
+            .validate()
+            .map_err(crate::Error::config)?;
         if self.listen_backlog == 0 {
             return Err(crate::Error::config(
                 "Falconet.ListenBacklog must be at least 1",

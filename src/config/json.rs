@@ -705,6 +705,76 @@ fn apply_falconet(
                     apply_access_log(&mut options.access_log, m, w)?;
                 }
             }
+            "responsecompression" => {
+                if let Some(m) = object(v, &path("ResponseCompression"))? {
+                    apply_response_compression(&mut options.response_compression, m, w)?;
+                }
+            }
+            _ => w.push(unknown(P, key)),
+        }
+    }
+    Ok(())
+}
+
+/// `Falconet:ResponseCompression`: `Enabled`, `EnableForHttps`, `MimeTypes` and
+/// `ExcludedMimeTypes` (arrays or `;`-separated strings of `type/subtype` or `type/*`;
+/// a list replaces the default), `MinimumSize` (bytes), `Level` (`Fastest`, `Optimal`,
+/// `SmallestSize`). `Enabled: true` without the `compression` feature fails at startup
+/// (`ServerOptions::validate`).
+fn apply_response_compression(
+    c: &mut crate::ResponseCompressionOptions,
+    map: &Object,
+    w: &mut Vec<String>,
+) -> Result<(), Error> {
+    const P: &str = "Falconet:ResponseCompression";
+    check_duplicates(map, P)?;
+    for (key, v) in map {
+        let path = |canonical: &str| format!("{P}:{canonical}");
+        match key.to_ascii_lowercase().as_str() {
+            "enabled" => {
+                if let Some(b) = boolean(v, &path("Enabled"))? {
+                    c.enabled = b;
+                }
+            }
+            "enableforhttps" => {
+                if let Some(b) = boolean(v, &path("EnableForHttps"))? {
+                    c.enable_for_https = b;
+                }
+            }
+            "mimetypes" | "excludedmimetypes" => {
+                let (p, list) = if key.eq_ignore_ascii_case("mimetypes") {
+                    (path("MimeTypes"), &mut c.mime_types)
+                } else {
+                    (path("ExcludedMimeTypes"), &mut c.excluded_mime_types)
+                };
+                let expected = r#"expected media types like ["text/html", "image/*"]"#;
+                if let Some(items) = item_list(v, &p, expected)? {
+                    let mut out = Vec::with_capacity(items.len());
+                    for (item, t) in items {
+                        if let Err(why) = crate::compression::valid_media_type(t) {
+                            return Err(bad(item, &p, why));
+                        }
+                        out.push(t.to_string());
+                    }
+                    *list = out;
+                }
+            }
+            "minimumsize" => {
+                if let Some(n) = whole(v, &path("MinimumSize"), false)? {
+                    c.minimum_size = n;
+                }
+            }
+            "level" => {
+                let p = path("Level");
+                if let Some(s) = string(v, &p)? {
+                    c.level = match s.trim().to_ascii_lowercase().as_str() {
+                        "fastest" => crate::CompressionLevel::Fastest,
+                        "optimal" => crate::CompressionLevel::Optimal,
+                        "smallestsize" => crate::CompressionLevel::SmallestSize,
+                        _ => return Err(bad(v, &p, "expected Fastest, Optimal or SmallestSize")),
+                    };
+                }
+            }
             _ => w.push(unknown(P, key)),
         }
     }
@@ -1777,6 +1847,72 @@ mod tests {
             (r#"{"Destination": "File"}"#, "Falconet:AccessLog:Path"),
         ] {
             let e = apply_err(&format!(r#"{{"Falconet": {{"AccessLog": {bad}}}}}"#));
+            assert!(e.contains(path), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn response_compression() {
+        if !cfg!(feature = "compression") {
+            // Without the feature, turning it on is a configuration error that says how.
+            let e = apply_err(r#"{"Falconet": {"ResponseCompression": {"Enabled": true}}}"#);
+            assert!(e.contains("`compression` cargo feature"), "{e}");
+            let (o, _) = apply(r#"{"Falconet": {"ResponseCompression": {"Enabled": false}}}"#);
+            assert!(!o.response_compression.enabled);
+            return;
+        }
+        let (o, w) = apply(
+            r#"{"Falconet": {"ResponseCompression": {
+                "Enabled": true, "EnableForHttps": "true",
+                "MimeTypes": ["text/html", "Image/*"], "ExcludedMimeTypes": "text/csv; text/x-log",
+                "MinimumSize": 0, "Level": "smallestsize"
+            }}}"#,
+        );
+        assert!(w.is_empty(), "{w:?}");
+        let c = &o.response_compression;
+        assert!(c.enabled && c.enable_for_https);
+        assert_eq!(c.mime_types, vec!["text/html", "Image/*"]);
+        assert_eq!(c.excluded_mime_types, vec!["text/csv", "text/x-log"]);
+        assert_eq!(c.minimum_size, 0);
+        assert_eq!(c.level, crate::CompressionLevel::SmallestSize);
+        let (o, _) = apply(r#"{"Falconet": {"ResponseCompression": {"Level": "Optimal"}}}"#);
+        assert_eq!(
+            o.response_compression.level,
+            crate::CompressionLevel::Optimal
+        );
+        assert!(!o.response_compression.enabled);
+        let (o, _) = apply("{}");
+        assert_eq!(
+            o.response_compression,
+            crate::ResponseCompressionOptions::default()
+        );
+        for (bad, path) in [
+            (r#"{"Level": "Max"}"#, "Falconet:ResponseCompression:Level"),
+            (r#"{"Level": 9}"#, "Falconet:ResponseCompression:Level"),
+            (
+                r#"{"MinimumSize": -1}"#,
+                "Falconet:ResponseCompression:MinimumSize",
+            ),
+            (
+                r#"{"Enabled": "on"}"#,
+                "Falconet:ResponseCompression:Enabled",
+            ),
+            (
+                r#"{"MimeTypes": ["text"]}"#,
+                "Falconet:ResponseCompression:MimeTypes",
+            ),
+            (
+                r#"{"MimeTypes": [1]}"#,
+                "Falconet:ResponseCompression:MimeTypes",
+            ),
+            (
+                r#"{"ExcludedMimeTypes": ["*/*"]}"#,
+                "Falconet:ResponseCompression:ExcludedMimeTypes",
+            ),
+        ] {
+            let e = apply_err(&format!(
+                r#"{{"Falconet": {{"ResponseCompression": {bad}}}}}"#
+            ));
             assert!(e.contains(path), "{bad}: {e}");
         }
     }

@@ -265,6 +265,31 @@ impl Server {
             }
             Err(h) => h,
         };
+        // Compression sees the response last, whatever produced it (application, status
+        // endpoint, redirect).
+        #[cfg(feature = "compression")]
+        {
+            handler = match crate::compression::middleware::ResponseCompression::wrap(
+                handler,
+                &options.response_compression,
+            ) {
+                Ok(c) => {
+                    // Unoptimised builds of miniz_oxide build its deflate state (over
+                    // 64 KiB) on the stack before boxing it, and overflow a 256 KiB
+                    // worker; optimised builds need under 64 KiB for either encoder.
+                    #[cfg(debug_assertions)]
+                    if options.worker_stack_size < 1 << 20 {
+                        log::debug!(
+                            "debug build with response compression: worker stacks raised \
+                             to 1 MiB (the unoptimised gzip encoder needs more than 256 KiB)"
+                        );
+                        options.worker_stack_size = 1 << 20;
+                    }
+                    Box::new(c)
+                }
+                Err(h) => h,
+            };
+        }
         let (endpoints, warnings) = crate::config::resolve_endpoints(&options)?;
         for w in warnings {
             log::warn!("{w}");
