@@ -71,3 +71,4 @@ size_of "minimal HTTP/1.1 (appliance only)" release --no-default-features --feat
 size_of "default without PKCS#12" release --no-default-features \
     --features appliance,json-config,static-files,tls,dev-certs,http2
 size_of "default (every feature, PKCS#12 included)" release
+size_of "default + response compression" release --features compression

@@ -124,6 +124,15 @@ fn safe_contents<'a>(
                 let mut cert_bag = Reader::new(Reader::new(value).read(SEQUENCE)?);
                 if cert_bag.read(OID)? == X509_CERTIFICATE {
                     let cert = Reader::new(cert_bag.read(CONTEXT_0)?).read(OCTET_STRING)?;
+                    // One DER certificate (a SEQUENCE) and nothing else: an empty or cut
+                    // one would otherwise go out to clients in the chain.
+                    let mut one = Reader::new(cert);
+                    let cert = one.read_whole(SEQUENCE)?;
+                    if !one.is_empty() {
+                        return Err(invalid(
+                            "a certificate bag holds bytes after its certificate",
+                        ));
+                    }
                     found.certs.push((cert.to_vec(), id));
                 }
             }
@@ -298,6 +307,54 @@ mod tests {
         let bytes = std::fs::read(dir.join("localhost-nopass.pfx")).unwrap();
         assert_eq!(read(&bytes, "").unwrap().chain.len(), 2);
         assert_eq!(read(&bytes, "x").unwrap_err(), Error::WrongPassword);
+    }
+
+    /// DER: `tag`, a length, `content`.
+    fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
+        let mut out = vec![tag];
+        match content.len() {
+            n @ 0..=127 => out.push(n as u8),
+            n => out.extend([0x82, (n >> 8) as u8, n as u8]),
+        }
+        out.extend_from_slice(content);
+        out
+    }
+
+    /// A SafeContents with one certificate bag holding `cert`.
+    fn cert_bag(cert: &[u8]) -> Vec<u8> {
+        let mut bag_id = BAG_PREFIX.to_vec();
+        bag_id.push(CERT_BAG);
+        let bag = [
+            tlv(OID, X509_CERTIFICATE),
+            tlv(CONTEXT_0, &tlv(OCTET_STRING, cert)),
+        ]
+        .concat();
+        let safe_bag = [tlv(OID, &bag_id), tlv(CONTEXT_0, &tlv(SEQUENCE, &bag))].concat();
+        tlv(SEQUENCE, &tlv(SEQUENCE, &safe_bag))
+    }
+
+    /// Found by the `tls` fuzz target: a certificate bag with an empty certificate was
+    /// read as a certificate of zero bytes, which would have gone out in the chain.
+    #[test]
+    fn a_certificate_bag_must_hold_one_certificate() {
+        let read_bag = |cert: &[u8]| {
+            let der = cert_bag(cert);
+            let mut found = Found::default();
+            safe_contents(&der, "", &mut found, 0).map(|()| {
+                found
+                    .certs
+                    .iter()
+                    .map(|(c, _)| c.clone())
+                    .collect::<Vec<_>>()
+            })
+        };
+        let cert = tlv(SEQUENCE, &tlv(SEQUENCE, b"\x02\x01\x01"));
+        assert_eq!(read_bag(&cert), Ok(vec![cert.clone()]));
+        for bad in [&b""[..], b"\x30", b"\x30\x05\x02\x01", b"\x04\x00"] {
+            assert!(matches!(read_bag(bad), Err(Error::Invalid(_))), "{bad:?}");
+        }
+        let trailing = [cert.as_slice(), b"\x00\x00"].concat();
+        assert!(matches!(read_bag(&trailing), Err(Error::Invalid(_))));
     }
 
     #[test]
