@@ -388,7 +388,19 @@ impl Shard {
 
     /// Parks a connection until its socket is ready or its deadline passes; with `ready`,
     /// straight onto the ready list (it must be driven again at once).
-    fn park(self: &Arc<Self>, mut conn: Box<Conn>, timers: &OwnedFd, ready: bool) -> Parked {
+    ///
+    /// `shutting_down` is asked under the shard's lock, just before the connection goes
+    /// into its slot: the timer thread's sweep of idle connections at shutdown
+    /// ([`close_idle`]) takes the same lock, so an idle connection parked as shutdown
+    /// begins is either in its slot when the sweep looks or sees the flag here and is
+    /// closed (or driven, with a request waiting) like one the sweep found.
+    fn park(
+        self: &Arc<Self>,
+        mut conn: Box<Conn>,
+        timers: &OwnedFd,
+        mut ready: bool,
+        shutting_down: &dyn Fn() -> bool,
+    ) -> Parked {
         // The next drive comes from an event: read then.
         conn.link.io.forget_drained();
         let fd = conn.link.io.fd();
@@ -447,6 +459,16 @@ impl Shard {
         let (gen, _, idx) = untoken(t);
         let deadline = conn.link.deadline;
         let mut st = self.lock();
+        if !ready && conn.is_idle() && shutting_down() {
+            match conn.at_shutdown() {
+                AtShutdown::Close => {
+                    // Dropping it gives its slot back, under the lock.
+                    drop(st);
+                    return Parked::Dropped;
+                }
+                AtShutdown::Drive => ready = true,
+            }
+        }
         // An HTTP/2 connection's finished handlers find it here (see http2::driver): the
         // token is published under the shard's lock, in the same critical section that
         // puts the connection in its slot, so a handler that takes the token either finds
@@ -621,16 +643,10 @@ impl EventLoops {
         if shared.is_aborting() {
             return Parked::Dropped;
         }
-        let mut ready = false;
-        if shared.is_shutting_down() && conn.is_idle() {
-            match conn.at_shutdown() {
-                AtShutdown::Close => return Parked::Dropped,
-                AtShutdown::Drive => ready = true,
-            }
-        }
+        let shutting_down = || shared.is_shutting_down();
         self.shard(conn.link.shard)
             .clone()
-            .park(conn, &self.timers, ready)
+            .park(conn, &self.timers, false, &shutting_down)
     }
 
     /// Puts a connection that has had its turn (see [`Outcome::Yield`]) at the back of
@@ -643,7 +659,7 @@ impl EventLoops {
         }
         self.shard(conn.link.shard)
             .clone()
-            .park(conn, &self.timers, true)
+            .park(conn, &self.timers, true, &|| false)
     }
 
     /// Takes a parked connection by the token it was parked with (an HTTP/2 connection
