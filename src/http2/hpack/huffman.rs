@@ -5,9 +5,12 @@
 //!
 //! * the encoder packs codes MSB-first into a 64-bit accumulator and pads the last byte with the
 //!   most significant bits of EOS (all ones);
-//! * the decoder is a 4-bit state machine ([`DECODE_TABLE`]) built at compile time by a `const fn`
-//!   from the same table: a state is an internal node of the Huffman tree, each input nibble moves
-//!   to the next node and emits at most one symbol (the shortest code is 5 bits long).
+//! * the decoder is a 4-bit state machine ([`decode_table`]) built from the same table by a
+//!   `const fn`, on first use: a state is an internal node of the Huffman tree, each input nibble
+//!   moves to the next node and emits at most one symbol (the shortest code is 5 bits long). It is
+//!   built at run time rather than stored in the binary (12 KB of read-only data, on a binary
+//!   that counts its kilobytes); the tree is still built at compile time too ([`TREE_CHECK`]),
+//!   so a mistyped table fails the build.
 //!
 //! Decoding rejects, as §5.2 requires, an EOS symbol inside the string and padding that is longer
 //! than 7 bits or not a prefix of EOS (not all ones).
@@ -370,7 +373,7 @@ const fn build_tree() -> [[u16; 2]; NODES] {
     children
 }
 
-/// Builds the 4-bit decoding state machine: `DECODE_TABLE[state * 16 + nibble]`.
+/// Builds the 4-bit decoding state machine: `table[state * 16 + nibble]`.
 const fn build_decode_table() -> [Transition; NODES * 16] {
     let children = build_tree();
 
@@ -438,8 +441,16 @@ const fn build_decode_table() -> [Transition; NODES * 16] {
     table
 }
 
-/// The decoding state machine, computed at compile time from [`CODES`].
-static DECODE_TABLE: [Transition; NODES * 16] = build_decode_table();
+/// Builds the tree at compile time, so that [`build_tree`]'s checks (prefix-free, complete)
+/// fail the build on a mistyped [`CODES`]; nothing of it is stored in the binary.
+const TREE_CHECK: [[u16; 2]; NODES] = build_tree();
+const _: () = assert!(TREE_CHECK[0][0] != u16::MAX);
+
+/// The decoding state machine, computed from [`CODES`] on first use (12 KB, once per process).
+fn decode_table() -> &'static [Transition; NODES * 16] {
+    static TABLE: std::sync::OnceLock<Box<[Transition; NODES * 16]>> = std::sync::OnceLock::new();
+    TABLE.get_or_init(|| Box::new(build_decode_table()))
+}
 
 /// Appends the decoding of the Huffman-encoded `src` to `dst`.
 ///
@@ -451,9 +462,10 @@ pub(crate) fn decode(src: &[u8], dst: &mut Vec<u8>) -> Result<(), DecoderError> 
     let mut state = 0usize;
     // The empty string is valid (no padding at all).
     let mut accept = true;
+    let table = decode_table();
     for &byte in src {
         for nibble in [byte >> 4, byte & 0x0f] {
-            let t = DECODE_TABLE[state * 16 + nibble as usize];
+            let t = table[state * 16 + nibble as usize];
             if t.flags & FAIL != 0 {
                 return Err(DecoderError::InvalidHuffman);
             }
