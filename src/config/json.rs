@@ -1,7 +1,6 @@
 //! The JSON configuration loader; the schema and its rules are documented on
 //! [`crate::config`].
 
-use std::collections::HashMap;
 use std::net::IpAddr;
 use std::time::Duration;
 
@@ -539,11 +538,10 @@ fn apply_endpoint(
         }
         None => None,
     };
-    let upper = name.to_uppercase();
-    let existing = options
-        .endpoints
-        .iter()
-        .position(|e| e.name.as_deref().map(str::to_uppercase).as_deref() == Some(upper.as_str()));
+    let upper = name.to_ascii_uppercase();
+    let existing = options.endpoints.iter().position(|e| {
+        e.name.as_deref().map(str::to_ascii_uppercase).as_deref() == Some(upper.as_str())
+    });
     let endpoint = match (existing, parsed) {
         (Some(i), parsed) => {
             let e = &mut options.endpoints[i];
@@ -1209,11 +1207,13 @@ fn no_effect_children(v: &Value, path: &str, reason: &str, w: &mut Vec<String>) 
 }
 
 fn check_duplicates(map: &Object, path: &str) -> Result<(), Error> {
-    let mut seen: HashMap<String, &str> = HashMap::new();
-    for key in map.keys() {
-        if let Some(first) = seen.insert(key.to_uppercase(), key) {
+    // Pairwise: a configuration object has a handful of keys, and this keeps a hash map
+    // instantiation out of the binary.
+    let keys: Vec<&String> = map.keys().collect();
+    for (i, key) in keys.iter().enumerate() {
+        if let Some(first) = keys[..i].iter().find(|k| k.eq_ignore_ascii_case(key)) {
             let full = if path.is_empty() {
-                key.clone()
+                key.to_string()
             } else {
                 format!("{path}:{key}")
             };
@@ -1817,6 +1817,18 @@ mod tests {
     }
 
     #[test]
+    #[cfg(not(feature = "access-log"))]
+    fn access_log_needs_the_feature() {
+        // Without the feature, a destination is a configuration error that says so; Off
+        // is accepted.
+        let e = apply_err(r#"{"Falconet": {"AccessLog": {"Destination": "Stderr"}}}"#);
+        assert!(e.contains("cargo feature access-log"), "{e}");
+        let (o, _) = apply(r#"{"Falconet": {"AccessLog": {"Destination": "Off"}}}"#);
+        assert_eq!(o.access_log, crate::AccessLogOptions::default());
+    }
+
+    #[test]
+    #[cfg(feature = "access-log")]
     fn access_log() {
         use crate::{AccessLogDestination as D, AccessLogFormat as F};
         let (o, w) = apply(
@@ -1852,15 +1864,18 @@ mod tests {
     }
 
     #[test]
+    #[cfg(not(feature = "compression"))]
+    fn response_compression_needs_the_feature() {
+        // Without the feature, turning it on is a configuration error that says how.
+        let e = apply_err(r#"{"Falconet": {"ResponseCompression": {"Enabled": true}}}"#);
+        assert!(e.contains("`compression` cargo feature"), "{e}");
+        let (o, _) = apply(r#"{"Falconet": {"ResponseCompression": {"Enabled": false}}}"#);
+        assert!(!o.response_compression.enabled);
+    }
+
+    #[test]
+    #[cfg(feature = "compression")]
     fn response_compression() {
-        if !cfg!(feature = "compression") {
-            // Without the feature, turning it on is a configuration error that says how.
-            let e = apply_err(r#"{"Falconet": {"ResponseCompression": {"Enabled": true}}}"#);
-            assert!(e.contains("`compression` cargo feature"), "{e}");
-            let (o, _) = apply(r#"{"Falconet": {"ResponseCompression": {"Enabled": false}}}"#);
-            assert!(!o.response_compression.enabled);
-            return;
-        }
         let (o, w) = apply(
             r#"{"Falconet": {"ResponseCompression": {
                 "Enabled": true, "EnableForHttps": "true",
