@@ -15,7 +15,8 @@
 #   FALCONET_WORKERS [4]  Falconet:Workers    NO_PIN [0]  do not pin with taskset
 #   PORT [18180]   port (the next free one is taken if busy)
 # The server runs on CPU 0 and wrk on CPU 1 (taskset), as in bench/run.sh. The hello
-# example is built as bench/run.sh builds it (release, LTO) in bench/target/falconet.
+# example is built as bench/run.sh builds it (release, LTO), with the `access-log` feature
+# (not a default feature), in bench/target/falconet-alog; both modes run that one binary.
 set -euo pipefail
 
 BENCH_DIR=$(cd "$(dirname "$0")" && pwd)
@@ -28,7 +29,7 @@ THREADS=${THREADS:-1}
 WORKERS=${FALCONET_WORKERS:-4}
 PORT=${PORT:-18180}
 SCRATCH="$BENCH_DIR/scratch/access_log"
-HELLO_BIN="$BENCH_DIR/target/falconet/release/examples/hello"
+HELLO_BIN="$BENCH_DIR/target/falconet-alog/release/examples/hello"
 
 log() { printf '[access_log.sh] %s\n' "$*" >&2; }
 die() {
@@ -47,8 +48,9 @@ fi
 
 rm -rf "$SCRATCH"
 mkdir -p "$SCRATCH"
-log "building falconet's hello example (release, LTO, bench/target/falconet) ..."
-(cd "$ROOT" && CARGO_TARGET_DIR="$BENCH_DIR/target/falconet" cargo build --release --example hello) \
+log "building falconet's hello example (release, LTO, --features access-log, bench/target/falconet-alog) ..."
+(cd "$ROOT" && CARGO_TARGET_DIR="$BENCH_DIR/target/falconet-alog" cargo build --release \
+    --features access-log --example hello) \
     >"$SCRATCH/build.log" 2>&1 || {
     tail -30 "$SCRATCH/build.log" >&2
     die "build failed"

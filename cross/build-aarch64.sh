@@ -62,7 +62,8 @@ size_of() { # name, profile, cargo feature arguments...
     [ "$profile" = dev ] && dir=debug
     local bin=$TARGET_DIR/$TARGET/$dir/falconet
     aarch64-linux-gnu-strip -o "$bin.stripped" "$bin"
-    printf '| %-44s | %-8s | %9s |\n' "$name" "$profile" "$(stat -c %s "$bin.stripped")"
+    size=$(stat -c %s "$bin.stripped")
+    printf '| %-44s | %-8s | %9s |\n' "$name" "$profile" "$size"
 }
 printf '| %-44s | %-8s | %9s |\n' "build" "profile" "bytes"
 printf '|%s|%s|%s|\n' "----------------------------------------------" "----------" "-----------"
@@ -70,5 +71,15 @@ size_of "minimal HTTP/1.1 (appliance only)" minsize --no-default-features --feat
 size_of "minimal HTTP/1.1 (appliance only)" release --no-default-features --features appliance
 size_of "default without PKCS#12" release --no-default-features \
     --features appliance,json-config,static-files,tls,dev-certs,http2
-size_of "default (every feature, PKCS#12 included)" release
+size_of "default (PKCS#12 and dev-certs included)" release
+default_size=$size
+size_of "default + access log" release --features access-log
 size_of "default + response compression" release --features compression
+# The budget of issue 12 (README, "Binary size"): the default build's stripped binary.
+BUDGET=2000000
+if [ "$default_size" -gt "$BUDGET" ]; then
+    echo "FAIL: the default aarch64 binary is $default_size bytes, over its budget of $BUDGET" >&2
+    exit 1
+fi
+echo "the default aarch64 binary: $default_size bytes, within its budget of $BUDGET"
+
