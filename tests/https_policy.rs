@@ -31,6 +31,14 @@ fn app(req: Request) -> Response {
 
 /// A plain and an HTTPS endpoint (certificate for a.example.org), both on 127.0.0.1:0.
 fn start(redirection: HttpsRedirectionOptions, hsts: HstsOptions) -> (ServerHandle, u16, u16) {
+    start_with(redirection, hsts, app)
+}
+
+fn start_with(
+    redirection: HttpsRedirectionOptions,
+    hsts: HstsOptions,
+    handler: impl falconet::Handler,
+) -> (ServerHandle, u16, u16) {
     support::capture_logs();
     let mut https = EndpointOptions::ip("127.0.0.1:0".parse().unwrap());
     https.scheme = Scheme::Https;
@@ -47,7 +55,9 @@ fn start(redirection: HttpsRedirectionOptions, hsts: HstsOptions) -> (ServerHand
         hsts,
         ..ServerOptions::default()
     };
-    let handle = Server::new(options, app).start().expect("server starts");
+    let handle = Server::new(options, handler)
+        .start()
+        .expect("server starts");
     let port = |i: usize| match &handle.addresses()[i] {
         Address::Ip(a) => a.port(),
         other => panic!("{other:?}"),
@@ -251,4 +261,127 @@ fn no_host_no_redirect() {
     assert_eq!(resp.status, 200);
     assert_eq!(resp.body_str(), "http GET /q");
     handle.shutdown(Duration::from_secs(2));
+}
+
+// ---------------------------------------------------------------------------------------
+// A browser: headless Chromium follows the redirect, keeps the HSTS policy and upgrades a
+// later plain-HTTP navigation by itself.
+
+/// The page a browser gets: `/after` says over which scheme it was asked for; any other
+/// path navigates (by script, after the response and its headers were taken in) to
+/// `http://` + the same host and port + `/after`.
+fn browser_app(req: Request) -> Response {
+    let html = if req.uri().path() == "/after" {
+        format!("<!doctype html><p id=\"r\">after over {}</p>", req.scheme())
+    } else {
+        "<!doctype html><p>start</p>\
+         <script>location.href = 'http://' + location.host + '/after';</script>"
+            .to_string()
+    };
+    let mut resp = Response::new(Body::from(html));
+    resp.headers_mut().insert(
+        "content-type",
+        falconet::http::HeaderValue::from_static("text/html"),
+    );
+    resp
+}
+
+/// The SHA-256 of a certificate's public key (SPKI), base64, as Chromium's
+/// `--ignore-certificate-errors-spki-list` takes it (openssl computes it). Chromium then
+/// treats the test certificate as valid, and so keeps the HSTS policy it sends, which it
+/// does not on a connection whose certificate it did not accept (RFC 6797 §8.1).
+fn spki_sha256(cert: &str) -> String {
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "openssl x509 -in '{cert}' -pubkey -noout | openssl pkey -pubin -outform der \
+             | openssl dgst -sha256 -binary | base64"
+        ))
+        .output()
+        .expect("openssl runs (Debian: apt-get install openssl)");
+    let b64 = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    assert!(out.status.success() && b64.len() == 44, "openssl: {out:?}");
+    b64
+}
+
+/// Headless Chromium opens `url` (a.example.org resolved to 127.0.0.1) and prints the DOM
+/// of the page it ends on.
+fn chromium_dom(url: &str) -> String {
+    let found = std::env::var_os("PATH")
+        .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join("chromium").is_file()));
+    assert!(
+        found,
+        "`chromium` is not installed (Debian: apt-get install chromium)"
+    );
+    let profile = support::TempDir::new("chromium-hsts");
+    let mut child = Command::new("chromium")
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--no-first-run",
+            "--disable-extensions",
+            "--disable-background-networking",
+            "--host-resolver-rules=MAP a.example.org 127.0.0.1",
+            "--virtual-time-budget=10000",
+        ])
+        .arg(format!(
+            "--ignore-certificate-errors-spki-list={}",
+            spki_sha256(&data("a.example.org.crt"))
+        ))
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .arg("--dump-dom")
+        .arg(url)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("chromium runs");
+    let mut stdout = child.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut dom = String::new();
+        let _ = std::io::Read::read_to_string(&mut stdout, &mut dom);
+        dom
+    });
+    let deadline = std::time::Instant::now() + Duration::from_secs(90);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("chromium did not finish within 90 s");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    reader.join().unwrap()
+}
+
+#[test]
+fn chromium_follows_the_redirect_and_keeps_the_hsts_policy() {
+    // With both on: http://…:plain/ is redirected to https://…:tls/, whose response
+    // carries HSTS; the page's script then navigates to http://…:tls/after, which Chromium
+    // upgrades to https by itself (the same host and port), so the TLS endpoint serves it.
+    let (r, h) = on();
+    let (handle, plain, _) = start_with(r, h, browser_app);
+    let dom = chromium_dom(&format!("http://a.example.org:{plain}/start"));
+    assert!(
+        dom.contains("<p id=\"r\">after over https</p>"),
+        "{}",
+        &dom[..dom.len().min(2000)]
+    );
+    handle.shutdown(Duration::from_secs(2));
+
+    // The control: without HSTS the same navigation goes out as plain HTTP to the TLS
+    // endpoint, which cannot answer it: Chromium ends on its error page for that URL
+    // (ERR_INVALID_HTTP_RESPONSE), never on "after".
+    let (handle, plain, tls) = start_with(r_on(), HstsOptions::default(), browser_app);
+    let dom = chromium_dom(&format!("http://a.example.org:{plain}/start"));
+    assert!(
+        !dom.contains("after over") && dom.contains(&format!("a.example.org:{tls}/after")),
+        "without HSTS: {}",
+        &dom[..dom.len().min(2000)]
+    );
+    handle.shutdown(Duration::from_secs(2));
+}
+
+fn r_on() -> HttpsRedirectionOptions {
+    on().0
 }
