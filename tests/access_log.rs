@@ -48,6 +48,7 @@ fn app(req: Request) -> Response {
     }
 }
 
+/// Options with the access log to `file`.
 fn logging(file: &Path, format: AccessLogFormat) -> ServerOptions {
     let mut o = support::options();
     o.access_log = AccessLogOptions {
@@ -58,18 +59,9 @@ fn logging(file: &Path, format: AccessLogFormat) -> ServerOptions {
     o
 }
 
-fn tool(name: &str, package: &str) {
-    let found = std::env::var_os("PATH")
-        .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(name).is_file()));
-    assert!(
-        found,
-        "`{name}` is not installed (Debian: apt-get install {package}); this test needs it"
-    );
-}
-
 /// Runs curl (10 s at most) with `args`; returns the body.
 fn curl(args: &[&str]) -> String {
-    tool("curl", "curl");
+    support::require_tool("curl", "curl");
     let out = Command::new("curl")
         .args(["-sS", "--max-time", "10"])
         .args(args)
@@ -157,7 +149,7 @@ fn combined_lines_of_http1_errors_upgrades_and_forwarded_clients_read_by_goacces
     find("\"GET /ws HTTP/1.1\" 101 - ");
 
     // GoAccess reads every line as valid and counts them as we do.
-    tool("goaccess", "goaccess");
+    support::require_tool("goaccess", "goaccess");
     let report = dir.path().join("report.json");
     let out = Command::new("goaccess")
         .arg(&file)
@@ -219,7 +211,7 @@ fn common_format_has_no_referer_or_agent() {
 /// documented keys; prints `protocol status bytes stream tls.version tls.alpn tls.sni
 /// remote target` per line for the test to check.
 fn python_json_summary(file: &Path) -> Vec<String> {
-    tool("python3", "python3");
+    support::require_tool("python3", "python3");
     let script = r#"
 import json, sys
 keys = {"time", "remote", "method", "target", "protocol", "status", "bytes", "duration_ms",
@@ -274,21 +266,12 @@ fn json_lines_for_http1_and_h2c() {
 #[cfg(all(feature = "http2", feature = "tls"))]
 #[test]
 fn json_lines_over_tls_carry_the_handshake() {
-    use falconet::tls::{Certificate, CertificateSource, HttpsOptions};
-    use falconet::{Address, EndpointOptions, Scheme};
+    use falconet::Address;
     let data = |n: &str| format!("{}/tests/data/tls/{n}", env!("CARGO_MANIFEST_DIR"));
     let dir = TempDir::new("alog-tls");
     let file = dir.path().join("access.log");
     let mut options = logging(&file, AccessLogFormat::Json);
-    let mut https = EndpointOptions::ip("127.0.0.1:0".parse().unwrap());
-    https.scheme = Scheme::Https;
-    let cert = Certificate::load(&CertificateSource::pem(
-        data("a.example.org.crt"),
-        data("a.example.org.key"),
-    ))
-    .unwrap();
-    https.https = HttpsOptions::with_certificate(cert);
-    options.endpoints = vec![https];
+    options.endpoints = vec![support::https_endpoint_a_example_org()];
     let srv = support::start(options, app);
     let port = match &srv.handle.addresses()[0] {
         Address::Ip(a) => a.port(),

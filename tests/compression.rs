@@ -235,15 +235,6 @@ fn fixture() -> Fixture {
 // ---------------------------------------------------------------------------------------
 // Clients.
 
-fn tool(name: &str, package: &str) {
-    let found = std::env::var_os("PATH")
-        .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(name).is_file()));
-    assert!(
-        found,
-        "`{name}` is not installed (Debian: apt-get install {package})"
-    );
-}
-
 struct Got {
     status: u16,
     headers: Vec<(String, String)>,
@@ -270,7 +261,7 @@ impl Got {
 /// curl's answer for `url` with `extra` arguments: status, headers and raw body bytes
 /// (decoded only when `extra` says `--compressed`).
 fn curl(url: &str, extra: &[&str]) -> Got {
-    tool("curl", "curl");
+    support::require_tool("curl", "curl");
     let dir = support::TempDir::new("curl-head");
     let head_file = dir.path().join("head");
     let out = Command::new("curl")
@@ -293,16 +284,7 @@ fn curl(url: &str, extra: &[&str]) -> Got {
         .next()
         .unwrap_or("")
         .to_string();
-    let mut lines = last.lines();
-    let status = lines
-        .next()
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    let headers = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_string()))
-        .collect();
+    let (status, headers) = support::parse_head(&last);
     Got {
         status,
         headers,
@@ -312,7 +294,7 @@ fn curl(url: &str, extra: &[&str]) -> Got {
 
 /// Decodes `data` with Python's `gzip` or `brotli` module (independent of the encoders).
 fn python_decode(coding: &str, data: &[u8]) -> Vec<u8> {
-    tool("python3", "python3");
+    support::require_tool("python3", "python3");
     let script = "import sys, gzip\n\
                   d = sys.stdin.buffer.read()\n\
                   if sys.argv[1] == 'gzip':\n    out = gzip.decompress(d)\n\
@@ -812,42 +794,9 @@ fn recording_relay(to: SocketAddr) -> (SocketAddr, Arc<Mutex<Vec<u8>>>) {
 
 #[test]
 fn headless_chromium_renders_a_compressed_page() {
-    tool("chromium", "chromium");
     let f = fixture();
     let (relay, seen) = recording_relay(f.server.addr);
-    let profile = support::TempDir::new("chromium-profile");
-    let mut child = Command::new("chromium")
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-dev-shm-usage",
-            "--no-first-run",
-            "--disable-extensions",
-            "--disable-background-networking",
-        ])
-        .arg(format!("--user-data-dir={}", profile.path().display()))
-        .arg("--dump-dom")
-        .arg(format!("http://{relay}/page.html"))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("chromium runs");
-    let mut stdout = child.stdout.take().unwrap();
-    let reader = std::thread::spawn(move || {
-        let mut dom = String::new();
-        let _ = stdout.read_to_string(&mut dom);
-        dom
-    });
-    let deadline = Instant::now() + Duration::from_secs(90);
-    while child.try_wait().unwrap().is_none() {
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("chromium did not finish within 90 s");
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    let dom = reader.join().unwrap();
+    let dom = support::chromium_dom(&format!("http://{relay}/page.html"), &[]);
     // The DOM after the script ran: the page arrived whole and decoded.
     assert!(
         dom.contains("<div id=\"out\">script ran 42</div>"),

@@ -10,10 +10,9 @@ use std::net::SocketAddr;
 use std::process::Command;
 use std::time::Duration;
 
-use falconet::tls::{Certificate, CertificateSource, HttpsOptions};
 use falconet::{
     Address, Body, EndpointOptions, HstsOptions, HttpsRedirectionOptions, Request, RequestExt,
-    Response, Scheme, Server, ServerHandle, ServerOptions,
+    Response, Server, ServerHandle, ServerOptions,
 };
 
 fn data(name: &str) -> String {
@@ -40,14 +39,7 @@ fn start_with(
     handler: impl falconet::Handler,
 ) -> (ServerHandle, u16, u16) {
     support::capture_logs();
-    let mut https = EndpointOptions::ip("127.0.0.1:0".parse().unwrap());
-    https.scheme = Scheme::Https;
-    let cert = Certificate::load(&CertificateSource::pem(
-        data("a.example.org.crt"),
-        data("a.example.org.key"),
-    ))
-    .unwrap();
-    https.https = HttpsOptions::with_certificate(cert);
+    let https = support::https_endpoint_a_example_org();
     let options = ServerOptions {
         endpoints: vec![EndpointOptions::ip("127.0.0.1:0".parse().unwrap()), https],
         workers: 2,
@@ -74,12 +66,7 @@ fn curl(
     ports: [u16; 2],
     extra: &[&str],
 ) -> (u16, Vec<(String, String)>, String) {
-    let found = std::env::var_os("PATH")
-        .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join("curl").is_file()));
-    assert!(
-        found,
-        "`curl` is not installed (Debian: apt-get install curl)"
-    );
+    support::require_tool("curl", "curl");
     let mut cmd = Command::new("curl");
     cmd.args(["-sS", "-i", "--max-time", "10", "--cacert", &data("ca.crt")]);
     for p in ports {
@@ -98,16 +85,7 @@ fn curl(
     while body.starts_with("HTTP/") {
         (head, body) = body.split_once("\r\n\r\n").unwrap_or((body, ""));
     }
-    let mut lines = head.lines();
-    let status = lines
-        .next()
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    let headers = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_string()))
-        .collect();
+    let (status, headers) = support::parse_head(head);
     (status, headers, body.to_string())
 }
 
@@ -304,54 +282,18 @@ fn spki_sha256(cert: &str) -> String {
     b64
 }
 
-/// Headless Chromium opens `url` (a.example.org resolved to 127.0.0.1) and prints the DOM
-/// of the page it ends on.
+/// Headless Chromium opens `url`, with a.example.org resolved to 127.0.0.1 and the test
+/// certificate accepted, and prints the DOM of the page it ends on.
 fn chromium_dom(url: &str) -> String {
-    let found = std::env::var_os("PATH")
-        .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join("chromium").is_file()));
-    assert!(
-        found,
-        "`chromium` is not installed (Debian: apt-get install chromium)"
-    );
-    let profile = support::TempDir::new("chromium-hsts");
-    let mut child = Command::new("chromium")
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-dev-shm-usage",
-            "--no-first-run",
-            "--disable-extensions",
-            "--disable-background-networking",
-            "--host-resolver-rules=MAP a.example.org 127.0.0.1",
-            "--virtual-time-budget=10000",
-        ])
-        .arg(format!(
+    let flags = [
+        "--host-resolver-rules=MAP a.example.org 127.0.0.1".to_string(),
+        "--virtual-time-budget=10000".to_string(),
+        format!(
             "--ignore-certificate-errors-spki-list={}",
             spki_sha256(&data("a.example.org.crt"))
-        ))
-        .arg(format!("--user-data-dir={}", profile.path().display()))
-        .arg("--dump-dom")
-        .arg(url)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("chromium runs");
-    let mut stdout = child.stdout.take().unwrap();
-    let reader = std::thread::spawn(move || {
-        let mut dom = String::new();
-        let _ = std::io::Read::read_to_string(&mut stdout, &mut dom);
-        dom
-    });
-    let deadline = std::time::Instant::now() + Duration::from_secs(90);
-    while child.try_wait().unwrap().is_none() {
-        if std::time::Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("chromium did not finish within 90 s");
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    reader.join().unwrap()
+        ),
+    ];
+    support::chromium_dom(url, &flags)
 }
 
 #[test]

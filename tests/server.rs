@@ -44,8 +44,8 @@ impl log::Log for CaptureLogger {
     fn flush(&self) {}
 }
 
-/// Takes the file's lock and installs the capturing logger (before `support::start` tries
-/// env_logger, which then stays out).
+/// Takes the file's lock and installs this file's capturing logger (before
+/// `support::start` tries its own, which then stays out).
 fn serial() -> MutexGuard<'static, ()> {
     static INIT: Once = Once::new();
     INIT.call_once(|| {

@@ -44,7 +44,9 @@ impl Drop for TestServer {
 }
 
 pub fn start(options: ServerOptions, handler: impl Handler) -> TestServer {
-    let _ = env_logger::builder().is_test(true).try_init();
+    // Not env_logger: a test of the same file that reads the log ([`logged`]) needs the
+    // capturing logger, whichever test starts first.
+    capture_logs();
     let handle = Server::new(options, handler)
         .start()
         .expect("server starts");
@@ -788,9 +790,9 @@ impl log::Log for CaptureLogger {
 }
 
 /// Installs a process-wide logger that records every record at debug level and above, so
-/// a test can check what the server logged ([`logged`]). Call it before [`start`] in
-/// every test of a file that uses it (the first logger installed wins). Set
-/// `FALCONET_TEST_LOG=1` to also print the records.
+/// a test can check what the server logged ([`logged`]). [`start`] installs it; a test that
+/// starts its server otherwise calls it first (the first logger installed wins, and the
+/// tests of a file run in parallel). Set `FALCONET_TEST_LOG=1` to also print the records.
 pub fn capture_logs() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
@@ -878,4 +880,88 @@ pub fn falconet_command() -> std::process::Command {
         c.env_remove(v);
     }
     c
+}
+
+/// Fails the test with the Debian package to install when `name` is not on the PATH.
+pub fn require_tool(name: &str, package: &str) {
+    let found = std::env::var_os("PATH")
+        .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(name).is_file()));
+    assert!(
+        found,
+        "`{name}` is not installed (Debian: apt-get install {package})"
+    );
+}
+
+/// A response head as curl's `-i` prints it: the status and the headers, names in lower
+/// case, values trimmed.
+pub fn parse_head(head: &str) -> (u16, Vec<(String, String)>) {
+    let mut lines = head.lines();
+    let status = lines
+        .next()
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
+    (status, headers)
+}
+
+/// Headless Chromium (with a fresh profile, and `extra` flags) opens `url` and prints the
+/// DOM of the page it ends on, after its scripts ran. Bounded: 90 s.
+pub fn chromium_dom(url: &str, extra: &[String]) -> String {
+    use std::process::{Command, Stdio};
+    require_tool("chromium", "chromium");
+    let profile = TempDir::new("chromium-profile");
+    let mut child = Command::new("chromium")
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--no-first-run",
+            "--disable-extensions",
+            "--disable-background-networking",
+        ])
+        .args(extra)
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .arg("--dump-dom")
+        .arg(url)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("chromium runs");
+    let mut stdout = child.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut dom = String::new();
+        let _ = stdout.read_to_string(&mut dom);
+        dom
+    });
+    let deadline = Instant::now() + Duration::from_secs(90);
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("chromium did not finish within 90 s");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    reader.join().unwrap()
+}
+
+/// An HTTPS endpoint on 127.0.0.1:0 with the certificate for `a.example.org`
+/// (tests/data/tls, issued by tests/data/tls/ca.crt).
+#[cfg(feature = "tls")]
+pub fn https_endpoint_a_example_org() -> EndpointOptions {
+    use falconet::tls::{Certificate, CertificateSource, HttpsOptions};
+    let data = |name: &str| format!("{}/tests/data/tls/{name}", env!("CARGO_MANIFEST_DIR"));
+    let mut https = EndpointOptions::ip("127.0.0.1:0".parse().unwrap());
+    https.scheme = falconet::Scheme::Https;
+    let cert = Certificate::load(&CertificateSource::pem(
+        data("a.example.org.crt"),
+        data("a.example.org.key"),
+    ))
+    .unwrap();
+    https.https = HttpsOptions::with_certificate(cert);
+    https
 }
