@@ -366,6 +366,11 @@ pub mod http2 {
             id: u32,
             code: u32,
         },
+        /// The connection answered the stream itself (431, 413).
+        Answered {
+            id: u32,
+            status: u16,
+        },
     }
 
     /// The settings of a connection: `ConnSettings::from_limits` with the knobs a target
@@ -452,6 +457,10 @@ pub mod http2 {
                 Event::Reset { id, code } => H2Event::Reset {
                     id: id.value(),
                     code: code.to_u32(),
+                },
+                Event::Answered { id, status, .. } => H2Event::Answered {
+                    id: id.value(),
+                    status: status.as_u16(),
                 },
             })
         }

@@ -248,10 +248,20 @@ for line in open(sys.argv[1], encoding="utf-8"):
 fn json_lines_for_http1_and_h2c() {
     let dir = TempDir::new("alog-json");
     let file = dir.path().join("access.log");
-    let srv = support::start(logging(&file, AccessLogFormat::Json), app);
+    let mut options = logging(&file, AccessLogFormat::Json);
+    options.limits.max_request_body_size = Some(100);
+    let srv = support::start(options, app);
     curl(&["-A", "ua", &srv.url("/big")]);
     curl(&["-A", "ua", "--http2-prior-knowledge", &srv.url("/missing")]);
-    lines(&file, 2);
+    // Answers the HTTP/2 connection gives by itself, without a handler: 413 for a declared
+    // body over MaxRequestBodySize (its request is known), 431 for a header block over the
+    // limits (its request never was: logged as "-", as HTTP/1 logs a head it could not read).
+    let body = "b".repeat(200);
+    let h2 = "--http2-prior-knowledge";
+    curl(&["-A", "ua", h2, "--data-binary", &body, &srv.url("/up")]);
+    let big = format!("x-big: {}", "h".repeat(40_000));
+    curl(&["-A", "ua", h2, "-H", &big, &srv.url("/huge")]);
+    lines(&file, 4);
     let mut got = python_json_summary(&file);
     got.sort();
     assert_eq!(
@@ -259,6 +269,8 @@ fn json_lines_for_http1_and_h2c() {
         vec![
             "HTTP/1.1 200 1000 None None None None 127.0.0.1 /big ua",
             "HTTP/2.0 404 4 1 None None None 127.0.0.1 /missing ua",
+            "HTTP/2.0 413 0 1 None None None 127.0.0.1 /up ua",
+            "None 431 0 1 None None None 127.0.0.1 None None",
         ]
     );
 }

@@ -164,6 +164,14 @@ impl Harness {
                     self.pending.push((id, 0));
                 }
                 H2Event::Reset { id, .. } => self.pending.retain(|p| p.0 != id),
+                // Answered by the connection: never handed to the driver as a request.
+                H2Event::Answered { id, status } => {
+                    assert!(status == 413 || status == 431, "answered {id} with {status}");
+                    assert!(
+                        !self.pending.iter().any(|p| p.0 == id),
+                        "stream {id} answered by the connection while its request is out"
+                    );
+                }
             }
         }
         let b = self.conn.buffered();

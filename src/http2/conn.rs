@@ -282,6 +282,16 @@ pub(crate) enum Event {
     /// any, is dropped by the connection). Also sent when we reset such a stream because
     /// of the client (a stream error on it, say a WINDOW_UPDATE overflowing its window).
     Reset { id: StreamId, code: ErrorCode },
+    /// The connection answered a stream itself, without a handler: 431 for a header block
+    /// over the limits, 413 for a body over `max_request_body_size` (see [`answer`]). For
+    /// the access log; `head` is the request's head when it had been decoded.
+    ///
+    /// [`answer`]: Connection::answer
+    Answered {
+        id: StreamId,
+        status: StatusCode,
+        head: Option<Box<http::request::Parts>>,
+    },
 }
 
 /// Why the connection must end (after the driver wrote what `poll_output` still has,
@@ -1169,7 +1179,7 @@ impl Connection {
             }
             (Outcome::TooLarge(why), _) => {
                 log::debug!("HTTP/2 stream {id}: 431, {why}");
-                self.answer(id, StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE, now)
+                self.answer(id, StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE, None, now)
             }
             (Outcome::Request(head), false) => self.on_request_head(id, *head, end_stream, now),
             (Outcome::Trailers(fields), true) => self.end_request(id, Some(fields), now),
@@ -1200,7 +1210,7 @@ impl Connection {
         }
         if content_length.is_some_and(|n| self.body_too_large(n)) {
             log::debug!("HTTP/2 stream {id}: 413, declared content-length over the limit");
-            return self.answer(id, StatusCode::PAYLOAD_TOO_LARGE, now);
+            return self.answer(id, StatusCode::PAYLOAD_TOO_LARGE, Some(parts), now);
         }
         self.data.insert(
             id,
@@ -1297,11 +1307,32 @@ impl Connection {
 
     /// Answers stream `id` with `status` and no body, without a handler (431, 413), then
     /// asks the client with RST_STREAM NO_ERROR to stop sending if it has not finished.
-    fn answer(&mut self, id: StreamId, status: StatusCode, now: Instant) -> Result<(), ConnError> {
+    /// `head`: the request's head, when decoded (else the body's receiver has it); it goes
+    /// with [`Event::Answered`] to the access log.
+    fn answer(
+        &mut self,
+        id: StreamId,
+        status: StatusCode,
+        head: Option<http::request::Parts>,
+        now: Instant,
+    ) -> Result<(), ConnError> {
+        let head = head.or_else(|| match self.data.remove(&id).map(|d| d.recv) {
+            Some(RecvState::Body(r)) => {
+                self.buffered_body -= r.body.len();
+                self.incomplete_body -= r.body.len();
+                Some(r.head)
+            }
+            _ => None,
+        });
         self.drop_stream(id, None);
         if self.streams.send_headers(id, true).is_err() {
             return Ok(());
         }
+        self.events.push_back(Event::Answered {
+            id,
+            status,
+            head: head.map(Box::new),
+        });
         let mut block = Vec::new();
         self.encoder.encode(
             [(&b":status"[..], status.as_str().as_bytes(), false)],
@@ -1350,7 +1381,7 @@ impl Connection {
         }
         if self.body_too_large(received) {
             log::debug!("HTTP/2 stream {id}: 413, request body over the limit");
-            return self.answer(id, StatusCode::PAYLOAD_TOO_LARGE, now);
+            return self.answer(id, StatusCode::PAYLOAD_TOO_LARGE, None, now);
         }
         if let Some(receiving) = self.receiving(id) {
             receiving.body.extend_from_slice(&data.data);
@@ -1378,7 +1409,7 @@ impl Connection {
                 .max();
             if let Some((_, id)) = largest {
                 log::debug!("HTTP/2 stream {id}: 413, request bodies fill the buffer");
-                return self.answer(id, StatusCode::PAYLOAD_TOO_LARGE, now);
+                return self.answer(id, StatusCode::PAYLOAD_TOO_LARGE, None, now);
             }
         }
         Ok(())

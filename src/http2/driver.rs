@@ -498,6 +498,17 @@ fn read(c: &mut Link, h2: &mut H2, cx: &dyn Context) -> Read2 {
                 }
                 h2.bodies.remove(&id);
             }
+            Event::Answered { id, status, head } => {
+                // 431 or 413 from the core, no handler: logged like HTTP/1's own answers
+                // (the request as "-" when its head was never decoded). The duration
+                // starts here: the core does not say when the stream began.
+                let now = Instant::now();
+                let stream = Some(id.value());
+                let entry = head
+                    .as_deref()
+                    .and_then(|p| exchange::log_begin(cx, now, p, &info, stream));
+                exchange::log_end(cx, entry, || now, &info, stream, status.as_u16(), 0);
+            }
         }
     }
     submit_batch(h2, cx, info.id());

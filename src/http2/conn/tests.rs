@@ -291,6 +291,19 @@ impl Peer {
         }
     }
 
+    /// The next event, which must be the connection's own answer (413, 431) to stream `id`
+    /// with `status`; the request head it carries, if the head had been decoded.
+    fn answered(&mut self, id: u32, status: u16) -> Option<http::request::Parts> {
+        match self.conn.poll_event() {
+            Some(Event::Answered {
+                id: i,
+                status: s,
+                head,
+            }) if i == sid(id) && s.as_u16() == status => head.map(|h| *h),
+            other => panic!("expected the connection's {status} to stream {id}, got {other:?}"),
+        }
+    }
+
     /// Answers stream `id` with 200 and `body`.
     fn respond(&mut self, id: u32, body: &[u8]) {
         self.conn
@@ -942,6 +955,7 @@ fn header_list_over_the_limit_gets_431() {
     fields.push(("x-b", &big));
     peer.headers(1, &fields, true).unwrap();
     assert_eq!(peer.read(), [Out::head(1, &[(":status", "431")], true)]);
+    assert!(peer.answered(1, 431).is_none());
     assert!(peer.conn.poll_event().is_none());
     assert_eq!(peer.conn.active_streams(), 0);
     // Without END_STREAM the client is asked to stop sending, and its DATA is dropped.
@@ -957,6 +971,7 @@ fn header_list_over_the_limit_gets_431() {
             Out::rst(3, ErrorCode::NoError)
         ]
     );
+    assert!(peer.answered(3, 431).is_none());
     assert!(peer.conn.poll_event().is_none());
     assert!(peer.conn.data.is_empty());
     // The connection goes on.
@@ -976,6 +991,7 @@ fn too_many_fields_or_one_too_large_gets_431() {
     fields.extend(names.iter().map(|n| (n.as_str(), "v")));
     peer.headers(1, &fields, true).unwrap();
     assert_eq!(peer.read(), [Out::head(1, &[(":status", "431")], true)]);
+    assert!(peer.answered(1, 431).is_none());
     // 100 regular fields are fine.
     fields.pop();
     peer.headers(3, &fields, true).unwrap();
@@ -987,6 +1003,7 @@ fn too_many_fields_or_one_too_large_gets_431() {
     fields.push(("x-l", &long));
     peer.headers(5, &fields, true).unwrap();
     assert_eq!(peer.read(), [Out::head(5, &[(":status", "431")], true)]);
+    assert!(peer.answered(5, 431).is_none());
     let long = "v".repeat(997);
     let mut fields = GET.to_vec();
     fields.push(("x-l", &long));
@@ -1002,6 +1019,10 @@ fn request_trailers_over_the_limit_get_431() {
     let big = "t".repeat(33_000);
     peer.headers(1, &[("x-t", &big)], true).unwrap();
     assert_eq!(peer.read(), [Out::head(1, &[(":status", "431")], true)]);
+    assert!(
+        peer.answered(1, 431).is_some(),
+        "the head goes to the access log"
+    );
     assert!(peer.conn.poll_event().is_none());
     assert_eq!(peer.conn.buffered_body, 0);
 }
@@ -1023,6 +1044,10 @@ fn declared_or_sent_body_over_the_limit_gets_413() {
             Out::rst(1, ErrorCode::NoError)
         ]
     );
+    assert!(
+        peer.answered(1, 413).is_some(),
+        "the head goes to the access log"
+    );
     // DATA the client had in flight is dropped (and its window given back).
     peer.data(1, &[0; 101], true).unwrap();
     assert!(peer.read().is_empty());
@@ -1040,6 +1065,10 @@ fn declared_or_sent_body_over_the_limit_gets_413() {
             Out::head(3, &[(":status", "413")], true),
             Out::rst(3, ErrorCode::NoError)
         ]
+    );
+    assert!(
+        peer.answered(3, 413).is_some(),
+        "the head goes to the access log"
     );
     assert_eq!(peer.conn.buffered_body, 0);
     assert!(peer.conn.data.is_empty());
@@ -1065,6 +1094,10 @@ fn bodies_that_cannot_be_buffered_get_413() {
     fields.push(("content-length", "100001"));
     peer.headers(1, &fields, false).unwrap();
     assert_eq!(peer.read()[0], Out::head(1, &[(":status", "413")], true));
+    assert!(
+        peer.answered(1, 413).is_some(),
+        "the head goes to the access log"
+    );
 
     // Two bodies that together fill the buffer, neither complete: the client has no
     // window left, so the larger one is answered and its bytes are given back.
@@ -1086,6 +1119,10 @@ fn bodies_that_cannot_be_buffered_get_413() {
             Out::rst(5, ErrorCode::NoError),
             Out::WindowUpdate(0, 60_000),
         ]
+    );
+    assert!(
+        peer.answered(5, 413).is_some(),
+        "the head goes to the access log"
     );
     // Stream 3 completes.
     peer.data(3, &[3; 10_000], true).unwrap();
@@ -2078,6 +2115,7 @@ fn attack_hpack_bomb() {
     }))
     .unwrap();
     assert_eq!(peer.read(), [Out::head(3, &[(":status", "431")], true)]);
+    assert!(peer.answered(3, 431).is_none());
     assert!(peer.conn.data.is_empty());
     // 20 references, 80 KB: GOAWAY, without having materialised more than twice the limit.
     let mut fields = GET.to_vec();
@@ -2241,6 +2279,7 @@ fn attack_zero_length_headers() {
     }))
     .unwrap();
     assert_eq!(peer.read(), [Out::head(1, &[(":status", "431")], true)]);
+    assert!(peer.answered(1, 431).is_none());
 }
 
 /// CVE-2019-9517: a client that opens windows for nothing and reads nothing.
