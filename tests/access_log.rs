@@ -258,7 +258,26 @@ fn json_lines_for_http1_and_h2c() {
     // limits (its request never was: logged as "-", as HTTP/1 logs a head it could not read).
     let body = "b".repeat(200);
     let h2 = "--http2-prior-knowledge";
-    curl(&["-A", "ua", h2, "--data-binary", &body, &srv.url("/up")]);
+    // The 413 goes out as soon as the head is read, then RST_STREAM NO_ERROR asks curl to
+    // stop sending (RFC 9113 §8.1). curl 7.88 sometimes still has the body to send then and
+    // exits 92 ("Stream error in the HTTP/2 framing layer") although it read the response:
+    // its exit status is not what this test checks; the log line below is.
+    let out = Command::new("curl")
+        .args([
+            "-sS",
+            "--max-time",
+            "10",
+            "-A",
+            "ua",
+            h2,
+            "--data-binary",
+            &body,
+        ])
+        .arg(srv.url("/up"))
+        .stdin(Stdio::null())
+        .output()
+        .expect("curl runs");
+    assert!(matches!(out.status.code(), Some(0 | 92)), "curl: {out:?}");
     let big = format!("x-big: {}", "h".repeat(40_000));
     curl(&["-A", "ua", h2, "-H", &big, &srv.url("/huge")]);
     lines(&file, 4);
