@@ -314,7 +314,7 @@ fn chromium_follows_the_redirect_and_keeps_the_hsts_policy() {
     // The control: without HSTS the same navigation goes out as plain HTTP to the TLS
     // endpoint, which cannot answer it: Chromium ends on its error page for that URL
     // (ERR_INVALID_HTTP_RESPONSE), never on "after".
-    let (handle, plain, tls) = start_with(r_on(), HstsOptions::default(), browser_app);
+    let (handle, plain, tls) = start_with(on().0, HstsOptions::default(), browser_app);
     let dom = chromium_dom(&format!("http://a.example.org:{plain}/start"));
     assert!(
         !dom.contains("after over") && dom.contains(&format!("a.example.org:{tls}/after")),
@@ -322,8 +322,4 @@ fn chromium_follows_the_redirect_and_keeps_the_hsts_policy() {
         &dom[..dom.len().min(2000)]
     );
     handle.shutdown(Duration::from_secs(2));
-}
-
-fn r_on() -> HttpsRedirectionOptions {
-    on().0
 }

@@ -538,9 +538,10 @@ fn apply_endpoint(
         }
         None => None,
     };
-    let upper = name.to_ascii_uppercase();
     let existing = options.endpoints.iter().position(|e| {
-        e.name.as_deref().map(str::to_ascii_uppercase).as_deref() == Some(upper.as_str())
+        e.name
+            .as_deref()
+            .is_some_and(|n| n.eq_ignore_ascii_case(name))
     });
     let endpoint = match (existing, parsed) {
         (Some(i), parsed) => {

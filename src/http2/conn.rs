@@ -897,15 +897,19 @@ impl Connection {
 
     /// Forgets stream `id`'s request and queued response. A request handed to the driver
     /// gets [`Event::Reset`] with `reset` when that is `Some`; one still in the event queue
-    /// is withdrawn. Buffered body bytes are released (see `sync_conn_window`).
-    fn drop_stream(&mut self, id: StreamId, reset: Option<ErrorCode>) {
-        let Some(data) = self.data.remove(&id) else {
-            return;
-        };
+    /// is withdrawn. Buffered body bytes are released (see `sync_conn_window`). Returns the
+    /// head of a request that was still receiving its body.
+    fn drop_stream(
+        &mut self,
+        id: StreamId,
+        reset: Option<ErrorCode>,
+    ) -> Option<http::request::Parts> {
+        let data = self.data.remove(&id)?;
         match data.recv {
             RecvState::Body(receiving) => {
                 self.buffered_body -= receiving.body.len();
                 self.incomplete_body -= receiving.body.len();
+                return Some(receiving.head);
             }
             RecvState::Queued => {
                 let pos = self
@@ -922,6 +926,7 @@ impl Connection {
                 }
             }
         }
+        None
     }
 
     /// Gives connection window back for every received DATA octet we do not hold, and for
@@ -1316,15 +1321,8 @@ impl Connection {
         head: Option<http::request::Parts>,
         now: Instant,
     ) -> Result<(), ConnError> {
-        let head = head.or_else(|| match self.data.remove(&id).map(|d| d.recv) {
-            Some(RecvState::Body(r)) => {
-                self.buffered_body -= r.body.len();
-                self.incomplete_body -= r.body.len();
-                Some(r.head)
-            }
-            _ => None,
-        });
-        self.drop_stream(id, None);
+        let receiving = self.drop_stream(id, None);
+        let head = head.or(receiving);
         if self.streams.send_headers(id, true).is_err() {
             return Ok(());
         }

@@ -389,17 +389,17 @@ impl Shard {
     /// Parks a connection until its socket is ready or its deadline passes; with `ready`,
     /// straight onto the ready list (it must be driven again at once).
     ///
-    /// `shutting_down` is asked under the shard's lock, just before the connection goes
-    /// into its slot: the timer thread's sweep of idle connections at shutdown
-    /// ([`close_idle`]) takes the same lock, so an idle connection parked as shutdown
-    /// begins is either in its slot when the sweep looks or sees the flag here and is
-    /// closed (or driven, with a request waiting) like one the sweep found.
+    /// Shutdown is looked at under the shard's lock, just before the connection goes into
+    /// its slot: the timer thread's sweep of idle connections at shutdown ([`close_idle`])
+    /// takes the same lock, so an idle connection parked as shutdown begins is either in
+    /// its slot when the sweep looks or sees the flag here and is closed (or driven, with a
+    /// request waiting) like one the sweep found.
     fn park(
         self: &Arc<Self>,
         mut conn: Box<Conn>,
         timers: &OwnedFd,
         mut ready: bool,
-        shutting_down: &dyn Fn() -> bool,
+        shared: &Shared,
     ) -> Parked {
         // The next drive comes from an event: read then.
         conn.link.io.forget_drained();
@@ -459,7 +459,7 @@ impl Shard {
         let (gen, _, idx) = untoken(t);
         let deadline = conn.link.deadline;
         let mut st = self.lock();
-        if !ready && conn.is_idle() && shutting_down() {
+        if !ready && shared.is_shutting_down() && conn.is_idle() {
             match conn.at_shutdown() {
                 AtShutdown::Close => {
                     // Dropping it gives its slot back, under the lock.
@@ -643,10 +643,9 @@ impl EventLoops {
         if shared.is_aborting() {
             return Parked::Dropped;
         }
-        let shutting_down = || shared.is_shutting_down();
         self.shard(conn.link.shard)
             .clone()
-            .park(conn, &self.timers, false, &shutting_down)
+            .park(conn, &self.timers, false, shared)
     }
 
     /// Puts a connection that has had its turn (see [`Outcome::Yield`]) at the back of
@@ -659,7 +658,7 @@ impl EventLoops {
         }
         self.shard(conn.link.shard)
             .clone()
-            .park(conn, &self.timers, true, &|| false)
+            .park(conn, &self.timers, true, shared)
     }
 
     /// Takes a parked connection by the token it was parked with (an HTTP/2 connection
