@@ -38,15 +38,23 @@ fn start_with(
     hsts: HstsOptions,
     handler: impl falconet::Handler,
 ) -> (ServerHandle, u16, u16) {
-    support::capture_logs();
+    serve(options(redirection, hsts), handler)
+}
+
+fn options(redirection: HttpsRedirectionOptions, hsts: HstsOptions) -> ServerOptions {
     let https = support::https_endpoint_a_example_org();
-    let options = ServerOptions {
+    ServerOptions {
         endpoints: vec![EndpointOptions::ip("127.0.0.1:0".parse().unwrap()), https],
         workers: 2,
         https_redirection: redirection,
         hsts,
         ..ServerOptions::default()
-    };
+    }
+}
+
+/// Starts `options` (a plain endpoint, then an HTTPS one); returns both ports.
+fn serve(options: ServerOptions, handler: impl falconet::Handler) -> (ServerHandle, u16, u16) {
+    support::capture_logs();
     let handle = Server::new(options, handler)
         .start()
         .expect("server starts");
@@ -238,6 +246,33 @@ fn no_host_no_redirect() {
     let resp = support::roundtrip_on(&mut s, b"GET /q HTTP/1.0\r\n\r\n").unwrap();
     assert_eq!(resp.status, 200);
     assert_eq!(resp.body_str(), "http GET /q");
+    handle.shutdown(Duration::from_secs(2));
+}
+
+/// AllowedHosts is checked before the redirect: a host it refuses gets 400, never a
+/// Location pointing at it; an allowed one is redirected.
+#[test]
+fn a_host_allowed_hosts_refuses_is_not_redirected_to() {
+    let (r, h) = on();
+    let mut o = options(r, h);
+    o.allowed_hosts = vec!["a.example.org".into()];
+    let (handle, plain, tls) = serve(o, app);
+    let addr: SocketAddr = format!("127.0.0.1:{plain}").parse().unwrap();
+    let ask = |host: &str| {
+        let mut s = std::net::TcpStream::connect(addr).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let req = format!("GET /p?q=1 HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+        support::roundtrip_on(&mut s, req.as_bytes()).expect("an answer")
+    };
+    let refused = ask("evil.example");
+    assert_eq!(refused.status, 400);
+    assert_eq!(refused.header("location"), None);
+    let allowed = ask("a.example.org");
+    assert_eq!(allowed.status, 307);
+    assert_eq!(
+        allowed.header("location"),
+        Some(format!("https://a.example.org:{tls}/p?q=1").as_str())
+    );
     handle.shutdown(Duration::from_secs(2));
 }
 
