@@ -156,6 +156,7 @@ impl DeadlineIo {
     /// comes from a readiness event). Returns whether it had been: then the last
     /// "would block" from [`try_read`](Self::try_read) did not look at the socket.
     pub(crate) fn forget_drained(&mut self) -> bool {
+        self.stream.forget_drained();
         std::mem::take(&mut self.drained)
     }
 
@@ -166,7 +167,7 @@ impl DeadlineIo {
 
     /// Waits until the socket is readable (or writable with `write`) or `until` passes.
     pub(crate) fn wait(&mut self, write: bool, until: Instant) -> Result<Ready, IoFail> {
-        self.drained = false;
+        self.forget_drained();
         loop {
             let now = Instant::now();
             if now >= until {

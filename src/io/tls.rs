@@ -49,7 +49,8 @@ pub(crate) struct TlsStream {
     pub(crate) sock: Transport,
     state: State,
     /// The last socket read returned fewer bytes than rustls asked for: the socket was
-    /// empty then (see [`TlsStream::socket_drained`]).
+    /// empty then (see [`TlsStream::socket_drained`]). Forgotten when the connection
+    /// parks or waits ([`TlsStream::forget_short`]).
     sock_short: bool,
 }
 
@@ -203,6 +204,14 @@ impl TlsStream {
         self.sock_short
     }
 
+    /// Forgets that the last socket read came back short. Needed whenever the next read
+    /// may follow an edge-triggered readiness event: bytes that arrived after that read
+    /// raised the event, and a read served from plaintext buffered before them must not
+    /// report the socket empty (the event is spent, none would come for those bytes).
+    pub(crate) fn forget_short(&mut self) {
+        self.sock_short = false;
+    }
+
     /// Whether encrypted bytes wait to be written.
     pub(crate) fn pending_output(&self) -> bool {
         matches!(&self.state, State::Conn(c) if c.wants_write())
@@ -325,5 +334,137 @@ impl Write for TlsStream {
 
     fn flush(&mut self) -> io::Result<()> {
         self.flush_output()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::{Read, Write};
+    use std::net::{TcpListener, TcpStream};
+    use std::sync::Arc;
+    use std::time::{Duration, Instant};
+
+    use rustls::pki_types::{CertificateDer, ServerName};
+    use rustls::server::{ClientHello, ResolvesServerCert};
+    use rustls::sign::CertifiedKey;
+    use rustls::{ClientConfig, ClientConnection, RootCertStore, ServerConfig, StreamOwned};
+    use rustls_pki_types::pem::PemObject;
+
+    use super::{Handshake, TlsStream};
+    use crate::io::{DeadlineIo, Transport};
+    use crate::tls::{Certificate, CertificateSource};
+
+    const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/tls/");
+
+    #[derive(Debug)]
+    struct Fixed(Arc<CertifiedKey>);
+    impl ResolvesServerCert for Fixed {
+        fn resolve(&self, _: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+            Some(self.0.clone())
+        }
+    }
+
+    /// A server `DeadlineIo` over TLS on a loopback TCP connection, and the rustls client
+    /// at the other end (blocking), both past the handshake.
+    fn tls_pair() -> (DeadlineIo, StreamOwned<ClientConnection, TcpStream>) {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let cert = Certificate::load(&CertificateSource::pem(
+            format!("{DATA}localhost.crt"),
+            format!("{DATA}localhost.key"),
+        ))
+        .unwrap();
+        let server_config = Arc::new(
+            ServerConfig::builder_with_provider(provider.clone())
+                .with_safe_default_protocol_versions()
+                .unwrap()
+                .with_no_client_auth()
+                .with_cert_resolver(Arc::new(Fixed(cert.key.clone()))),
+        );
+        let mut roots = RootCertStore::empty();
+        roots
+            .add(CertificateDer::from_pem_file(format!("{DATA}ca.crt")).unwrap())
+            .unwrap();
+        let client_config = ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let client_sock = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (server_sock, _) = listener.accept().unwrap();
+        server_sock.set_nonblocking(true).unwrap();
+        let client_thread = std::thread::spawn(move || {
+            let name = ServerName::try_from("localhost").unwrap();
+            let conn = ClientConnection::new(Arc::new(client_config), name).unwrap();
+            let mut client = StreamOwned::new(conn, client_sock);
+            while client.conn.is_handshaking() {
+                client.conn.complete_io(&mut client.sock).unwrap();
+            }
+            client
+        });
+        let mut tls = TlsStream::new(Transport::Tcp(Arc::new(server_sock)));
+        let give_up = Instant::now() + Duration::from_secs(10);
+        loop {
+            match tls.handshake(&|_| Some(server_config.clone())).unwrap() {
+                Handshake::Done => break,
+                Handshake::WantRead | Handshake::WantWrite => {
+                    assert!(Instant::now() < give_up, "the handshake did not finish");
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+            }
+        }
+        let client = client_thread.join().unwrap();
+        let abort = Arc::new(crate::server::event_loop::new_event().unwrap());
+        (
+            DeadlineIo::new(Transport::Tls(Box::new(tls)), abort, None),
+            client,
+        )
+    }
+
+    /// Waits until the server's socket holds unread bytes.
+    fn arrived(io: &DeadlineIo) {
+        let give_up = Instant::now() + Duration::from_secs(10);
+        while !io.stream.has_unread() {
+            assert!(Instant::now() < give_up, "the client's bytes never arrived");
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        // The rest of what was written in one go.
+        std::thread::sleep(Duration::from_millis(20));
+    }
+
+    /// The soak's lost upload: a drive reads plaintext decrypted before the bytes that
+    /// woke it arrived, with the socket read that decrypted it having come back short.
+    /// After parking (an edge-triggered event spent on those bytes), a read that ends the
+    /// buffered plaintext must not report the socket empty: the bytes are read, not left
+    /// for an event that never comes.
+    #[test]
+    fn a_read_after_parking_looks_at_the_socket() {
+        let (mut io, mut client) = tls_pair();
+        // Two records, as an HTTP/2 client sends a 16,393-byte DATA frame.
+        client.write_all(&[1u8; 16384]).unwrap();
+        client.write_all(&[2u8; 9]).unwrap();
+        client.flush().unwrap();
+        arrived(&io);
+        // The first drive: reads in 4 KiB steps; the socket read that completes the
+        // records comes back short (nothing more has been sent yet).
+        let mut buf = [0u8; 4096];
+        assert_eq!(io.try_read(&mut buf).unwrap(), Some(4096));
+        // More bytes arrive (their edge wakes the connection), and it parks.
+        client.write_all(&[3u8; 100]).unwrap();
+        client.flush().unwrap();
+        arrived(&io);
+        io.forget_drained();
+        // The drive the edge started: every byte the client sent is read.
+        let mut got = 4096;
+        loop {
+            match io.try_read(&mut buf).unwrap() {
+                Some(0) => panic!("end of stream"),
+                Some(n) => got += n,
+                None => break,
+            }
+        }
+        assert_eq!(got, 16384 + 9 + 100, "bytes left in the socket unread");
+        assert!(!io.stream.has_unread());
     }
 }

@@ -42,6 +42,16 @@ impl Transport {
         }
     }
 
+    /// Forgets what the last read said of the socket's being empty (see
+    /// [`TlsStream::forget_short`](super::tls::TlsStream::forget_short)); a plain
+    /// socket keeps no such note.
+    pub(crate) fn forget_drained(&mut self) {
+        #[cfg(feature = "tls")]
+        if let Transport::Tls(t) = self {
+            t.forget_short();
+        }
+    }
+
     /// Whether bytes wait unread in the socket (a peek that does not block; the end of
     /// the stream and errors count as none).
     pub(crate) fn has_unread(&self) -> bool {
