@@ -339,7 +339,7 @@ impl Write for TlsStream {
 
 #[cfg(test)]
 mod tests {
-    use std::io::{Read, Write};
+    use std::io::Write;
     use std::net::{TcpListener, TcpStream};
     use std::sync::Arc;
     use std::time::{Duration, Instant};
