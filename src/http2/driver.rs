@@ -275,6 +275,10 @@ pub(crate) fn drive(l: &mut Link, h2: &mut H2, cx: &dyn Context) -> Outcome {
                 // A client that never stops sending (a PING flood, a fast upload) gets
                 // its turn like every other connection of the event loop, not the worker.
                 l.deadline = now + cx.options().limits.keep_alive_timeout;
+                // The next drive comes from the ready list and must read: an event that
+                // came while this one ran (bytes after a read that found the socket
+                // empty) was folded into that one entry, and no other will come.
+                h2.read_hint = true;
                 return Outcome::Yield;
             }
             continue;
@@ -1104,5 +1108,152 @@ impl Write for ChannelWriter<'_> {
             .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "stream closed"))?;
         wake(&self.mb, self.cx);
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+    use std::net::{TcpListener, TcpStream};
+    use std::sync::{Arc, Weak};
+
+    use crate::conn::context::{Context, Task, Watched};
+    use crate::conn::{drive, Conn, EndpointCtx, Next};
+    use crate::handler::{Handler, Response};
+    use crate::io::{DeadlineIo, Transport};
+    use crate::options::{Protocols, ServerOptions};
+    use crate::request::{Address, ConnectionInfo};
+    use crate::stats::{ConnGuard, Counters};
+
+    /// The server as the driver sees it, with no pool (tasks are refused) and no event
+    /// loop: the test plays the event loop.
+    struct Cx {
+        options: ServerOptions,
+        counters: Arc<Counters>,
+        handler: Box<dyn Handler>,
+    }
+
+    impl Context for Cx {
+        fn options(&self) -> &ServerOptions {
+            &self.options
+        }
+        fn handler(&self) -> &dyn Handler {
+            &*self.handler
+        }
+        fn counters(&self) -> &Arc<Counters> {
+            &self.counters
+        }
+        fn is_shutting_down(&self) -> bool {
+            false
+        }
+        fn submit(&self, task: Task) -> Result<(), Task> {
+            Err(task)
+        }
+        fn wake(&self, _token: u64) {}
+        fn watch(&self, _w: Weak<dyn Watched>) {}
+        fn access_log(&self) -> Option<&crate::access_log::AccessLog> {
+            None
+        }
+    }
+
+    fn frame(kind: u8, flags: u8, stream: u32, payload: &[u8]) -> Vec<u8> {
+        let len = payload.len() as u32;
+        let mut f = vec![(len >> 16) as u8, (len >> 8) as u8, len as u8, kind, flags];
+        f.extend_from_slice(&stream.to_be_bytes());
+        f.extend_from_slice(payload);
+        f
+    }
+
+    /// A cleartext connection whose client has sent the preface, a POST's HEADERS
+    /// (stream 1, body to follow), `body` bytes of DATA in 4,000-byte frames and a PING
+    /// (whose answer gives the drive output to write after the socket ran dry).
+    fn upload(cx: &Cx, body: usize) -> (Box<Conn>, TcpStream) {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let mut client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (server, _) = listener.accept().unwrap();
+        server.set_nonblocking(true).unwrap();
+        let local = Address::Ip(server.local_addr().unwrap());
+        let remote = Address::Ip(server.peer_addr().unwrap());
+        let mut bytes = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".to_vec();
+        bytes.extend(frame(0x4, 0, 0, &[]));
+        // :method POST, :scheme http, :path /, :authority a; END_HEADERS only.
+        bytes.extend(frame(0x1, 0x4, 1, &[0x83, 0x86, 0x84, 0x41, 0x01, b'a']));
+        let mut left = body;
+        while left > 0 {
+            let n = left.min(4000);
+            bytes.extend(frame(0x0, 0, 1, &vec![b'x'; n]));
+            left -= n;
+        }
+        bytes.extend(frame(0x6, 0, 0, &[0; 8]));
+        client.write_all(&bytes).unwrap();
+        // Everything is in the server's socket before the first drive.
+        let give_up = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        let mut peek = vec![0u8; bytes.len()];
+        while server.peek(&mut peek).unwrap() < bytes.len() {
+            assert!(std::time::Instant::now() < give_up, "bytes never arrived");
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        let endpoint = Arc::new(EndpointCtx {
+            name: "test".into(),
+            counters: Default::default(),
+            #[cfg(feature = "tls")]
+            tls: None,
+            url: "http://127.0.0.1".into(),
+            protocols: Protocols::Http1AndHttp2,
+            synchronous_io: false,
+            connection_logging: false,
+        });
+        let abort = Arc::new(crate::server::event_loop::new_event().unwrap());
+        let io = DeadlineIo::new(Transport::Tcp(Arc::new(server)), abort, None);
+        let info = ConnectionInfo::new(1, local, remote, "test".into());
+        let guard = ConnGuard::try_new(&cx.counters, None).unwrap();
+        (Conn::new(io, info, endpoint, guard, 0, cx), client)
+    }
+
+    /// The second soak loss: a drive used up its turn in a round whose read found the
+    /// socket empty (its progress was writing the PING's answer) and yielded. Bytes that
+    /// came meanwhile raised an event while the connection was out, which the event loop
+    /// folds into the one ready-list entry of the requeue. The drive from that entry must
+    /// read them: before the fix it trusted the stale "socket empty" hint, parked, and the
+    /// bytes waited for an event that had been spent, until MinRequestBodyDataRate closed
+    /// the connection.
+    #[test]
+    fn the_drive_after_a_yield_reads_the_socket() {
+        let cx = Cx {
+            options: ServerOptions::default(),
+            counters: Arc::default(),
+            handler: Box::new(|_req: crate::Request| Response::new(crate::Body::empty())),
+        };
+        // The body length at which the turn ends in that round depends on the read
+        // buffer's size: look for it.
+        let mut tried = 0;
+        let (mut conn, mut client) = (8_000..120_000)
+            .step_by(500)
+            .find_map(|body| {
+                tried += 1;
+                let (conn, client) = upload(&cx, body);
+                match drive(conn, &cx) {
+                    Next::Yield(c) if !c.link.io.stream.has_unread() => Some((c, client)),
+                    _ => None,
+                }
+            })
+            .unwrap_or_else(|| panic!("no drive ran dry at the end of its turn ({tried} tried)"));
+        // More of the body arrives; the event loop requeues the connection (forgetting
+        // that its socket was found empty) and drives it again.
+        client.write_all(&frame(0x0, 0, 1, &[b'y'; 100])).unwrap();
+        let give_up = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while !conn.link.io.stream.has_unread() {
+            assert!(std::time::Instant::now() < give_up, "bytes never arrived");
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        conn.link.io.forget_drained();
+        let conn = match drive(conn, &cx) {
+            Next::Park(c) | Next::Yield(c) => c,
+            Next::Close => panic!("connection closed"),
+        };
+        assert!(
+            !conn.link.io.stream.has_unread(),
+            "the client's bytes were left in the socket"
+        );
     }
 }
