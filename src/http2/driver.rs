@@ -120,8 +120,9 @@ pub(crate) struct H2 {
     /// Whether the last write found the socket full.
     pub(crate) write_blocked: bool,
     /// Whether the socket may have bytes: false after a read found it empty and when
-    /// woken for a response; the poller's readiness event sets it again. Saves a read
-    /// system call per response.
+    /// woken for a response. Saves a read system call per response. Set again whenever
+    /// the connection goes back to its event loop (park or yield): the next drive may come
+    /// from an event whose bytes nothing else will announce, so it must read.
     read_hint: bool,
 }
 
