@@ -33,7 +33,9 @@
 //!   authority, compared ASCII-case-insensitively as written (Kestrel's rule).
 
 use super::error::RequestError;
-use bytes::Bytes;
+use std::cell::RefCell;
+
+use bytes::{Bytes, BytesMut};
 use http::header::{HeaderMap, HeaderName, HeaderValue};
 
 /// Fields parsed with a header array on the stack; more need one on the heap.
@@ -593,13 +595,54 @@ fn has_token(values: &[&[u8]], token: &[u8]) -> bool {
         .any(|v| list_elements(v).any(|e| e.eq_ignore_ascii_case(token)))
 }
 
+/// Heads of up to this many bytes are copied into the thread's head arena.
+const ARENA_SIZE: usize = 4096;
+
+thread_local! {
+    /// This thread's buffer for request heads (see [`share_head`]).
+    static HEAD_ARENA: RefCell<BytesMut> = RefCell::new(BytesMut::new());
+}
+
 /// A copy of a request head that the target and header values can share.
 ///
+/// A head of up to 4 KiB (almost every request) goes into the free tail of this thread's
+/// arena and is split off as `Bytes`. Once every slice of the earlier heads is gone (their
+/// requests were answered and dropped, as on a keep-alive connection) the arena reclaims
+/// its whole buffer, so such a request costs no allocation here. When a handler keeps a
+/// slice (a header value it stored), the arena lets go of its buffer, which lives on as
+/// long as that slice, and starts a new one at the next request.
+///
+/// The fallback, for longer heads or when the arena cannot be reused:
 /// `Bytes::copy_from_slice` costs two allocations as soon as the copy is sliced (the bytes,
 /// then the reference count when the first slice is taken). A head of up to 1 KiB or 4 KiB
-/// (almost every request) goes instead into one block that holds the bytes and the count
-/// together (`Bytes::from_owner`): one allocation per request.
+/// goes instead into one block that holds the bytes and the count together
+/// (`Bytes::from_owner`): one allocation.
 fn share_head(head: &[u8]) -> Bytes {
+    if head.len() <= ARENA_SIZE {
+        let from_arena = HEAD_ARENA.try_with(|arena| {
+            let mut arena = arena.try_borrow_mut().ok()?;
+            if arena.capacity() < head.len() && !arena.try_reclaim(head.len()) {
+                if arena.capacity() == 0 {
+                    // First head on this thread, or the arena was let go: a new buffer.
+                    *arena = BytesMut::with_capacity(ARENA_SIZE);
+                } else {
+                    // A slice of an earlier head is still alive: let go of the buffer.
+                    *arena = BytesMut::new();
+                    return None;
+                }
+            }
+            arena.extend_from_slice(head);
+            Some(arena.split().freeze())
+        });
+        if let Ok(Some(shared)) = from_arena {
+            return shared;
+        }
+    }
+    share_head_alone(head)
+}
+
+/// A copy of `head` in an allocation of its own (see [`share_head`]).
+fn share_head_alone(head: &[u8]) -> Bytes {
     /// The first `len` bytes of `bytes` are the head.
     struct Block<const N: usize> {
         len: usize,
@@ -780,8 +823,8 @@ mod tests {
 
     #[test]
     fn heads_on_both_sides_of_the_shared_block_sizes_keep_their_bytes() {
-        // share_head copies heads of up to 1 KiB and 4 KiB into one block, longer ones
-        // into a Vec: the target and a header value at the very end arrive intact in each.
+        // share_head copies heads of up to 4 KiB into the thread's arena, longer ones into
+        // a Vec: the target and a header value at the very end arrive intact in each.
         for len in [1023, 1024, 1025, 4095, 4096, 4097, 9000] {
             let start = "GET /t HTTP/1.1\r\nHost: a\r\nX: ";
             let pad = len - start.len() - "z\r\n\r\n".len();
@@ -793,6 +836,37 @@ mod tests {
             assert_eq!(x.len(), pad + 1, "{len}");
             assert!(x.ends_with(b"yz"), "{len}");
         }
+    }
+
+    #[test]
+    fn a_header_value_a_handler_keeps_outlives_the_heads_after_it() {
+        // The arena is reused once the earlier heads are gone; a value still held must keep
+        // its bytes while later heads, of every size around the arena's, are parsed.
+        let kept = ok(b"GET /first HTTP/1.1\r\nHost: a\r\nX: kept-value\r\n\r\n");
+        let kept_x = kept.headers["x"].clone();
+        let kept_target = kept.target.clone();
+        drop(kept);
+        for i in 0..3000usize {
+            let pad = "p".repeat(i % 97 * 40);
+            let buf = format!("GET /n{i} HTTP/1.1\r\nHost: b\r\nX: v{i}{pad}\r\n\r\n");
+            let h = ok(buf.as_bytes());
+            assert_eq!(h.target.path(), format!("/n{i}"));
+            assert_eq!(h.headers["x"].as_bytes(), format!("v{i}{pad}").as_bytes());
+        }
+        assert_eq!(kept_x.as_bytes(), b"kept-value");
+        assert_eq!(kept_target.path(), "/first");
+        // Heads parsed while others are alive (as on HTTP/1 connections served by the
+        // same worker one after another) keep their own bytes too.
+        let a = ok(b"GET /a HTTP/1.1\r\nHost: a\r\nX: aaaa\r\n\r\n");
+        let b = ok(b"GET /b HTTP/1.1\r\nHost: b\r\nX: bbbb\r\n\r\n");
+        assert_eq!(
+            (a.headers["x"].as_bytes(), a.target.path()),
+            (&b"aaaa"[..], "/a")
+        );
+        assert_eq!(
+            (b.headers["x"].as_bytes(), b.target.path()),
+            (&b"bbbb"[..], "/b")
+        );
     }
 
     fn ok(buf: &[u8]) -> RequestHead {
