@@ -241,6 +241,85 @@ fn http11_connection_close_is_honoured() {
     assert!(closed, "the connection must close after Connection: close");
 }
 
+/// Writes a few bytes every 50 ms for up to `within`; returns when a write first fails
+/// (the server closed the socket for good: our first write after that is answered with
+/// a reset, which the next one reports), or `None` when every write succeeded.
+fn writes_fail_within(s: &mut std::net::TcpStream, within: Duration) -> Option<Duration> {
+    let start = Instant::now();
+    while start.elapsed() < within {
+        if s.write_all(b"x").is_err() {
+            return Some(start.elapsed());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    None
+}
+
+/// A client that said it would close (HTTP/1.1 `Connection: close`, or HTTP/1.0 without
+/// keep-alive) and sent nothing more is closed as soon as its response is out, as nginx
+/// and Kestrel do: the server does not hold the connection (lingering) until the
+/// client's FIN, which a client that waits for the server to close never sends.
+#[test]
+fn a_client_that_said_close_is_closed_at_once_without_waiting_for_its_fin() {
+    let srv = server();
+    for req in [
+        &b"GET /bye HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"[..],
+        &b"GET /ten HTTP/1.0\r\nHost: localhost\r\n\r\n"[..],
+    ] {
+        let mut s = srv.connect();
+        s.write_all(req).unwrap();
+        let (bytes, closed) = support::read_until_close(&mut s, Duration::from_secs(5));
+        let responses = support::parse_responses(&bytes);
+        assert_eq!(responses.len(), 1, "{:?}", String::from_utf8_lossy(&bytes));
+        assert_eq!(responses[0].status, 200);
+        assert!(closed.is_some(), "no end of stream");
+        // We keep our side open: the server's socket is gone all the same (lingering
+        // would keep it for 2 s, reading and discarding what we send).
+        let gone = Instant::now();
+        while srv.handle.connections() > 0 && gone.elapsed() < Duration::from_secs(1) {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert_eq!(
+            srv.handle.connections(),
+            0,
+            "the server still holds the connection"
+        );
+        assert!(
+            writes_fail_within(&mut s, Duration::from_secs(1)).is_some(),
+            "the server still reads the connection"
+        );
+    }
+}
+
+/// A client that said `Connection: close` but sent another request behind it: the server
+/// answers the first request only, and lingers (reading and discarding) instead of
+/// closing a socket with unread bytes, which would reset the connection and could cost
+/// the client its response.
+#[test]
+fn bytes_after_a_connection_close_request_are_discarded_without_a_reset() {
+    let srv = server();
+    let mut s = srv.connect();
+    s.write_all(
+        b"GET /first HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n\
+          GET /second HTTP/1.1\r\nHost: localhost\r\n\r\n",
+    )
+    .unwrap();
+    let (bytes, closed) = support::read_until_close(&mut s, Duration::from_secs(5));
+    let responses = support::parse_responses(&bytes);
+    assert_eq!(
+        responses.iter().map(|r| r.body_str()).collect::<Vec<_>>(),
+        ["path=/first"],
+        "{:?}",
+        String::from_utf8_lossy(&bytes)
+    );
+    assert!(closed.is_some(), "no end of stream");
+    assert_eq!(
+        writes_fail_within(&mut s, Duration::from_millis(500)),
+        None,
+        "the server closed with our bytes unread (a reset)"
+    );
+}
+
 #[test]
 fn keep_alive_serves_three_requests_on_one_connection() {
     let srv = server();

@@ -51,6 +51,9 @@ enum Step {
     Park,
     Close,
     Linger,
+    /// The exchange is complete and the client said it would close: close at once (the
+    /// response is out; nothing of the client's is left unread).
+    Finish,
     Streaming(Box<Pending>),
     Upgrade(crate::upgrade::Pending),
 }
@@ -635,6 +638,7 @@ impl H1<'_> {
             framing,
             timer,
             keep_alive,
+            client_close: !meta.keep_alive,
             declared: match framing {
                 OutFraming::Length(n) if send_body => Some(n),
                 _ => None,
@@ -834,6 +838,12 @@ impl H1<'_> {
                                 self.next_request();
                             }
                             Step::Continue
+                        } else if out.client_close && self.client_done() {
+                            // As nginx and Kestrel do: the client will send nothing more,
+                            // so there is nothing to linger for (shutting down the write
+                            // side, then waiting for its FIN on the event loop).
+                            self.l.io.stream.close_notify();
+                            Step::Finish
                         } else {
                             Step::Linger
                         };
@@ -919,6 +929,19 @@ impl H1<'_> {
                 }
             }
         }
+    }
+
+    /// Whether the client has nothing more to send after the request just answered: its
+    /// body was read to the end, nothing of it is buffered, and the socket holds nothing
+    /// either (a read is made only when the last one did not find it empty). A client
+    /// that said `Connection: close` and sends more anyway gets lingering, so that it
+    /// reads its response rather than a reset.
+    fn client_done(&mut self) -> bool {
+        if !self.l.buf.is_empty() || !self.s.core.body_done() {
+            return false;
+        }
+        let mut probe = [0u8; 1];
+        !matches!(self.l.io.try_read(&mut probe), Ok(Some(1)))
     }
 
     /// Resets the connection for its next request.
@@ -1046,6 +1069,10 @@ pub(crate) fn drive(l: &mut Link, s: &mut Http1, cx: &dyn Context) -> Drive {
             }
             Step::Park => return Drive::Then(Outcome::Park),
             Step::Close => return Drive::Then(Outcome::Close),
+            Step::Finish => {
+                h.clear();
+                return Drive::Then(Outcome::Close);
+            }
             Step::Linger => {
                 h.clear();
                 return Drive::Then(Outcome::Linger);

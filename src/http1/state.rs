@@ -56,6 +56,8 @@ pub(crate) struct Outgoing {
     pub(crate) framing: OutFraming,
     pub(crate) timer: RateTimer,
     pub(crate) keep_alive: bool,
+    /// The client asked for the connection to close after this response.
+    pub(crate) client_close: bool,
     pub(crate) declared: Option<u64>,
     pub(crate) taken: u64,
     pub(crate) source_done: bool,

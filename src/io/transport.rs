@@ -99,12 +99,17 @@ impl Transport {
         }
     }
 
-    /// Ends the sending side: a TLS close_notify first, then a TCP FIN.
-    pub(crate) fn shutdown_write(&mut self) {
+    /// Sends TLS's close_notify (a plain socket has nothing to send before it closes).
+    pub(crate) fn close_notify(&mut self) {
         #[cfg(feature = "tls")]
         if let Transport::Tls(t) = self {
             t.close_notify();
         }
+    }
+
+    /// Ends the sending side: a TLS close_notify first, then a TCP FIN.
+    pub(crate) fn shutdown_write(&mut self) {
+        self.close_notify();
         let _ = self.shutdown(Shutdown::Write);
     }
 
