@@ -634,7 +634,10 @@ fn worker_loop(rx: Receiver<Work>, shared: Arc<Shared>, index: usize) {
                 Waited::Work | Waited::Nothing => {}
             }
         } else {
-            match rx.recv() {
+            shared.poller.enter_queue();
+            let got = rx.recv();
+            shared.poller.leave_queue(!rx.is_empty());
+            match got {
                 Ok(work) => queue_first = run(work),
                 Err(_) => return,
             }
