@@ -245,7 +245,6 @@ impl H1<'_> {
                 }
                 Ok(Some(n)) => self.l.buf.advance(n),
                 Ok(None) => {
-                    let now = Instant::now();
                     if self.s.core.phase() == Phase::Idle {
                         if self.cx.is_shutting_down() {
                             // Closed only when truly idle: a request that arrived since
@@ -267,7 +266,7 @@ impl H1<'_> {
                     }
                     // Part of a head: park with it at once (the worker serves others
                     // meanwhile), under RequestHeadersTimeout.
-                    match self.s.core.wait_deadline(now) {
+                    match self.s.core.wait_deadline(Instant::now()) {
                         Ok(d) => self.l.deadline = d,
                         Err(e) => return self.fail(e),
                     }
@@ -365,6 +364,10 @@ impl H1<'_> {
         };
         if settings.synchronous_io {
             return Step::Streaming(Box::new(pending));
+        }
+        if content_length == Some(0) {
+            // No body to read (and no 100 Continue to send): straight to the handler.
+            return self.respond_buffered(pending);
         }
         self.s.pending.set(pending);
         Step::Continue
@@ -799,14 +802,16 @@ impl H1<'_> {
     /// Writes the current response as far as the client takes it, parking the connection
     /// (not the worker) when the client reads slowly.
     fn step_write(&mut self, may_park: bool) -> Step {
-        let Some(mut out) = self.s.out.take() else {
+        // The response's box is taken, not the response itself: no copy of it out and back.
+        let mut held = std::mem::take(&mut self.s.out);
+        let Some(out) = held.as_mut() else {
             return Step::Close;
         };
-        let step = self.write_out(&mut out, may_park);
+        let step = self.write_out(out, may_park);
         match step {
-            Step::Park => self.s.out.set(out),
-            Step::Close => self.log_written(&out, false),
-            _ => self.log_written(&out, true),
+            Step::Park => self.s.out = held,
+            Step::Close => self.log_written(out, false),
+            _ => self.log_written(out, true),
         }
         step
     }
