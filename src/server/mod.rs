@@ -2,9 +2,9 @@
 //! the poller, and graceful shutdown.
 //!
 //! Threads: one accept thread per bound socket, `workers` worker threads (explicit stack
-//! size) fed by a bounded crossbeam channel of `queue_capacity` connections, and one
-//! poller thread. Upgraded connections get a thread each, outside the pool, bounded by
-//! MaxConcurrentUpgradedConnections.
+//! size) fed by the event loops and by a bounded crossbeam channel of `queue_capacity`
+//! connections and tasks, and one timer thread. Upgraded connections get a thread each,
+//! outside the pool, bounded by MaxConcurrentUpgradedConnections.
 //!
 //! Worst-case memory: `workers × worker_stack_size` (virtual; touched pages only are
 //! resident) + open connections × (read buffer, 4 KiB idle, up to MaxRequestBufferSize
@@ -102,7 +102,7 @@ impl Shared {
     }
 
     /// Hands a connection to its event loop (from a thread that will not look at the
-    /// loop's ready list next: the timer thread).
+    /// loop's ready list next: the timer thread, an accept thread).
     pub(crate) fn park(&self, conn: Box<Conn>) {
         let shard = conn.link.shard;
         if let Parked::Ready = self.poller.park(conn, self) {
@@ -649,7 +649,9 @@ fn worker_loop(rx: Receiver<Work>, shared: Arc<Shared>, index: usize) {
 /// begun, beyond the backlog's size (the kernel may queue a few more than it).
 const DRAIN_SLACK: usize = 64;
 
-/// One accept thread: waits for connections and hands them to the pool. When shutdown
+/// One accept thread: waits for connections and parks each in its event loop when a worker
+/// waits there (the worker drives it when its request arrives), else hands it to the
+/// pool's bounded queue, which gives back-pressure when every worker is busy. When shutdown
 /// begins, it accepts what already waits in the listen backlog (a client that connected
 /// and sent its request before the signal is served, with `Connection: close`, rather
 /// than reset when the listener closes), then closes the listener.
@@ -738,6 +740,16 @@ fn accept_loop(l: Listener, ep: Arc<EndpointCtx>, shared: Arc<Shared>, tx: Sende
                     #[cfg(feature = "tls")]
                     if let Some(t) = &ep.tls {
                         conn.begin_handshake(t.handshake_timeout);
+                    }
+                    // A worker waits on the connection's event loop: park the connection
+                    // there, as a worker whose first read found nothing would, and that
+                    // worker drives it when its request arrives (with it already there,
+                    // at once). No worker is woken only to find the socket empty, and no
+                    // second thread takes part.
+                    let shard = shared.poller.shard(conn.link.shard);
+                    if draining.is_none() && shard.has_waiters() {
+                        shared.park(conn);
+                        continue;
                     }
                     // Back-pressure: when every worker is busy and the queue is full, stop
                     // accepting; new connections wait in the kernel's listen backlog. At
