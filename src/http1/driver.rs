@@ -365,10 +365,6 @@ impl H1<'_> {
         if settings.synchronous_io {
             return Step::Streaming(Box::new(pending));
         }
-        if content_length == Some(0) {
-            // No body to read (and no 100 Continue to send): straight to the handler.
-            return self.respond_buffered(pending);
-        }
         self.s.pending.set(pending);
         Step::Continue
     }

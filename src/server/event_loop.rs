@@ -596,9 +596,6 @@ pub(crate) struct EventLoops {
     next: AtomicUsize,
     /// Round-robin position for work notifications.
     next_notify: AtomicUsize,
-    /// Workers blocked on the pool's queue now: a job sent while one is there wakes it
-    /// through the channel, and needs no eventfd.
-    queue_waiters: AtomicUsize,
 }
 
 impl EventLoops {
@@ -616,7 +613,6 @@ impl EventLoops {
             timers: new_event()?,
             next: AtomicUsize::new(0),
             next_notify: AtomicUsize::new(0),
-            queue_waiters: AtomicUsize::new(0),
         })
     }
 
@@ -673,39 +669,14 @@ impl EventLoops {
         self.shards.get(shard)?.take_parked(token)
     }
 
-    /// Tells a waiting worker that the pool's queue has work (called after the job is
-    /// queued).
+    /// Tells a waiting worker that the pool's queue has work.
     ///
-    /// Only workers in `epoll_wait` need the eventfd: a worker blocked on the queue is
-    /// woken by the channel itself, so while one is blocked there nothing is signaled
-    /// (a worker that returns from the queue and finds more there passes the word on,
-    /// see [`leave_queue`](Self::leave_queue)). Otherwise one shard with a waiter is
-    /// signaled, and a signaled eventfd needs no second write. A worker re-checks the
-    /// queue after becoming a waiter, so skipping is safe.
+    /// Only workers in `epoll_wait` need the eventfd (one blocked on the queue is woken by
+    /// the channel), so one shard with a waiter is signaled, and a signaled eventfd needs
+    /// no second write. A worker re-checks the queue after becoming a waiter, so skipping
+    /// is safe.
     pub(crate) fn notify_work(&self) {
         std::sync::atomic::fence(Ordering::SeqCst);
-        if self.queue_waiters.load(Ordering::SeqCst) > 0 {
-            return;
-        }
-        self.notify_shard_waiter();
-    }
-
-    /// Counts a worker that is about to block on the pool's queue.
-    pub(crate) fn enter_queue(&self) {
-        self.queue_waiters.fetch_add(1, Ordering::SeqCst);
-    }
-
-    /// Counts a worker that returned from the pool's queue; `more`: jobs are still queued
-    /// (a job sent while this worker was being woken skipped the eventfd), so a waiting
-    /// worker is told.
-    pub(crate) fn leave_queue(&self, more: bool) {
-        self.queue_waiters.fetch_sub(1, Ordering::SeqCst);
-        if more {
-            self.notify_work();
-        }
-    }
-
-    fn notify_shard_waiter(&self) {
         let n = self.shards.len();
         let start = if n == 1 {
             0

@@ -634,10 +634,7 @@ fn worker_loop(rx: Receiver<Work>, shared: Arc<Shared>, index: usize) {
                 Waited::Work | Waited::Nothing => {}
             }
         } else {
-            shared.poller.enter_queue();
-            let got = rx.recv();
-            shared.poller.leave_queue(!rx.is_empty());
-            match got {
+            match rx.recv() {
                 Ok(work) => queue_first = run(work),
                 Err(_) => return,
             }
