@@ -241,20 +241,6 @@ fn http11_connection_close_is_honoured() {
     assert!(closed, "the connection must close after Connection: close");
 }
 
-/// Writes a few bytes every 50 ms for up to `within`; returns when a write first fails
-/// (the server closed the socket for good: our first write after that is answered with
-/// a reset, which the next one reports), or `None` when every write succeeded.
-fn writes_fail_within(s: &mut std::net::TcpStream, within: Duration) -> Option<Duration> {
-    let start = Instant::now();
-    while start.elapsed() < within {
-        if s.write_all(b"x").is_err() {
-            return Some(start.elapsed());
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    None
-}
-
 /// A client that said it would close (HTTP/1.1 `Connection: close`, or HTTP/1.0 without
 /// keep-alive) and sent nothing more is closed as soon as its response is out, as nginx
 /// and Kestrel do: the server does not hold the connection (lingering) until the
@@ -285,7 +271,7 @@ fn a_client_that_said_close_is_closed_at_once_without_waiting_for_its_fin() {
             "the server still holds the connection"
         );
         assert!(
-            writes_fail_within(&mut s, Duration::from_secs(1)).is_some(),
+            support::writes_fail_within(&mut s, Duration::from_secs(1)).is_some(),
             "the server still reads the connection"
         );
     }
@@ -314,7 +300,7 @@ fn bytes_after_a_connection_close_request_are_discarded_without_a_reset() {
     );
     assert!(closed.is_some(), "no end of stream");
     assert_eq!(
-        writes_fail_within(&mut s, Duration::from_millis(500)),
+        support::writes_fail_within(&mut s, Duration::from_millis(500)),
         None,
         "the server closed with our bytes unread (a reset)"
     );

@@ -967,19 +967,10 @@ fn lingering_after_an_error_ends() {
     s.write_all(b"GET / HTTP/1.1\r\n\r\n").unwrap(); // no Host: 400
     let resp = read_response(&mut s, false).expect("the 400");
     assert_error_response(&resp, 400);
-    let start = Instant::now();
     // The server has half-closed (we read EOF at once) but keeps reading what we send;
-    // keep sending a little every 100 ms: once it closes for good, our writes fail
-    // (the first one after the close is answered with a reset).
-    let mut closed_at = None;
-    while start.elapsed() < Duration::from_secs(8) {
-        if s.write_all(b"more bytes\r\n").is_err() {
-            closed_at = Some(start.elapsed());
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    let at = closed_at.expect("the server closes a lingering connection");
+    // keep sending a little: once it closes for good, our writes fail.
+    let at = support::writes_fail_within(&mut s, Duration::from_secs(8))
+        .expect("the server closes a lingering connection");
     assert!(
         at >= Duration::from_millis(1500),
         "closed after {at:?}, before the linger time"

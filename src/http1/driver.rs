@@ -936,7 +936,9 @@ impl H1<'_> {
     /// body was read to the end, nothing of it is buffered, and the socket holds nothing
     /// either (a read is made only when the last one did not find it empty). A client
     /// that said `Connection: close` and sends more anyway gets lingering, so that it
-    /// reads its response rather than a reset.
+    /// reads its response rather than a reset. (A read, not `Transport::has_unread`: it
+    /// skips the system call when the last read found the socket empty, and over TLS it
+    /// also sees plaintext rustls has decrypted but not handed out.)
     fn client_done(&mut self) -> bool {
         if !self.l.buf.is_empty() || !self.s.core.body_done() {
             return false;

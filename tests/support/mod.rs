@@ -190,6 +190,21 @@ pub fn roundtrip(server: &TestServer, req: &[u8]) -> RawResponse {
     read_response(&mut s, req.starts_with(b"HEAD ")).expect("a response")
 }
 
+/// Writes a byte every 50 ms for up to `within`; returns when a write first fails (the
+/// server closed the socket for good: the first write after that is answered with a reset,
+/// which the next one reports), or `None` when every write succeeded (the server still
+/// reads, or discards, what we send).
+pub fn writes_fail_within(s: &mut TcpStream, within: Duration) -> Option<Duration> {
+    let start = Instant::now();
+    while start.elapsed() < within {
+        if s.write_all(b"x").is_err() {
+            return Some(start.elapsed());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    None
+}
+
 /// Whether the server closes the connection within `within` (EOF or reset).
 pub fn closed_within(s: &mut TcpStream, within: Duration) -> bool {
     s.set_read_timeout(Some(within)).unwrap();
