@@ -153,23 +153,36 @@ fn a_dripping_client_gets_408_at_the_header_timeout() {
 /// connection instead of staying with it while its bytes keep coming.
 #[test]
 fn a_client_that_pipelines_without_end_does_not_hold_the_worker() {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    use std::sync::Arc;
     let mut options = support::options();
     options.workers = 1;
     let server = support::start(options, |_req: Request| Response::new(Body::from("ok")));
     let batch = b"GET /flood HTTP/1.1\r\nHost: a\r\n\r\n".repeat(200);
-    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let stop = Arc::new(AtomicBool::new(false));
+    let received = Arc::new(AtomicUsize::new(0));
+    let within = Duration::from_secs(20);
     let flooder = support::flood_while_reading(
         server.connect(),
         batch,
-        Duration::from_secs(20),
+        within,
         stop.clone(),
+        received.clone(),
     );
     std::thread::sleep(Duration::from_millis(300));
     support::assert_normal_client_is_served(&server);
-    stop.store(true, std::sync::atomic::Ordering::Release);
+    // The flooder is served too, at whatever pace this machine (or an emulator) allows:
+    // it keeps flooding until it has had 100 KiB of responses (about 1,100 of them), within
+    // the flood's 20 s.
+    let want = 100 * 1024;
+    let deadline = Instant::now() + within;
+    while received.load(Ordering::Acquire) < want && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    stop.store(true, Ordering::Release);
     let (sent, got) = flooder.join().unwrap();
     assert!(
-        got > 100 * 1024,
+        got >= want,
         "the pipelining client got only {got} bytes of responses (sent {sent})"
     );
 }

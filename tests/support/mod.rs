@@ -399,12 +399,14 @@ fn timed_out(e: &std::io::Error) -> bool {
 
 /// A client that never stops sending: writes `batch` over and over on `s` while a second
 /// thread reads and discards what comes back, until `stop` is set or `within` passes.
-/// Returns a handle that gives (bytes written, bytes read) when joined.
+/// `received` counts the bytes read so far, as they come; the handle gives
+/// (bytes written, bytes read) when joined.
 pub fn flood_while_reading(
     s: TcpStream,
     batch: Vec<u8>,
     within: Duration,
     stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    received: std::sync::Arc<std::sync::atomic::AtomicUsize>,
 ) -> std::thread::JoinHandle<(usize, usize)> {
     use std::sync::atomic::Ordering;
     std::thread::spawn(move || {
@@ -415,16 +417,17 @@ pub fn flood_while_reading(
         let (rstop, rs) = (stop.clone(), until);
         let reader = std::thread::spawn(move || {
             let mut buf = vec![0u8; 64 * 1024];
-            let mut got = 0;
             while !rstop.load(Ordering::Acquire) && Instant::now() < rs {
                 match r.read(&mut buf) {
                     Ok(0) => break,
-                    Ok(n) => got += n,
+                    Ok(n) => {
+                        received.fetch_add(n, Ordering::AcqRel);
+                    }
                     Err(e) if timed_out(&e) => {}
                     Err(_) => break,
                 }
             }
-            got
+            received.load(Ordering::Acquire)
         });
         let mut w = s;
         w.set_write_timeout(Some(Duration::from_millis(200)))
