@@ -131,7 +131,26 @@ fn find_line(
     allow_bare_lf: bool,
 ) -> Result<Option<Line>, RequestError> {
     let window = buf.get(start..window_end).unwrap_or(&[]);
-    for (i, &b) in window.iter().enumerate() {
+    // Eight bytes at a time past those that need no look: every byte but the controls
+    // (below 0x20, which includes CR and LF) and DEL. The byte loop starts at the first
+    // one of those.
+    const ONES: u64 = u64::from_le_bytes([1; 8]);
+    const HIGH: u64 = ONES << 7;
+    let mut from = 0;
+    while let Some(word) = window.get(from..from + 8) {
+        let x = u64::from_le_bytes(word.try_into().unwrap_or([0; 8]));
+        let del = x ^ (0x7f * ONES);
+        // The high bit of each byte below 0x20, and of each zero byte of `del`. A borrow
+        // may mark a byte above a marked one too, never one below it: the lowest mark is
+        // the first byte that needs a look.
+        let marks = (x.wrapping_sub(0x20 * ONES) & !x | del.wrapping_sub(ONES) & !del) & HIGH;
+        if marks != 0 {
+            from += marks.trailing_zeros() as usize / 8;
+            break;
+        }
+        from += 8;
+    }
+    for (i, &b) in window.iter().enumerate().skip(from) {
         match b {
             b'\n' => {
                 let preceded_by_cr = i > 0 && window.get(i - 1) == Some(&b'\r');
@@ -366,28 +385,34 @@ fn parse_target(
     Ok((uri, form))
 }
 
+/// The ASCII letters and digits plus the bytes of `extra`, one bit per byte value.
+const fn ascii_set(extra: &[u8]) -> u128 {
+    let mut set = 0u128;
+    let mut b = 0;
+    while b < 128 {
+        if (b as u8).is_ascii_alphanumeric() {
+            set |= 1 << b;
+        }
+        b += 1;
+    }
+    let mut i = 0;
+    while i < extra.len() {
+        set |= 1 << extra[i];
+        i += 1;
+    }
+    set
+}
+
+/// Whether `b` is in a set made by [`ascii_set`].
+fn in_set(set: u128, b: u8) -> bool {
+    b < 128 && set >> b & 1 == 1
+}
+
 /// Whether `b` may appear in a reg-name (RFC 3986 §3.2.2: unreserved / pct-encoded /
 /// sub-delims; the `%` is checked for two hex digits separately).
 fn is_reg_name_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric()
-        || matches!(
-            b,
-            b'-' | b'.'
-                | b'_'
-                | b'~'
-                | b'!'
-                | b'$'
-                | b'&'
-                | b'\''
-                | b'('
-                | b')'
-                | b'*'
-                | b'+'
-                | b','
-                | b';'
-                | b'='
-                | b'%'
-        )
+    const REG_NAME: u128 = ascii_set(b"-._~!$&'()*+,;=%");
+    in_set(REG_NAME, b)
 }
 
 /// Whether `v` is a valid Host field value: `uri-host [ ":" port ]` (RFC 9110 §7.2,
@@ -447,11 +472,11 @@ pub(crate) fn is_valid_host_value(v: &[u8]) -> bool {
         Some(p) => {
             !p.is_empty()
                 && p.len() <= 5
-                && p.iter().all(u8::is_ascii_digit)
-                && std::str::from_utf8(p)
-                    .ok()
-                    .and_then(|s| s.parse::<u16>().ok())
-                    .is_some()
+                && p.iter()
+                    .try_fold(0u32, |n, &d| {
+                        d.is_ascii_digit().then(|| n * 10 + u32::from(d - b'0'))
+                    })
+                    .is_some_and(|n| n <= u32::from(u16::MAX))
         }
     }
 }
@@ -477,24 +502,8 @@ fn list_elements(v: &[u8]) -> impl Iterator<Item = &[u8]> {
 
 /// Whether `b` is a tchar (RFC 9110 §5.6.2).
 pub(crate) fn is_tchar(b: u8) -> bool {
-    b.is_ascii_alphanumeric()
-        || matches!(
-            b,
-            b'!' | b'#'
-                | b'$'
-                | b'%'
-                | b'&'
-                | b'\''
-                | b'*'
-                | b'+'
-                | b'-'
-                | b'.'
-                | b'^'
-                | b'_'
-                | b'`'
-                | b'|'
-                | b'~'
-        )
+    const TCHAR: u128 = ascii_set(b"!#$%&'*+-.^_`|~");
+    in_set(TCHAR, b)
 }
 
 /// Parses `Content-Length = 1*DIGIT` strictly (RFC 9110 §8.6): no sign, no inner
@@ -673,13 +682,11 @@ fn share_head_alone(head: &[u8]) -> Bytes {
 fn build_head(head: &[u8], field_count: usize) -> Result<RequestHead, RequestError> {
     // One copy of the head: the target and every header value are slices of it, so a
     // request costs one allocation here however many fields it has.
-    let shared = if is_higher_minor(head) {
-        let mut owned = head.to_vec();
-        higher_minor_as_http11(&mut owned);
-        Bytes::from(owned)
-    } else {
-        share_head(head)
-    };
+    build_shared(share_head(head), field_count)
+}
+
+/// [`build_head`] on the head's shared copy.
+fn build_shared(shared: Bytes, field_count: usize) -> Result<RequestHead, RequestError> {
     let head: &[u8] = &shared;
     let mut stack = [httparse::EMPTY_HEADER; STACK_FIELDS];
     let mut heap;
@@ -694,6 +701,12 @@ fn build_head(head: &[u8], field_count: usize) -> Result<RequestHead, RequestErr
         Ok(httparse::Status::Complete(_)) => {}
         // The scan found the end of the head, so httparse must too.
         Ok(httparse::Status::Partial) => return Err(RequestError::BadRequestLine),
+        // httparse knows only 1.0 and 1.1: HTTP/1.2 to 1.9 are parsed as 1.1.
+        Err(httparse::Error::Version) if is_higher_minor(head) => {
+            let mut owned = head.to_vec();
+            higher_minor_as_http11(&mut owned);
+            return build_shared(Bytes::from(owned), field_count);
+        }
         Err(e) => return Err(map_httparse_error(e, head)),
     }
 
@@ -1115,6 +1128,63 @@ mod tests {
         );
         // A CR at the end of the buffer is just incomplete.
         assert!(matches!(parse(b"GET / HTTP/1.1\r\nHost: a\r"), Ok(None)));
+    }
+
+    #[test]
+    fn line_ends_and_control_bytes_are_found_at_every_offset() {
+        // The line scanner looks at eight bytes at a time: put each byte that matters at
+        // every position of a value (with obs-text and DEL's neighbours around it).
+        for at in 0..20 {
+            let value = |b: &[u8]| {
+                // (Never a tab first: httparse trims it off the value.)
+                let mut v = vec![b'v'; at + 1];
+                v.iter_mut()
+                    .skip(1)
+                    .step_by(3)
+                    .for_each(|x| *x = 0x80 + (at as u8));
+                v.iter_mut().skip(2).step_by(5).for_each(|x| *x = 0x7e);
+                v.extend_from_slice(b);
+                v.extend_from_slice(b"tail\xff");
+                v
+            };
+            let head = |b: &[u8]| {
+                let mut h = b"GET / HTTP/1.1\r\nHost: a\r\nX: ".to_vec();
+                h.extend(value(b));
+                h.extend_from_slice(b"\r\n\r\n");
+                h
+            };
+            for b in (0u8..0x20).chain([0x7f]) {
+                let want = match b {
+                    b'\t' => None,
+                    b'\r' | b'\n' => Some(RequestError::BadLineEnding),
+                    _ => Some(RequestError::ControlByte),
+                };
+                match want {
+                    Some(e) => assert_eq!(err(&head(&[b])), e, "byte {b:#x} at {at}"),
+                    None => assert_eq!(ok(&head(&[b])).headers["x"].as_bytes(), &value(&[b])[..]),
+                }
+            }
+            // A line that ends at this offset, and one that is just long.
+            let mut h = b"GET / HTTP/1.1\r\nHost: a\r\nX: ".to_vec();
+            h.extend(value(b""));
+            h.extend_from_slice(b"\r\nY: 1\r\n\r\n");
+            let got = ok(&h);
+            assert_eq!(got.headers["x"].as_bytes(), &value(b"")[..], "at {at}");
+            assert_eq!(got.headers["y"], "1");
+        }
+    }
+
+    #[test]
+    fn tchar_and_reg_name_bytes_are_exactly_the_rfcs() {
+        for b in 0..=255u8 {
+            let alnum = b.is_ascii_alphanumeric();
+            // RFC 9110 §5.6.2
+            let tchar = alnum || b"!#$%&'*+-.^_`|~".contains(&b);
+            assert_eq!(is_tchar(b), tchar, "{b:#x}");
+            // RFC 3986 §3.2.2: unreserved, sub-delims, and the % of pct-encoded.
+            let reg = alnum || b"-._~".contains(&b) || b"!$&'()*+,;=".contains(&b) || b == b'%';
+            assert_eq!(is_reg_name_byte(b), reg, "{b:#x}");
+        }
     }
 
     #[test]
