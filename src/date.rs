@@ -5,11 +5,18 @@ use std::cell::RefCell;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 thread_local! {
-    static CACHE: RefCell<(u64, [u8; 29])> = const { RefCell::new((u64::MAX, [0; 29])) };
+    /// The second it was made for, and the header line `Date: <IMF-fixdate>\r\n`.
+    static CACHE: RefCell<(u64, [u8; 37])> = const { RefCell::new((u64::MAX, [0; 37])) };
 }
 
 /// Calls `f` with the current IMF-fixdate, e.g. `Sun, 06 Nov 1994 08:49:37 GMT`.
 pub(crate) fn with_now<R>(f: impl FnOnce(&[u8]) -> R) -> R {
+    with_line(|line| f(&line[6..35]))
+}
+
+/// Calls `f` with the HTTP/1 header line of the current date, e.g.
+/// `Date: Sun, 06 Nov 1994 08:49:37 GMT\r\n`.
+pub(crate) fn with_line<R>(f: impl FnOnce(&[u8]) -> R) -> R {
     let secs = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
@@ -17,7 +24,9 @@ pub(crate) fn with_now<R>(f: impl FnOnce(&[u8]) -> R) -> R {
     CACHE.with(|c| {
         let mut c = c.borrow_mut();
         if c.0 != secs {
-            c.1 = format(secs);
+            c.1[..6].copy_from_slice(b"Date: ");
+            c.1[6..35].copy_from_slice(&format(secs));
+            c.1[35..].copy_from_slice(b"\r\n");
             c.0 = secs;
         }
         f(&c.1)
@@ -93,5 +102,24 @@ mod tests {
         assert_eq!(&format(0), b"Thu, 01 Jan 1970 00:00:00 GMT");
         assert_eq!(&format(951_782_400), b"Tue, 29 Feb 2000 00:00:00 GMT");
         assert_eq!(&format(1_795_222_861), b"Sat, 21 Nov 2026 01:01:01 GMT");
+    }
+
+    #[test]
+    fn the_header_line_holds_the_current_date() {
+        let before = SystemTime::now();
+        let line = with_line(<[u8]>::to_vec);
+        let value = with_now(<[u8]>::to_vec);
+        let after = SystemTime::now();
+        assert_eq!(&line[..6], b"Date: ");
+        assert_eq!(&line[35..], b"\r\n");
+        let secs = |t: SystemTime| t.duration_since(UNIX_EPOCH).unwrap().as_secs();
+        assert!(
+            [secs(before), secs(after)]
+                .iter()
+                .any(|&s| line[6..35] == format(s)),
+            "{:?}",
+            String::from_utf8_lossy(&line)
+        );
+        assert!(value == line[6..35] || secs(before) != secs(after));
     }
 }

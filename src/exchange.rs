@@ -17,6 +17,8 @@ use crate::request::{ConnectionInfo, Prepare, RequestContext, RequestControl, Re
 
 /// The value of the `Server` header (AddServerHeader).
 pub(crate) const SERVER_NAME: &str = "falconet";
+/// The HTTP/1 header line that names the server.
+pub(crate) const SERVER_LINE: &[u8] = b"Server: falconet\r\n";
 
 /// The handler panicked in `prepare`: the request is answered 500 without running it.
 #[derive(Debug)]
