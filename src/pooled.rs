@@ -69,9 +69,12 @@ impl<T: Recycle> Pooled<T> {
         v
     }
 
-    /// Drops the value and gives the box back.
+    /// Drops the value (where it lies: no move out of the box) and gives the box back.
     pub(crate) fn clear(&mut self) {
-        drop(self.take());
+        if let Some(mut b) = self.0.take() {
+            *b = None;
+            give_back(b);
+        }
     }
 
     pub(crate) fn as_ref(&self) -> Option<&T> {
