@@ -780,10 +780,8 @@ fn build_shared(shared: Bytes, field_count: usize) -> Result<RequestHead, Reques
             }
             Some(a)
         }
-        (Some(h), None) => {
-            std::str::from_utf8(h).map_err(|_| RequestError::BadHost)?;
-            Some(shared.slice_ref(h))
-        }
+        // is_valid_host_value accepts ASCII only: the field is valid UTF-8.
+        (Some(h), None) => Some(shared.slice_ref(h)),
         (None, a) => a,
     };
 
@@ -1459,6 +1457,14 @@ mod tests {
             err(b"CONNECT a:443 HTTP/1.1\r\nHost: b:443\r\n\r\n"),
             RequestError::BadHost
         );
+        // Only ASCII is accepted (RequestHead::host is then valid UTF-8).
+        for b in 0..=255u8 {
+            for v in [vec![b'a', b], vec![b], [b"a:8".as_slice(), &[b]].concat()] {
+                for v in [v.clone(), [b"[::1]".as_slice(), &v].concat()] {
+                    assert!(!is_valid_host_value(&v) || v.is_ascii(), "{v:?}");
+                }
+            }
+        }
         // HTTP/1.0 absolute-form without Host takes the target's authority.
         let h = ok(b"GET http://a:81/x HTTP/1.0\r\n\r\n");
         assert_eq!(h.host.as_deref(), Some("a:81".as_bytes()));
