@@ -277,6 +277,58 @@ fn a_client_that_said_close_is_closed_at_once_without_waiting_for_its_fin() {
     }
 }
 
+/// A request and the client's FIN that arrive while the connection is busy (here, in a
+/// slow handler for the request before) are both seen: the server answers the request,
+/// then meets the end of the stream and closes, instead of waiting for the keep-alive
+/// timeout (130 s) on a client that has gone. With edge-triggered readiness the FIN's
+/// only event comes while the connection is out; a read that stops short of the FIN
+/// behind the request's bytes must not be taken to mean that the socket is empty.
+#[test]
+fn a_fin_that_arrives_with_a_request_while_the_connection_is_busy_is_seen() {
+    // One event loop and four workers: while one runs the slow handler, others wait on
+    // the loop's epoll set and take the events of the busy connection.
+    let mut options = support::options();
+    options.workers = 4;
+    options.event_loops = Some(1);
+    let srv = start(options, |req: Request| {
+        if req.uri().path() == "/slow" {
+            std::thread::sleep(Duration::from_millis(300));
+        }
+        Response::new(Body::from(format!("path={}", req.uri().path())))
+    });
+    for second in [
+        &b"GET /after HTTP/1.1\r\nHost: a\r\n\r\n"[..],
+        // A body that stops short: nothing to answer, the connection just ends.
+        &b"POST /short HTTP/1.1\r\nHost: a\r\nContent-Length: 100\r\n\r\nabc"[..],
+    ] {
+        let mut s = srv.connect();
+        s.write_all(b"GET /slow HTTP/1.1\r\nHost: a\r\n\r\n")
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(100));
+        // The handler of /slow runs now: the rest and the FIN arrive meanwhile.
+        s.write_all(second).unwrap();
+        s.shutdown(std::net::Shutdown::Write).unwrap();
+        let start = Instant::now();
+        let (bytes, closed) = support::read_until_close(&mut s, Duration::from_secs(10));
+        let paths: Vec<_> = support::parse_responses(&bytes)
+            .iter()
+            .map(|r| r.body_str())
+            .collect();
+        let want: &[&str] = if second.starts_with(b"GET") {
+            &["path=/slow", "path=/after"]
+        } else {
+            &["path=/slow"]
+        };
+        assert_eq!(paths, want, "{:?}", String::from_utf8_lossy(&bytes));
+        let closed = closed.expect("the server did not close the connection");
+        assert!(
+            closed - start < Duration::from_secs(2),
+            "closed {:?} after the FIN",
+            closed - start
+        );
+    }
+}
+
 /// A client that said `Connection: close` but sent another request behind it: the server
 /// answers the first request only, and lingers (reading and discarding) instead of
 /// closing a socket with unread bytes, which would reset the connection and could cost

@@ -15,9 +15,11 @@
 //! first time it waits to write) and stays there while the connection lives: no
 //! `epoll_ctl` per request. Drivers park only after a read or write found the socket empty
 //! or full (`EAGAIN`), which is what edge-triggered readiness needs. An event that arrives
-//! while the connection is out being driven is remembered in its slot (`pending`), and the
-//! park that follows puts the connection straight on the shard's ready list instead of
-//! waiting for an edge that will not come again: no wake-up is lost.
+//! while the connection is out being driven (or between its registration and its first
+//! park) is remembered in its slot (`pending`, with its flags), and the park that follows
+//! puts the connection straight on the shard's ready list instead of waiting for an edge
+//! that will not come again: no wake-up is lost, and a FIN (`EPOLLRDHUP`) that came that
+//! way is seen, so reads go on until they meet it.
 //!
 //! **Workers wait on their shard.** An idle worker blocks in `epoll_wait` on its shard's set
 //! and takes a batch of events at a time: the first ready connection it drives itself, the
@@ -87,8 +89,9 @@ struct Slot {
     /// The connection while it is parked; `None` while a worker drives it.
     conn: Option<Box<Conn>>,
     gen: u32,
-    /// An event arrived while the connection was out being driven.
-    pending: bool,
+    /// The events that arrived while the connection was out being driven (none: empty).
+    /// Kept whole: a FIN among them (RDHUP) had that one edge only.
+    pending: EventFlags,
 }
 
 /// What the threads of one shard share under its lock.
@@ -127,7 +130,7 @@ impl EventLoop for Shard {
             if slot.gen == gen {
                 // Stale events for this token are ignored from now on.
                 slot.gen = next_gen(gen);
-                slot.pending = false;
+                slot.pending = EventFlags::empty();
                 if slot.conn.take().is_some() {
                     st.parked -= 1;
                 }
@@ -199,7 +202,7 @@ impl Shard {
 
     /// Takes the connection behind an event (under the lock): `None` when the token is
     /// stale or the connection is out being driven (then the event is remembered).
-    fn take_for_event(st: &mut State, token: u64) -> Option<Box<Conn>> {
+    fn take_for_event(st: &mut State, token: u64, flags: EventFlags) -> Option<Box<Conn>> {
         let (gen, _, idx) = untoken(token);
         let slot = st.slots.get_mut(idx)?;
         if slot.gen != gen {
@@ -211,7 +214,7 @@ impl Shard {
                 Some(c)
             }
             None => {
-                slot.pending = true;
+                slot.pending |= flags | EventFlags::IN;
                 None
             }
         }
@@ -251,7 +254,7 @@ impl Shard {
             let (conn, flags) = {
                 let mut st = self.lock();
                 let (token, flags) = st.ready.pop_front()?;
-                match Self::take_for_event(&mut st, token) {
+                match Self::take_for_event(&mut st, token, flags) {
                     Some(c) => (c, flags),
                     None => continue,
                 }
@@ -424,7 +427,7 @@ impl Shard {
             };
             let gen = next_gen(st.slots[idx].gen);
             st.slots[idx].gen = gen;
-            st.slots[idx].pending = false;
+            st.slots[idx].pending = EventFlags::empty();
             drop(st);
             let t = token(gen, self.index, idx);
             let mut flags = EventFlags::IN | EventFlags::RDHUP | EventFlags::ET;
@@ -478,12 +481,15 @@ impl Shard {
         let slot = &mut st.slots[idx];
         debug_assert_eq!(slot.gen, gen);
         slot.conn = Some(conn);
-        let again = std::mem::take(&mut slot.pending) || ready;
+        let came = std::mem::replace(&mut slot.pending, EventFlags::empty());
+        let again = !came.is_empty() || ready;
         st.parked += 1;
         if again {
             // Bytes (or room) came while the connection was being driven: the edge that
-            // announced them has been consumed, so it is ready now.
-            st.ready.push_back((t, EventFlags::IN | EventFlags::OUT));
+            // announced them has been consumed, so it is ready now. With what came, so
+            // that a FIN among it is seen (on_event).
+            st.ready
+                .push_back((t, came | EventFlags::IN | EventFlags::OUT));
         }
         let earlier = deadline < st.next_wake;
         drop(st);
