@@ -365,6 +365,11 @@ impl H1<'_> {
         if settings.synchronous_io {
             return Step::Streaming(Box::new(pending));
         }
+        if content_length == Some(0) {
+            // No body to read (and no 100 Continue to send): straight to the handler,
+            // without a round trip through the pending box.
+            return self.respond_buffered(pending);
+        }
         self.s.pending.set(pending);
         Step::Continue
     }
@@ -420,7 +425,9 @@ impl H1<'_> {
         }
     }
 
-    /// Runs the handler on a fully read body and writes its response.
+    /// Runs the handler on a fully read body and writes its response. (Called from two
+    /// places: kept out of line so that the binary holds one copy.)
+    #[inline(never)]
     fn respond_buffered(&mut self, pending: Pending) -> Step {
         let Pending {
             parts,
