@@ -10,6 +10,8 @@ thread_local! {
 }
 
 /// Calls `f` with the current IMF-fixdate, e.g. `Sun, 06 Nov 1994 08:49:37 GMT`.
+/// (HTTP/2's `date` field; HTTP/1 writes the whole line, [`with_line`].)
+#[cfg_attr(not(feature = "http2"), allow(dead_code))]
 pub(crate) fn with_now<R>(f: impl FnOnce(&[u8]) -> R) -> R {
     with_line(|line| f(&line[6..35]))
 }

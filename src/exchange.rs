@@ -15,7 +15,8 @@ use crate::body::Body;
 use crate::conn::context::Context;
 use crate::request::{ConnectionInfo, Prepare, RequestContext, RequestControl, RequestSettings};
 
-/// The value of the `Server` header (AddServerHeader).
+/// The value of the `Server` header (AddServerHeader), as HTTP/2 sends it.
+#[cfg_attr(not(feature = "http2"), allow(dead_code))]
 pub(crate) const SERVER_NAME: &str = "falconet";
 /// The HTTP/1 header line that names the server.
 pub(crate) const SERVER_LINE: &[u8] = b"Server: falconet\r\n";
