@@ -15,11 +15,18 @@ use crate::body::Body;
 use crate::conn::context::Context;
 use crate::request::{ConnectionInfo, Prepare, RequestContext, RequestControl, RequestSettings};
 
+/// The server's name, as a literal that the constants below are made of.
+macro_rules! server_name {
+    () => {
+        "falconet"
+    };
+}
+
 /// The value of the `Server` header (AddServerHeader), as HTTP/2 sends it.
 #[cfg_attr(not(feature = "http2"), allow(dead_code))]
-pub(crate) const SERVER_NAME: &str = "falconet";
+pub(crate) const SERVER_NAME: &str = server_name!();
 /// The HTTP/1 header line that names the server.
-pub(crate) const SERVER_LINE: &[u8] = b"Server: falconet\r\n";
+pub(crate) const SERVER_LINE: &[u8] = concat!("Server: ", server_name!(), "\r\n").as_bytes();
 
 /// The handler panicked in `prepare`: the request is answered 500 without running it.
 #[derive(Debug)]

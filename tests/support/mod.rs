@@ -399,15 +399,15 @@ fn timed_out(e: &std::io::Error) -> bool {
 
 /// A client that never stops sending: writes `batch` over and over on `s` while a second
 /// thread reads and discards what comes back, until `stop` is set or `within` passes.
-/// `received` counts the bytes read so far, as they come; the handle gives
-/// (bytes written, bytes read) when joined.
+/// `received` counts the bytes read so far, as they come; the handle gives the bytes
+/// written when joined.
 pub fn flood_while_reading(
     s: TcpStream,
     batch: Vec<u8>,
     within: Duration,
     stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
     received: std::sync::Arc<std::sync::atomic::AtomicUsize>,
-) -> std::thread::JoinHandle<(usize, usize)> {
+) -> std::thread::JoinHandle<usize> {
     use std::sync::atomic::Ordering;
     std::thread::spawn(move || {
         let until = Instant::now() + within;
@@ -427,7 +427,6 @@ pub fn flood_while_reading(
                     Err(_) => break,
                 }
             }
-            received.load(Ordering::Acquire)
         });
         let mut w = s;
         w.set_write_timeout(Some(Duration::from_millis(200)))
@@ -442,7 +441,8 @@ pub fn flood_while_reading(
         }
         // Unblock the reader at once.
         let _ = w.shutdown(std::net::Shutdown::Both);
-        (sent, reader.join().unwrap())
+        reader.join().unwrap();
+        sent
     })
 }
 
