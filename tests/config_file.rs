@@ -365,15 +365,16 @@ fn binary_reads_aspnetcore_and_dotnet_urls() {
 }
 
 /// `Logging:LogLevel` sets the levels when RUST_LOG is not set: the template's
-/// `"Microsoft.AspNetCore": "Warning"` quiets the server's info lines (a 431's "bad
-/// request") and keeps `Now listening on`; RUST_LOG wins over it.
+/// `"Microsoft.AspNetCore": "Warning"` quiets the server's lines (a 431's "bad request",
+/// at debug as in Kestrel) even under a `Default` of `Debug`, and keeps `Now listening
+/// on`; RUST_LOG wins over it.
 #[cfg(feature = "appliance")]
 #[test]
 fn binary_logging_follows_logging_loglevel_unless_rust_log_is_set() {
     let dir = TempDir::new("loglevel");
     std::fs::write(
         dir.path().join("appsettings.json"),
-        r#"{"Logging": {"LogLevel": {"Default": "Information", "Microsoft.AspNetCore": "Warning"}},
+        r#"{"Logging": {"LogLevel": {"Default": "Debug", "Microsoft.AspNetCore": "Warning"}},
             "Kestrel": {"Limits": {"MaxRequestHeaderCount": 5},
                         "Endpoints": {"Http": {"Url": "http://127.0.0.1:0"}}}}"#,
     )
@@ -393,16 +394,25 @@ fn binary_logging_follows_logging_loglevel_unless_rust_log_is_set() {
         "quieted by Microsoft.AspNetCore: {log}"
     );
 
-    let (child, addr) = binary(dir.path(), &[], &[("RUST_LOG", "info")]);
+    let (child, addr) = binary(dir.path(), &[], &[("RUST_LOG", "debug")]);
     assert_eq!(request(addr, "localhost", 4).status, 431);
     let log = stop(child);
     assert!(log.contains("bad request"), "RUST_LOG wins: {log}");
+    // At the default level a client's mistakes (here a limit) stay out of the log.
+    let (child, addr) = binary(dir.path(), &[], &[("RUST_LOG", "info")]);
+    assert_eq!(request(addr, "localhost", 4).status, 431);
+    let log = stop(child);
+    assert!(log.contains("Now listening on"), "{log}");
+    assert!(
+        !log.contains("bad request"),
+        "a client's mistake at info: {log}"
+    );
 
     // From an environment variable too, as ASP.NET reads it.
     let mut cmd = falconet_command();
     cmd.current_dir(dir.path())
         .env_remove("RUST_LOG")
-        .env("Logging__LogLevel__Microsoft.AspNetCore", "Information");
+        .env("Logging__LogLevel__Microsoft.AspNetCore", "Debug");
     let mut child = ChildServer::spawn(cmd);
     let addr = child.wait_for_v4_port(Duration::from_secs(20));
     assert_eq!(request(addr, "localhost", 4).status, 431);

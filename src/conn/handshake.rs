@@ -33,7 +33,7 @@ pub(crate) fn step(l: &mut Link, wants_write: &mut bool, cx: &dyn Context) -> Ha
                 .select(name.as_deref())
                 .map(|c| c.pick(acc.client_hello().cipher_suites()));
             if cfg.is_none() {
-                log::info!(
+                log::debug!(
                     "Connection id \"{}\" refused: no certificate is configured for server \
                      name {name:?}",
                     l.info.id()

@@ -352,7 +352,7 @@ pub(crate) fn on_expired(mut conn: Box<Conn>, cx: &dyn Context) -> Option<Box<Co
     let Conn { link, proto } = &mut *conn;
     let out = match proto {
         Protocol::Handshake { .. } => {
-            log::info!(
+            log::debug!(
                 "Connection id \"{}\" TLS handshake timed out; closing",
                 link.id()
             );

@@ -89,7 +89,7 @@ impl H1<'_> {
                 Outcome::Close
             }
             Expired::Request(e) => {
-                log::info!(
+                log::debug!(
                     "Connection id \"{}\" bad request: {} ({})",
                     self.id(),
                     e.reason(),
@@ -184,26 +184,14 @@ impl H1<'_> {
 
     fn fail(&mut self, e: RequestError) -> Step {
         count_refusal(self.cx, e);
-        match e {
-            RequestError::HeadersTimeout
-            | RequestError::BodyTimeout
-            | RequestError::BodyTooLarge
-            | RequestError::RequestLineTooLong
-            | RequestError::HeadersTooLarge
-            | RequestError::TooManyHeaders
-            | RequestError::HostNotAllowed => log::info!(
-                "Connection id \"{}\" bad request: {} ({})",
-                self.id(),
-                e.reason(),
-                e.status()
-            ),
-            _ => log::debug!(
-                "Connection id \"{}\" bad request: {} ({})",
-                self.id(),
-                e.reason(),
-                e.status()
-            ),
-        }
+        // What a client does wrong, a limit it runs into included, is debug (as Kestrel's
+        // ConnectionBadRequest); the status endpoint counts each kind.
+        log::debug!(
+            "Connection id \"{}\" bad request: {} ({})",
+            self.id(),
+            e.reason(),
+            e.status()
+        );
         let body = if e == RequestError::TlsOnPlaintext {
             e.reason()
         } else {
@@ -723,7 +711,7 @@ impl H1<'_> {
             .timeouts
             .response_rate
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        log::info!(
+        log::debug!(
             "Connection id \"{}\" closed: the client read the response slower than MinResponseDataRate",
             self.id()
         );

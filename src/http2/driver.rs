@@ -353,7 +353,7 @@ pub(crate) fn on_expired(l: &mut Link, h2: &mut H2, cx: &dyn Context) -> Outcome
         .min_request_body_data_rate
         .map(|r| r.grace_period);
     if h2.core.receiving_streams() > 0 && body_grace.is_some_and(|g| h2.last_input + g <= now) {
-        log::info!(
+        log::debug!(
             "Connection id \"{id}\" closed: a request body arrived slower than \
              MinRequestBodyDataRate"
         );
@@ -365,7 +365,7 @@ pub(crate) fn on_expired(l: &mut Link, h2: &mut H2, cx: &dyn Context) -> Outcome
         return Outcome::Close;
     }
     if h2.output_stalled() {
-        log::info!(
+        log::debug!(
             "Connection id \"{id}\" closed: the client read the response slower than \
              MinResponseDataRate"
         );

@@ -160,7 +160,7 @@ impl ResolvesServerCert for Resolver {
                 let name = hello.server_name();
                 let r = f(name).map(|c| c.key);
                 if r.is_none() {
-                    log::info!(
+                    log::debug!(
                         "TLS handshake refused: the certificate selector returned no certificate \
                          for server name {name:?}"
                     );
