@@ -496,7 +496,7 @@ impl StaticFiles {
     ) -> Result<OwnedFd, Failure> {
         let path = self.root.join(rel);
         let canonical = fs::canonicalize(&path).map_err(|e| classify(&e, &path))?;
-        let Ok(inside) = canonical.strip_prefix(&self.root) else {
+        let Some(inside) = inside_root(&canonical, &self.root) else {
             log::debug!(
                 "static files: '{}' resolves outside the root to '{}'",
                 path.display(),
@@ -553,6 +553,26 @@ impl StaticFiles {
         self.beneath.store(false, Ordering::Relaxed);
         self
     }
+}
+
+/// `path` relative to `root` when it lies inside it, both canonical (absolute, no `.` or
+/// `..`, no repeated or trailing `/` but in the root directory `/` itself): what
+/// `Path::strip_prefix` answers for them, compared as bytes at a component boundary
+/// instead of component by component (half the cost of a request where openat2 is
+/// unavailable).
+fn inside_root<'a>(path: &'a Path, root: &Path) -> Option<&'a Path> {
+    use std::os::unix::ffi::OsStrExt;
+    let rest = path
+        .as_os_str()
+        .as_bytes()
+        .strip_prefix(root.as_os_str().as_bytes())?;
+    let rest = match rest {
+        _ if root.as_os_str().as_bytes().ends_with(b"/") => rest,
+        [] => rest,
+        [b'/', tail @ ..] => tail,
+        _ => return None,
+    };
+    Some(Path::new(std::ffi::OsStr::from_bytes(rest)))
 }
 
 /// The slot of `rel` among [`NO_VARIANT_ENTRIES`] (FNV-1a).
@@ -1800,6 +1820,34 @@ mod tests {
                 range: true,
             }
         );
+    }
+
+    #[test]
+    fn inside_root_is_strip_prefix_for_canonical_paths() {
+        let cases = [
+            ("/srv/www", "/srv/www", Some("")),
+            ("/srv/www", "/srv/www/a", Some("a")),
+            ("/srv/www", "/srv/www/a/b.txt", Some("a/b.txt")),
+            ("/srv/www", "/srv/wwwx/a", None),
+            ("/srv/www", "/srv/www.old", None),
+            ("/srv/www", "/srv", None),
+            ("/srv/www", "/etc/passwd", None),
+            ("/", "/", Some("")),
+            ("/", "/etc/passwd", Some("etc/passwd")),
+        ];
+        for (root, path, want) in cases {
+            let (root, path) = (Path::new(root), Path::new(path));
+            assert_eq!(
+                inside_root(path, root),
+                want.map(Path::new),
+                "{path:?} in {root:?}"
+            );
+            assert_eq!(
+                inside_root(path, root),
+                path.strip_prefix(root).ok(),
+                "as strip_prefix: {path:?} in {root:?}"
+            );
+        }
     }
 
     #[test]
