@@ -999,7 +999,7 @@ struct Representation {
     /// Modification time, seconds since the Unix epoch.
     mtime: u64,
     /// Strong entity tag, quotes included.
-    etag: String,
+    etag: Vec<u8>,
 }
 
 impl Representation {
@@ -1024,23 +1024,9 @@ impl Representation {
 /// modification time in hexadecimal, and the coding of a precompressed variant
 /// (`"d-6553f100"`, `"1f4-6553f100-br"`), as nginx makes them. Written without the
 /// formatting machinery, which costs more than the rest of a small file's handling.
-fn entity_tag(len: u64, mtime: u64, encoding: Option<Encoding>) -> String {
-    fn push_hex(out: &mut String, mut n: u64) {
-        let mut digits = [0u8; 16];
-        let mut i = digits.len();
-        loop {
-            i -= 1;
-            digits[i] = b"0123456789abcdef"[(n & 15) as usize];
-            n >>= 4;
-            if n == 0 {
-                break;
-            }
-        }
-        digits[i..].iter().for_each(|&d| out.push(char::from(d)));
-    }
-    fn hex_digits(n: u64) -> usize {
-        (64 - n.leading_zeros() as usize).div_ceil(4).max(1)
-    }
+fn entity_tag(len: u64, mtime: u64, encoding: Option<Encoding>) -> Vec<u8> {
+    let (len, len_digits) = crate::hex::lower_hex(len);
+    let (mtime, mtime_digits) = crate::hex::lower_hex(mtime);
     let suffix = match encoding {
         None => "",
         Some(Encoding::Br) => "-br",
@@ -1048,13 +1034,13 @@ fn entity_tag(len: u64, mtime: u64, encoding: Option<Encoding>) -> String {
     };
     // The exact length: the bytes then become a header value as they are (`Bytes` takes
     // a vector whose capacity is its length without another allocation).
-    let mut tag = String::with_capacity(3 + hex_digits(len) + hex_digits(mtime) + suffix.len());
-    tag.push('"');
-    push_hex(&mut tag, len);
-    tag.push('-');
-    push_hex(&mut tag, mtime);
-    tag.push_str(suffix);
-    tag.push('"');
+    let mut tag = Vec::with_capacity(3 + len_digits + mtime_digits + suffix.len());
+    tag.push(b'"');
+    tag.extend_from_slice(&len[..len_digits]);
+    tag.push(b'-');
+    tag.extend_from_slice(&mtime[..mtime_digits]);
+    tag.extend_from_slice(suffix.as_bytes());
+    tag.push(b'"');
     tag
 }
 
@@ -1125,16 +1111,15 @@ fn single_date(headers: &HeaderMap, name: http::header::HeaderName) -> Option<u6
     parse_http_date(v.to_str().ok()?)
 }
 
-/// Whether any entity tag in the (possibly repeated) list field `name` matches `etag`
+/// Whether any entity tag in the (possibly repeated) list field `name` matches `ours`
 /// (`*` matches any). `strong`: weak tags never match (If-Match); otherwise the weak
 /// comparison (If-None-Match).
 fn etag_list_matches(
     headers: &HeaderMap,
     name: http::header::HeaderName,
-    etag: &str,
+    ours: &[u8],
     strong: bool,
 ) -> bool {
-    let ours = etag.as_bytes();
     headers.get_all(name).iter().any(|v| {
         let v = v.as_bytes();
         if v.trim_ascii() == b"*" {
@@ -1189,7 +1174,7 @@ fn if_range_holds(headers: &HeaderMap, rep: &Representation) -> bool {
         return false;
     }
     if v.starts_with(b"\"") {
-        return v == rep.etag.as_bytes();
+        return v == rep.etag;
     }
     std::str::from_utf8(v)
         .ok()
@@ -1756,18 +1741,18 @@ mod tests {
         for (len, mtime) in [(0, 0), (13, 0x6553_f100), (0x10, 1), (u64::MAX, u64::MAX)] {
             assert_eq!(
                 entity_tag(len, mtime, None),
-                format!("\"{len:x}-{mtime:x}\"")
+                format!("\"{len:x}-{mtime:x}\"").into_bytes()
             );
             assert_eq!(
                 entity_tag(len, mtime, Some(Encoding::Br)),
-                format!("\"{len:x}-{mtime:x}-br\"")
+                format!("\"{len:x}-{mtime:x}-br\"").into_bytes()
             );
             assert_eq!(
                 entity_tag(len, mtime, Some(Encoding::Gzip)),
-                format!("\"{len:x}-{mtime:x}-gz\"")
+                format!("\"{len:x}-{mtime:x}-gz\"").into_bytes()
             );
         }
-        assert_eq!(entity_tag(500, 0x6553_f100, None), "\"1f4-6553f100\"");
+        assert_eq!(entity_tag(500, 0x6553_f100, None), b"\"1f4-6553f100\"");
     }
 
     #[test]

@@ -37,6 +37,7 @@ mod forwarded;
 #[doc(hidden)]
 pub mod fuzzing;
 mod handler;
+mod hex;
 mod host;
 mod http1;
 #[cfg(feature = "http2")]

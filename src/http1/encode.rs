@@ -129,15 +129,8 @@ pub(crate) fn encode_error(out: &mut Vec<u8>, status: u16, body: &str, server_he
 /// returns the buffer and the line's length.
 pub(crate) fn chunk_line(n: usize) -> ([u8; 18], usize) {
     let mut line = [0u8; 18];
-    let digits = if n == 0 {
-        1
-    } else {
-        (usize::BITS - n.leading_zeros()).div_ceil(4) as usize
-    };
-    for (i, b) in line.iter_mut().take(digits).enumerate() {
-        let nibble = (n >> (4 * (digits - 1 - i))) & 0xf;
-        *b = b"0123456789abcdef"[nibble];
-    }
+    let (hex, digits) = crate::hex::lower_hex(n as u64);
+    line[..digits].copy_from_slice(&hex[..digits]);
     line[digits] = b'\r';
     line[digits + 1] = b'\n';
     (line, digits + 2)
