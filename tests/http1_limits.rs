@@ -700,6 +700,42 @@ fn request_ok(addr: std::net::SocketAddr) -> bool {
     read_response(&mut s, false).is_some_and(|r| r.status == 200)
 }
 
+/// The process's descriptor table, in slots (`FDSize` in /proc/self/status).
+fn fd_table_size() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("FDSize:"))
+        .and_then(|v| v.trim().parse().ok())
+        .expect("FDSize in /proc/self/status")
+}
+
+/// The server grows the descriptor table at start to hold MaxConcurrentConnections (and a
+/// few more; a power of two, as the kernel sizes it), within the soft RLIMIT_NOFILE: a
+/// burst of connections then never waits while the kernel grows it (an RCU grace period in
+/// which the accept thread can open nothing and the listen backlog overflows). Without it
+/// the table of a fresh test process holds 64 or 256 slots.
+#[test]
+fn descriptor_table_holds_max_concurrent_connections() {
+    let soft = rustix::process::getrlimit(rustix::process::Resource::Nofile)
+        .current
+        .unwrap_or(u64::MAX);
+    let _server = echo_server(Limits {
+        max_concurrent_connections: Some(3000),
+        ..Limits::default()
+    });
+    // 3,000 and the slack: 4,096 slots, or the largest power of two within the limit.
+    let mut want = 4096;
+    while want > soft {
+        want /= 2;
+    }
+    let size = fd_table_size();
+    assert!(
+        size >= want,
+        "descriptor table of {size} slots, want at least {want} (soft RLIMIT_NOFILE {soft})"
+    );
+}
+
 #[test]
 fn max_concurrent_connections() {
     let server = echo_server(Limits {
