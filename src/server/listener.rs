@@ -65,7 +65,8 @@ impl Listener {
                 } else {
                     *bound
                 };
-                let _ = s.set_nodelay(true);
+                // TCP_NODELAY comes from the listener (bind_tcp, adopt): Linux copies it to
+                // every connection the listener accepts, so no setsockopt here.
                 Ok((
                     Transport::Tcp(std::sync::Arc::new(s)),
                     Address::Ip(remote),
@@ -139,6 +140,10 @@ fn bind_tcp(
     if addr.is_ipv6() {
         socket.set_only_v6(v6only)?;
     }
+    // No Nagle delay on the connections (Kestrel's NoDelay, on by default): set on the
+    // listener, it is inherited by each accepted socket (Linux copies the option at accept),
+    // which saves a system call per connection.
+    socket.set_nodelay(true)?;
     socket.bind(&addr.into())?;
     socket.listen(backlog.min(i32::MAX as u32) as i32)?;
     socket.set_nonblocking(true)?;
@@ -362,6 +367,8 @@ fn adopt(s: InheritedSocket) -> Result<Listener, Error> {
     let listener = match s.listener {
         InheritedListener::Tcp(l) => {
             l.set_nonblocking(true).map_err(err)?;
+            // Inherited by the connections it accepts, as in bind_tcp.
+            socket2::SockRef::from(&l).set_nodelay(true).map_err(err)?;
             let addr = l.local_addr().map_err(err)?;
             Listener::Tcp(l, addr)
         }
@@ -385,4 +392,55 @@ fn adopt(s: InheritedSocket) -> Result<Listener, Error> {
     };
     log::info!("Using the {what}: {}", listener.url());
     Ok(listener)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, Instant};
+
+    /// Accepts one connection from `l`, waiting at most 5 s (the listener is non-blocking).
+    fn accept_one(l: &Listener) -> Transport {
+        let t0 = Instant::now();
+        loop {
+            match l.accept() {
+                Ok((t, _, _)) => return t,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    assert!(t0.elapsed() < Duration::from_secs(5), "nothing to accept");
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                Err(e) => panic!("accept: {e}"),
+            }
+        }
+    }
+
+    fn nodelay(t: &Transport) -> bool {
+        match t {
+            Transport::Tcp(s) => s.nodelay().unwrap(),
+            _ => panic!("not TCP"),
+        }
+    }
+
+    /// Connections accepted from a bound listener and from an adopted one (as systemd
+    /// passes it: blocking, without the option) have TCP_NODELAY, set on the listener only.
+    #[test]
+    fn accepted_connections_have_nodelay() {
+        let bound = bind_tcp("127.0.0.1:0".parse().unwrap(), false, false, 16).unwrap();
+        let Address::Ip(addr) = bound.address() else {
+            panic!("not IP")
+        };
+        let _c = std::net::TcpStream::connect(addr).unwrap();
+        assert!(nodelay(&accept_one(&bound)));
+
+        let plain = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = plain.local_addr().unwrap();
+        let adopted = adopt(InheritedSocket {
+            fd: 3,
+            name: "test".into(),
+            listener: InheritedListener::Tcp(plain),
+        })
+        .unwrap();
+        let _c = std::net::TcpStream::connect(addr).unwrap();
+        assert!(nodelay(&accept_one(&adopted)));
+    }
 }
