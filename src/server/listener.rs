@@ -367,8 +367,9 @@ fn adopt(s: InheritedSocket) -> Result<Listener, Error> {
     let listener = match s.listener {
         InheritedListener::Tcp(l) => {
             l.set_nonblocking(true).map_err(err)?;
-            // Inherited by the connections it accepts, as in bind_tcp.
-            socket2::SockRef::from(&l).set_nodelay(true).map_err(err)?;
+            // Inherited by the connections it accepts, as in bind_tcp. Best effort: a
+            // socket the unit made that refuses the option still serves, with Nagle.
+            let _ = socket2::SockRef::from(&l).set_nodelay(true);
             let addr = l.local_addr().map_err(err)?;
             Listener::Tcp(l, addr)
         }
