@@ -5,8 +5,8 @@
 //! flow-control windows, PING, GOAWAY (graceful, in two phases) and every DoS bound the
 //! issue lists, each documented where it is enforced.
 //!
-//! The I/O driver (`crate::server` / `http1::conn`'s sibling, written separately) owns the
-//! socket: it feeds received bytes to [`Connection::recv`], takes complete requests from
+//! The I/O driver ([`super::driver`], the sibling of `http1::driver`, written separately)
+//! owns the socket: it feeds received bytes to [`Connection::recv`], takes complete requests from
 //! [`Connection::poll_event`] and runs their handlers on the worker pool, hands responses
 //! back with [`Connection::send_headers`] / [`Connection::send_data`] /
 //! [`Connection::send_trailers`], and writes what [`Connection::poll_output`] produces.
