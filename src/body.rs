@@ -110,9 +110,17 @@ impl Body {
         }
     }
 
-    /// A body written by `f` directly to the connection (chunked, flushed as written).
-    /// Requires synchronous I/O (server-wide, per endpoint or per request); without it
-    /// the server answers 500 and logs why.
+    /// A body written by `f` directly to the connection (chunked on HTTP/1.1, sent as it
+    /// is written, in pieces of up to MaxResponseBufferSize or at each flush). Requires
+    /// synchronous I/O (server-wide, per endpoint or per request); without it the server
+    /// answers 500 and logs why.
+    ///
+    /// As in Kestrel, the response starts with its first bytes: on HTTP/1 the head goes out
+    /// with the first piece written, at the first `flush`, or when `f` returns. So `f` may
+    /// read the request body before writing (a client that sent `Expect: 100-continue` gets
+    /// `100 Continue` at the first read), and when `f` fails before anything went out the
+    /// client gets an error status instead (the request body's, such as 413, or 500). A
+    /// handler that wants its head sent at once calls `flush` first.
     pub fn from_writer(f: impl FnOnce(&mut dyn Write) -> io::Result<()> + Send + 'static) -> Self {
         Body {
             kind: Kind::Writer(Box::new(f)),

@@ -376,19 +376,20 @@ fn streamed_body_and_expect_100_continue() {
     assert!(support::find(&rest, b"100 Continue").is_none(), "{rest:?}");
 }
 
-/// A handler that writes its response head before it reads the body (a streamed echo) must
-/// not make the server send `100 Continue` after the final status (RFC 9110 §10.1.1): that
-/// would land inside the chunked body. curl's own upload of 3 MB arrives byte-identical.
+/// The head of a `Body::from_writer` response waits for the writer's first bytes, as
+/// Kestrel starts a response at its first write or flush: a streamed echo reads the body
+/// first, so a client that asked for `100 Continue` gets it, then the final status. curl
+/// waits for the 100 before it sends its body (here up to 30 s); without it the upload
+/// would stall for that long.
 #[test]
-fn no_100_continue_after_the_final_status() {
+fn streamed_echo_sends_100_continue_before_its_head() {
     let srv = start(support::options(), StreamEcho);
-    // Raw client: the 200 head comes first; the body sent after it is echoed, and no 100
-    // follows anywhere.
     let mut c = RawClient::connect(&srv);
     c.send(
         b"POST /stream HTTP/1.1\r\nHost: localhost\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n",
     );
-    std::thread::sleep(Duration::from_millis(200));
+    let interim = c.response(false).expect("100 Continue");
+    assert_eq!(interim.status, 100, "{}", interim.head);
     c.send(b"hello");
     let resp = c.response(false).expect("the echoed response");
     assert_eq!(resp.status, 200, "{}", resp.head);
@@ -396,7 +397,6 @@ fn no_100_continue_after_the_final_status() {
     let (rest, _) = c.rest(Duration::from_millis(200));
     assert!(support::find(&rest, b"100 Continue").is_none(), "{rest:?}");
 
-    // curl -T sends `Expect: 100-continue` for a body this large.
     let dir = std::env::temp_dir().join(format!("falconet-expect-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let input = dir.join("in.bin");
@@ -406,10 +406,13 @@ fn no_100_continue_after_the_final_status() {
         .collect();
     std::fs::write(&input, &data).unwrap();
     let url = format!("http://{}/stream", srv.addr);
+    let started = Instant::now();
     let out = std::process::Command::new("curl")
         .args([
             "-sS",
             "--max-time",
+            "60",
+            "--expect100-timeout",
             "30",
             "-H",
             "Expect: 100-continue",
@@ -421,6 +424,7 @@ fn no_100_continue_after_the_final_status() {
         .arg(&url)
         .output()
         .expect("curl runs");
+    let took = started.elapsed();
     assert!(
         out.status.success(),
         "curl failed: {}",
@@ -430,4 +434,229 @@ fn no_100_continue_after_the_final_status() {
     let _ = std::fs::remove_dir_all(&dir);
     assert_eq!(echoed.len(), data.len());
     assert!(echoed == data, "echoed bytes differ");
+    assert!(
+        took < Duration::from_secs(20),
+        "curl waited for a 100 Continue that did not come: {took:?}"
+    );
+}
+
+/// A writer that flushes before it reads the body sends its final status first; then no
+/// `100 Continue` may follow (RFC 9110 §10.1.1: it would land inside the chunked body).
+#[test]
+fn no_100_continue_after_a_flushed_head() {
+    let options = ServerOptions {
+        allow_synchronous_io: true,
+        ..support::options()
+    };
+    let srv = start(options, |req: Request| {
+        let mut body = req.into_body();
+        Response::new(Body::from_writer(move |w| {
+            w.flush()?;
+            std::io::copy(&mut body, w)?;
+            Ok(())
+        }))
+    });
+    let mut c = RawClient::connect(&srv);
+    c.send(
+        b"POST /stream HTTP/1.1\r\nHost: localhost\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n",
+    );
+    std::thread::sleep(Duration::from_millis(200));
+    c.send(b"hello");
+    let resp = c.response(false).expect("the echoed response");
+    assert_eq!(resp.status, 200, "{}", resp.head);
+    assert_eq!(resp.body_str(), "hello");
+    let (rest, _) = c.rest(Duration::from_millis(200));
+    assert!(support::find(&rest, b"100 Continue").is_none(), "{rest:?}");
+}
+
+/// A writer that fails before it writes anything has sent nothing: the client gets a 500
+/// (and the connection closes) rather than a success status cut short, and the failure is
+/// logged as the application's. One that fails after writing can only end the connection.
+#[test]
+fn writer_failing_before_its_first_byte_is_a_500() {
+    let options = ServerOptions {
+        allow_synchronous_io: true,
+        ..support::options()
+    };
+    let srv = start(options, |req: Request| match req.uri().path() {
+        "/error" => Response::new(Body::from_writer(|_| {
+            Err(std::io::Error::other("no data for the report"))
+        })),
+        "/panic" => Response::new(Body::from_writer(|_| panic!("writer bug"))),
+        _ => Response::new(Body::from_writer(|w| {
+            w.write_all(b"partial")?;
+            w.flush()?;
+            Err(std::io::Error::other("gave up midway"))
+        })),
+    });
+    let resp = support::roundtrip(&srv, b"GET /error HTTP/1.1\r\nHost: localhost\r\n\r\n");
+    assert_eq!(resp.status, 500, "{}", resp.head);
+    assert_eq!(resp.header("connection"), Some("close"), "{}", resp.head);
+    let line = support::logged(
+        &[
+            "ERROR",
+            "the response writer failed",
+            "no data for the report",
+        ],
+        Duration::from_secs(2),
+    );
+    assert!(line.is_some(), "no error line explains the 500");
+    let resp = support::roundtrip(&srv, b"GET /panic HTTP/1.1\r\nHost: localhost\r\n\r\n");
+    assert_eq!(resp.status, 500, "{}", resp.head);
+    // After its head and some bytes: the 200 stands, the chunked body has no last chunk,
+    // and the connection ends.
+    let mut c = RawClient::connect(&srv);
+    c.send(b"GET /late HTTP/1.1\r\nHost: localhost\r\n\r\n");
+    let (all, closed) = c.rest(Duration::from_secs(2));
+    assert!(closed, "the connection stayed open");
+    let text = String::from_utf8_lossy(&all);
+    assert!(text.starts_with("HTTP/1.1 200 OK\r\n"), "{text}");
+    assert!(text.contains("\r\n7\r\npartial\r\n"), "{text}");
+    assert!(!text.ends_with("0\r\n\r\n"), "{text}");
+}
+
+/// A writer that reads the request body and meets a limit (here MaxRequestBodySize, on a
+/// chunked body) has sent nothing yet: the client gets the limit's status, 413, as a
+/// buffered request would, not a 200 cut short.
+#[test]
+fn body_limit_met_inside_a_writer_is_a_413() {
+    let mut options = support::options();
+    options.allow_synchronous_io = true;
+    options.limits.max_request_body_size = Some(10);
+    let srv = start(options, StreamEcho);
+    let resp = support::roundtrip(&srv, &chunked_post("/stream", &[b'z'; 50], 8));
+    assert_eq!(resp.status, 413, "{}", resp.head);
+    // Within the limit, the echo answers.
+    let resp = support::roundtrip(&srv, &chunked_post("/stream", b"small", 2));
+    assert_eq!(resp.status, 200, "{}", resp.head);
+    assert_eq!(resp.body_str(), "small");
+}
+
+/// A handler that answers with the request body itself (synchronous I/O) streams it back
+/// as it is read: with the request's Content-Length when it declared one, chunked when it
+/// came chunked, after `100 Continue` when the client asked for it; the connection stays
+/// open for the next request.
+#[test]
+fn request_body_returned_as_the_response_is_echoed() {
+    let options = ServerOptions {
+        allow_synchronous_io: true,
+        ..support::options()
+    };
+    let srv = start(options, |req: Request| Response::new(req.into_body()));
+    let mut c = RawClient::connect(&srv);
+    c.send(
+        b"PUT /echo HTTP/1.1\r\nHost: localhost\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n",
+    );
+    let interim = c.response(false).expect("100 Continue");
+    assert_eq!(interim.status, 100, "{}", interim.head);
+    c.send(b"hello");
+    let resp = c.response(false).expect("the echo");
+    assert_eq!(resp.status, 200, "{}", resp.head);
+    assert_eq!(resp.header("content-length"), Some("5"), "{}", resp.head);
+    assert_eq!(resp.header("transfer-encoding"), None, "{}", resp.head);
+    assert_eq!(resp.body_str(), "hello");
+    let data: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
+    c.send(&chunked_post("/echo", &data, 7_000));
+    let resp = c.response(false).expect("the chunked echo");
+    assert_eq!(
+        resp.header("transfer-encoding"),
+        Some("chunked"),
+        "{}",
+        resp.head
+    );
+    assert!(resp.body == data, "echoed bytes differ");
+    c.send(b"HEAD /echo HTTP/1.1\r\nHost: localhost\r\nContent-Length: 3\r\n\r\nabc");
+    let resp = c.response(true).expect("the HEAD answer");
+    assert_eq!(resp.header("content-length"), Some("3"), "{}", resp.head);
+    assert!(resp.body.is_empty());
+    c.send(&post("/echo", b"again"));
+    assert_eq!(c.response(false).unwrap().body_str(), "again");
+}
+
+/// A writer's response with a status that has no body (204, 304) goes out without one and
+/// without chunked framing, and the connection stays open.
+#[test]
+fn writer_response_with_a_bodiless_status() {
+    let options = ServerOptions {
+        allow_synchronous_io: true,
+        ..support::options()
+    };
+    let srv = start(options, |_req: Request| {
+        let mut r = Response::new(Body::from_writer(|w| w.write_all(b"not sent")));
+        *r.status_mut() = falconet::http::StatusCode::NO_CONTENT;
+        r
+    });
+    let mut c = RawClient::connect(&srv);
+    for _ in 0..2 {
+        c.send(b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n");
+        let resp = c.response(false).expect("a 204");
+        assert_eq!(resp.status, 204, "{}", resp.head);
+        assert_eq!(resp.header("transfer-encoding"), None, "{}", resp.head);
+        assert_eq!(resp.header("connection"), None, "{}", resp.head);
+    }
+    c.send(b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n");
+    let (rest, _) = c.rest(Duration::from_millis(300));
+    let text = String::from_utf8_lossy(&rest);
+    assert!(text.starts_with("HTTP/1.1 204"), "{text}");
+    assert!(!text.contains("not sent"), "{text}");
+}
+
+/// A writer's response to a client that stops reading is cut off by MinResponseDataRate
+/// after its grace period (the worker it holds is freed), and counted as a response-rate
+/// timeout as for any other response.
+#[test]
+fn writer_response_to_a_client_that_does_not_read_is_cut_off() {
+    const SIZE: usize = 64 << 20;
+    let mut options = support::options();
+    options.allow_synchronous_io = true;
+    options.limits.min_response_data_rate = Some(falconet::MinDataRate {
+        bytes_per_second: 1 << 20,
+        grace_period: Duration::from_secs(2),
+    });
+    let srv = start(options, |_req: Request| {
+        Response::new(Body::from_writer(|w| {
+            let block = vec![b'x'; 64 * 1024];
+            for _ in 0..SIZE / block.len() {
+                w.write_all(&block)?;
+            }
+            Ok(())
+        }))
+    });
+    let sock = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    sock.set_recv_buffer_size(4096).unwrap();
+    sock.connect(&srv.addr.into()).unwrap();
+    let mut slow: std::net::TcpStream = sock.into();
+    slow.write_all(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+        .unwrap();
+    let started = Instant::now();
+    let counted = || {
+        srv.handle
+            .stats()
+            .timeouts
+            .iter()
+            .any(|(k, n)| *k == "response_rate" && *n >= 1)
+    };
+    while !counted() {
+        assert!(
+            started.elapsed() < Duration::from_secs(15),
+            "no response-rate timeout counted: {:?}",
+            srv.handle.stats().timeouts
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // What the client reads now ends well before the whole body.
+    slow.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let mut total = 0usize;
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        match slow.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => total += n,
+        }
+        assert!(started.elapsed() < Duration::from_secs(30), "still reading");
+    }
+    assert!(
+        total < SIZE,
+        "the whole body arrived: the rate was not enforced"
+    );
 }

@@ -28,8 +28,8 @@ use super::encode::{
 use super::error::RequestError;
 use super::head::{Framing, RequestHead};
 use super::state::{
-    body_done, decode_buffered, fill_blocking, fill_nowait, read_body_blocking,
-    send_continue_if_pending, Cell, Http1, Lent, Meta, OutBody, Outgoing, Pending, READ_CHUNK,
+    body_done, decode_buffered, fill_blocking, fill_nowait, send_continue_if_pending, Cell, Http1,
+    Lent, Meta, OutBody, Outgoing, Pending, READ_CHUNK,
 };
 use super::stream::{CellWriter, Incoming};
 use crate::body::{Body, Kind};
@@ -617,13 +617,11 @@ impl H1<'_> {
                     OutBody::File(f)
                 }
                 Kind::File(f) => OutBody::Reader(Box::new(f)),
-                // The request body of this very connection echoed back (synchronous I/O).
-                Kind::Incoming(_) => {
-                    let (step, sent) = self.echo_request_body(framing, keep_alive, timer);
-                    self.log_done(sent);
-                    return step;
+                // A handler's writer and the request body echoed back are written by
+                // serve_streaming; an upgrade has returned above.
+                Kind::Empty | Kind::Writer(_) | Kind::Incoming(_) | Kind::Upgrade(_) => {
+                    OutBody::None
                 }
-                Kind::Empty | Kind::Writer(_) | Kind::Upgrade(_) => OutBody::None,
             }
         };
         self.s.out.set(Outgoing {
@@ -649,50 +647,6 @@ impl H1<'_> {
         }
         // Written by step_write from the drive loop, parking while the client is slow.
         Step::Continue
-    }
-
-    /// Writes the response head, then the request body of this same connection as the
-    /// response body, read as it arrives (a synchronous-I/O handler's echo).
-    fn echo_request_body(
-        &mut self,
-        framing: OutFraming,
-        keep_alive: bool,
-        mut timer: RateTimer,
-    ) -> (Step, u64) {
-        let head = std::mem::take(&mut self.l.wbuf);
-        let r = self.l.io.write_all(&head, &mut timer);
-        self.l.wbuf = head;
-        if r.is_err() {
-            return (Step::Close, 0);
-        }
-        let declared = match framing {
-            OutFraming::Length(n) => Some(n),
-            _ => None,
-        };
-        let mut scratch = vec![0u8; READ_CHUNK];
-        let mut written: u64 = 0;
-        loop {
-            let n = match read_body_blocking(self.l, self.s, &mut scratch) {
-                Ok(0) => break,
-                Ok(n) => n,
-                Err(_) => return (Step::Close, written),
-            };
-            written += n as u64;
-            if let Err(e) = self.write_framed(&scratch[..n], framing, &mut timer) {
-                self.log_write_failure(&e);
-                return (Step::Close, written);
-            }
-        }
-        if framing == OutFraming::Chunked {
-            if let Err(e) = self.l.io.write_all(b"0\r\n\r\n", &mut timer) {
-                self.log_write_failure(&e);
-                return (Step::Close, written);
-            }
-        }
-        if !keep_alive || declared.is_some_and(|d| d != written) {
-            return (Step::Linger, written);
-        }
-        (Step::Continue, written)
     }
 
     fn log_write_failure(&self, e: &IoFail) {
@@ -954,22 +908,6 @@ impl H1<'_> {
         }
     }
 
-    fn write_framed(
-        &mut self,
-        data: &[u8],
-        framing: OutFraming,
-        timer: &mut RateTimer,
-    ) -> Result<(), IoFail> {
-        if framing == OutFraming::Chunked {
-            let (line, len) = chunk_line(data.len());
-            self.l.io.write_all(&line[..len], timer)?;
-            self.l.io.write_all(data, timer)?;
-            self.l.io.write_all(b"\r\n", timer)
-        } else {
-            self.l.io.write_all(data, timer)
-        }
-    }
-
     /// After a streamed request: discards what the handler left unread, for up to
     /// `request_body_drain_timeout`. `false`: the connection must close.
     fn drain_body(&mut self) -> bool {
@@ -1174,19 +1112,33 @@ pub(crate) fn serve_streaming(
     if let Some(e) = body_error {
         return finish(take(&cell)?, &mut |h| linger_or_close(h.fail(e)));
     }
-    if let Kind::Writer(_) = &resp.body().kind {
+    if matches!(resp.body().kind, Kind::Writer(_) | Kind::Incoming(_)) {
         let (parts, body) = resp.into_parts();
-        let Kind::Writer(f) = body.kind else {
-            return None;
+        // The request body of this very connection echoed back is written as it is read,
+        // with the length it declared, as a handler's writer would copy it.
+        let (f, declared): (crate::body::WriteFn, _) = match body.kind {
+            Kind::Writer(f) => (f, None),
+            Kind::Incoming(mut i) => {
+                let declared = i.content_length();
+                let echo = move |w: &mut dyn std::io::Write| {
+                    let mut buf = vec![0u8; READ_CHUNK];
+                    loop {
+                        let n = i.read(&mut buf)?;
+                        if n == 0 {
+                            return Ok(());
+                        }
+                        w.write_all(&buf[..n])?;
+                    }
+                };
+                (Box::new(echo), declared)
+            }
+            _ => return None,
         };
-        let keep_alive = {
+        let (keep_alive, chunked, send) = {
             let mut guard = cell.lock().unwrap_or_else(|e| e.into_inner());
             let lent = guard.as_mut()?;
             let Lent { l, s } = &mut **lent;
-            H1 { l, s, cx }.begin_streamed(&parts, meta, rate)
-        };
-        let Ok(keep_alive) = keep_alive else {
-            return None;
+            H1 { l, s, cx }.begin_streamed(&parts, meta, declared)
         };
         let buffer = cx
             .options()
@@ -1194,31 +1146,58 @@ pub(crate) fn serve_streaming(
             .max_response_buffer_size
             .unwrap_or(64 * 1024)
             .max(1);
-        let mut writer = CellWriter::new(
-            cell.clone(),
-            meta.version == Version::HTTP_11 && !meta.is_head,
-            !meta.is_head,
-            buffer,
-            rate,
-        );
+        let mut writer = CellWriter::new(cell.clone(), chunked, send, buffer, rate);
+        let mut failure = None;
         let ok = match catch_unwind(AssertUnwindSafe(|| f(&mut writer))) {
             Ok(Ok(())) => writer.finish().is_ok(),
             Ok(Err(e)) => {
-                log::debug!("response writer failed: {e}");
+                failure = Some(e);
                 false
             }
             Err(p) => {
-                log::error!(
-                    "handler's response writer panicked: {}; closing the connection",
-                    panic_message(&p)
-                );
+                log::error!("handler's response writer panicked: {}", panic_message(&p));
                 false
             }
         };
         let sent = writer.sent();
+        let status = parts.status.as_u16();
         return finish(take(&cell)?, &mut |h| {
+            let started = h.s.response_started;
+            let body_error = h.s.core.body.as_ref().and_then(|b| b.error);
+            if let Some(e) = &failure {
+                if started && body_error.is_none() && e.kind() == std::io::ErrorKind::TimedOut {
+                    // MinResponseDataRate: counted and logged as for any response.
+                    h.log_slow_reader();
+                } else {
+                    // Before anything went out and not from the request body, the failure
+                    // is the application's; else mostly a client gone or misbehaving.
+                    let level = if started || body_error.is_some() {
+                        log::Level::Debug
+                    } else {
+                        log::Level::Error
+                    };
+                    log::log!(
+                        level,
+                        "Connection id \"{}\": the response writer failed: {e}",
+                        h.id()
+                    );
+                }
+            }
+            if !started {
+                // Nothing went out: the request body's error or a 500 answers instead of
+                // the handler's status (a panic was logged above).
+                h.l.wbuf.clear();
+                return linger_or_close(match body_error {
+                    Some(e) => h.fail(e),
+                    None => h.simple_error(500),
+                });
+            }
+            h.cx.counters().response(status);
+            if let Some(e) = h.s.alog.as_mut() {
+                e.set_status(status);
+            }
             h.log_done(sent);
-            if ok && keep_alive && h.drain_body() {
+            if ok && keep_alive && declared.is_none_or(|d| d == sent || !send) && h.drain_body() {
                 h.next_request();
                 return Outcome::Continue;
             }
@@ -1265,32 +1244,32 @@ fn finish_lent(
 }
 
 impl H1<'_> {
-    /// Writes the head of a response whose body the handler writes itself
-    /// ([`crate::Body::from_writer`]): chunked on HTTP/1.1, else closed by the end of the
-    /// connection. `Ok(keep_alive)`, or `Err` when the head could not be written.
+    /// Prepares the head of a response whose body the handler writes itself
+    /// ([`crate::Body::from_writer`]) or echoes from the request (`declared`: its length):
+    /// with that length, else chunked on HTTP/1.1 and closed by the end of the connection
+    /// on HTTP/1.0. The head waits in the write buffer for the writer's first bytes (see
+    /// [`CellWriter`]). Returns whether the connection stays open after it, whether the
+    /// body is chunked, and whether it is sent at all (not for HEAD, 204 or 304).
     fn begin_streamed(
         &mut self,
         parts: &http::response::Parts,
         meta: Meta,
-        rate: Option<crate::MinDataRate>,
-    ) -> Result<bool, ()> {
-        let chunked = meta.version == Version::HTTP_11 && !meta.is_head;
-        let keep_alive = chunked
+        declared: Option<u64>,
+    ) -> (bool, bool, bool) {
+        let has_body = exchange::status_has_body(parts.status);
+        let framing = match declared {
+            _ if !has_body => OutFraming::NoBody,
+            Some(n) => OutFraming::Length(n),
+            None if meta.is_head => OutFraming::NoBody,
+            None if meta.version == Version::HTTP_11 => OutFraming::Chunked,
+            None => OutFraming::Close,
+        };
+        let send = has_body && !meta.is_head;
+        let keep_alive = framing != OutFraming::Close
             && meta.keep_alive
             && !self.cx.is_shutting_down()
             && !wants_close(&parts.headers);
         self.l.fresh_wbuf();
-        let framing = if meta.is_head {
-            OutFraming::NoBody
-        } else if chunked {
-            OutFraming::Chunked
-        } else {
-            OutFraming::Close
-        };
-        self.cx.counters().response(parts.status.as_u16());
-        if let Some(e) = self.s.alog.as_mut() {
-            e.set_status(parts.status.as_u16());
-        }
         encode_head(
             &mut self.l.wbuf,
             parts.status,
@@ -1305,12 +1284,7 @@ impl H1<'_> {
                 server_header: self.cx.options().add_server_header,
             },
         );
-        self.s.response_started = true;
-        let mut timer = RateTimer::new(rate);
-        let wbuf = std::mem::take(&mut self.l.wbuf);
-        let r = self.l.io.write_all(&wbuf, &mut timer);
-        self.l.wbuf = wbuf;
-        r.map(|()| keep_alive).map_err(|_| ())
+        (keep_alive, framing == OutFraming::Chunked, send)
     }
 }
 

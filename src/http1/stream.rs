@@ -98,6 +98,12 @@ impl crate::body::Streamed for Incoming {
 
 /// The response body writer handed to a [`crate::Body::from_writer`] callback: buffers up
 /// to MaxResponseBufferSize, then writes a chunk under MinResponseDataRate.
+///
+/// The response head waits in the connection's write buffer until the first bytes go out
+/// (a full buffer, a flush, or the end), as Kestrel starts a response at its first write
+/// or flush: a callback that reads the request body before writing gets `100 Continue`
+/// sent to a client that asked for it, and one that fails before writing can still be
+/// answered with an error status.
 pub(crate) struct CellWriter {
     cell: Cell,
     chunked: bool,
@@ -128,27 +134,35 @@ impl CellWriter {
         }
     }
 
+    /// Writes the head if it still waits, what is buffered, and (`last`) the last chunk.
     fn emit(&mut self, last: bool) -> io::Result<()> {
         if !self.send {
             self.buf.clear();
-            return Ok(());
         }
         let mut g = lock(&self.cell);
         let conn = g.as_mut().ok_or_else(finished)?;
+        let Lent { l, s } = &mut **conn;
+        if !l.wbuf.is_empty() {
+            // The head goes out now (or the attempt is made): no 100 Continue may
+            // follow, and no error status replace it.
+            s.response_started = true;
+            l.io.write_all(&l.wbuf, &mut self.timer)?;
+            l.wbuf.clear();
+        }
         if !self.buf.is_empty() {
             if self.chunked {
                 let (line, len) = super::encode::chunk_line(self.buf.len());
-                conn.l.io.write_all(&line[..len], &mut self.timer)?;
-                conn.l.io.write_all(&self.buf, &mut self.timer)?;
-                conn.l.io.write_all(b"\r\n", &mut self.timer)?;
+                l.io.write_all(&line[..len], &mut self.timer)?;
+                l.io.write_all(&self.buf, &mut self.timer)?;
+                l.io.write_all(b"\r\n", &mut self.timer)?;
             } else {
-                conn.l.io.write_all(&self.buf, &mut self.timer)?;
+                l.io.write_all(&self.buf, &mut self.timer)?;
             }
             self.sent += self.buf.len() as u64;
             self.buf.clear();
         }
         if last && self.chunked {
-            conn.l.io.write_all(b"0\r\n\r\n", &mut self.timer)?;
+            l.io.write_all(b"0\r\n\r\n", &mut self.timer)?;
         }
         Ok(())
     }
@@ -158,7 +172,7 @@ impl CellWriter {
         self.sent
     }
 
-    /// Writes what is buffered and the last chunk.
+    /// Writes the head if it still waits, what is buffered, and the last chunk.
     pub(crate) fn finish(&mut self) -> io::Result<()> {
         self.emit(true)
     }
