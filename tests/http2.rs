@@ -244,6 +244,42 @@ fn reader_and_sync_writer_bodies() {
     });
 }
 
+/// A writer body that fails (an error or a panic) ends its stream with RST_STREAM
+/// INTERNAL_ERROR, so the client sees the response cut short; HTTP/2 has no other way to
+/// say so once the body has no declared length. The connection serves on.
+#[test]
+fn a_failing_sync_writer_resets_its_stream() {
+    let mut options = support::options();
+    options.allow_synchronous_io = true;
+    let server = start(options, |req: Request| {
+        let path = req.uri().path().to_string();
+        Response::new(Body::from_writer(move |w| {
+            w.write_all(&[b'p'; 40_000])?;
+            w.flush()?;
+            match path.as_str() {
+                "/error" => Err(std::io::Error::other("gave up midway")),
+                "/panic" => panic!("writer bug"),
+                _ => Ok(()),
+            }
+        }))
+    });
+    rt().block_on(async {
+        let mut c = connect(server.addr).await;
+        for path in ["/error", "/panic"] {
+            match send(&mut c, "GET", path, None).await {
+                Ok((s, _, b)) => panic!(
+                    "{path}: the body cut short ended as complete ({s}, {} bytes)",
+                    b.len()
+                ),
+                Err(e) => assert_eq!(e.reason(), Some(h2::Reason::INTERNAL_ERROR), "{path}: {e}"),
+            }
+        }
+        let (s, _, b) = send(&mut c, "GET", "/ok", None).await.unwrap();
+        assert_eq!(s, 200);
+        assert_eq!(b.len(), 40_000);
+    });
+}
+
 #[test]
 fn http1_to_an_http2_only_endpoint_gets_a_plain_400() {
     let mut options = support::options();

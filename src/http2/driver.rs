@@ -19,11 +19,11 @@
 //! generation makes a stale one harmless). After parking, the parking worker looks at the
 //! mailbox once more and, if a response arrived meanwhile, takes the connection back.
 
+use crossbeam_channel::{Receiver, Sender, TryRecvError};
 use std::collections::{HashMap, VecDeque};
 use std::io::{self, Read, Write};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{Receiver, SyncSender, TryRecvError};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -827,7 +827,7 @@ fn finish(
             }
         }
         Some(f) => {
-            let (tx, rx) = std::sync::mpsc::sync_channel(WRITER_CHUNKS);
+            let (tx, rx) = crossbeam_channel::bounded(WRITER_CHUNKS);
             let mut reader = Body::from_reader(
                 ChannelReader {
                     rx,
@@ -851,12 +851,18 @@ fn finish(
                 buf: Vec::with_capacity(READ_CHUNK),
                 cx,
             };
-            let r = f(&mut w).and_then(|_| w.flush());
+            let r = match catch_unwind(AssertUnwindSafe(|| f(&mut w))) {
+                Ok(r) => r.and_then(|_| w.flush()),
+                Err(_) => Err(io::Error::other("the handler's response writer panicked")),
+            };
             if let Err(e) = r {
                 log::debug!(
                     "Connection id \"{conn_id}\" stream {}: response writer failed: {e}",
                     id.value()
                 );
+                // An empty chunk tells the connection the body is cut short: it resets the
+                // stream rather than end it as if it were complete.
+                let _ = w.tx.send(Vec::new());
             }
             drop(w);
             wake(mb, cx);
@@ -1066,6 +1072,9 @@ impl Read for ChannelReader {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         if self.pos >= self.chunk.len() {
             match self.rx.try_recv() {
+                Ok(c) if c.is_empty() => {
+                    return Err(io::Error::other("the response writer failed"));
+                }
                 Ok(c) => {
                     self.chunk = c;
                     self.pos = 0;
@@ -1084,7 +1093,7 @@ impl Read for ChannelReader {
 /// The handler's end: blocks when the connection is [`WRITER_CHUNKS`] chunks behind (the
 /// client reads slowly), which is what synchronous I/O means.
 struct ChannelWriter<'a> {
-    tx: SyncSender<Vec<u8>>,
+    tx: Sender<Vec<u8>>,
     mb: Arc<Mailbox>,
     buf: Vec<u8>,
     cx: &'a dyn Context,
