@@ -56,6 +56,29 @@ fn chunked_post(path: &str, body: &[u8], chunk: usize) -> Vec<u8> {
     req
 }
 
+/// The test options with synchronous I/O allowed server-wide.
+fn sync_io_options() -> ServerOptions {
+    ServerOptions {
+        allow_synchronous_io: true,
+        ..support::options()
+    }
+}
+
+/// Sends `METHOD PATH` with `Content-Length: 5` and `Expect: 100-continue`, checks that
+/// `100 Continue` comes first, then sends `hello` and returns the final response.
+fn hello_after_100_continue(c: &mut RawClient, method_path: &str) -> support::RawResponse {
+    c.send(
+        format!(
+            "{method_path} HTTP/1.1\r\nHost: localhost\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n"
+        )
+        .as_bytes(),
+    );
+    let interim = c.response(false).expect("100 Continue");
+    assert_eq!(interim.status, 100, "{}", interim.head);
+    c.send(b"hello");
+    c.response(false).expect("the final response")
+}
+
 #[test]
 fn from_writer_without_opt_in_is_a_500_and_logged() {
     let conn_id = Arc::new(Mutex::new(None));
@@ -385,13 +408,7 @@ fn streamed_body_and_expect_100_continue() {
 fn streamed_echo_sends_100_continue_before_its_head() {
     let srv = start(support::options(), StreamEcho);
     let mut c = RawClient::connect(&srv);
-    c.send(
-        b"POST /stream HTTP/1.1\r\nHost: localhost\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n",
-    );
-    let interim = c.response(false).expect("100 Continue");
-    assert_eq!(interim.status, 100, "{}", interim.head);
-    c.send(b"hello");
-    let resp = c.response(false).expect("the echoed response");
+    let resp = hello_after_100_continue(&mut c, "POST /stream");
     assert_eq!(resp.status, 200, "{}", resp.head);
     assert_eq!(resp.body_str(), "hello");
     let (rest, _) = c.rest(Duration::from_millis(200));
@@ -444,11 +461,7 @@ fn streamed_echo_sends_100_continue_before_its_head() {
 /// `100 Continue` may follow (RFC 9110 §10.1.1: it would land inside the chunked body).
 #[test]
 fn no_100_continue_after_a_flushed_head() {
-    let options = ServerOptions {
-        allow_synchronous_io: true,
-        ..support::options()
-    };
-    let srv = start(options, |req: Request| {
+    let srv = start(sync_io_options(), |req: Request| {
         let mut body = req.into_body();
         Response::new(Body::from_writer(move |w| {
             w.flush()?;
@@ -474,11 +487,7 @@ fn no_100_continue_after_a_flushed_head() {
 /// logged as the application's. One that fails after writing can only end the connection.
 #[test]
 fn writer_failing_before_its_first_byte_is_a_500() {
-    let options = ServerOptions {
-        allow_synchronous_io: true,
-        ..support::options()
-    };
-    let srv = start(options, |req: Request| match req.uri().path() {
+    let srv = start(sync_io_options(), |req: Request| match req.uri().path() {
         "/error" => Response::new(Body::from_writer(|_| {
             Err(std::io::Error::other("no data for the report"))
         })),
@@ -538,19 +547,11 @@ fn body_limit_met_inside_a_writer_is_a_413() {
 /// open for the next request.
 #[test]
 fn request_body_returned_as_the_response_is_echoed() {
-    let options = ServerOptions {
-        allow_synchronous_io: true,
-        ..support::options()
-    };
-    let srv = start(options, |req: Request| Response::new(req.into_body()));
+    let srv = start(sync_io_options(), |req: Request| {
+        Response::new(req.into_body())
+    });
     let mut c = RawClient::connect(&srv);
-    c.send(
-        b"PUT /echo HTTP/1.1\r\nHost: localhost\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n",
-    );
-    let interim = c.response(false).expect("100 Continue");
-    assert_eq!(interim.status, 100, "{}", interim.head);
-    c.send(b"hello");
-    let resp = c.response(false).expect("the echo");
+    let resp = hello_after_100_continue(&mut c, "PUT /echo");
     assert_eq!(resp.status, 200, "{}", resp.head);
     assert_eq!(resp.header("content-length"), Some("5"), "{}", resp.head);
     assert_eq!(resp.header("transfer-encoding"), None, "{}", resp.head);
@@ -577,11 +578,7 @@ fn request_body_returned_as_the_response_is_echoed() {
 /// without chunked framing, and the connection stays open.
 #[test]
 fn writer_response_with_a_bodiless_status() {
-    let options = ServerOptions {
-        allow_synchronous_io: true,
-        ..support::options()
-    };
-    let srv = start(options, |_req: Request| {
+    let srv = start(sync_io_options(), |_req: Request| {
         let mut r = Response::new(Body::from_writer(|w| w.write_all(b"not sent")));
         *r.status_mut() = falconet::http::StatusCode::NO_CONTENT;
         r
