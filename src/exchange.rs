@@ -133,6 +133,17 @@ pub(crate) fn declared_length(body: &Body, headers: &http::HeaderMap) -> Option<
     })
 }
 
+/// The message of a caught panic, for its log line.
+pub(crate) fn panic_message(p: &Box<dyn std::any::Any + Send>) -> String {
+    if let Some(s) = p.downcast_ref::<&str>() {
+        (*s).to_string()
+    } else if let Some(s) = p.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "(non-string panic payload)".to_string()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

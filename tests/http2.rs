@@ -244,9 +244,10 @@ fn reader_and_sync_writer_bodies() {
     });
 }
 
-/// A writer body that fails (an error or a panic) ends its stream with RST_STREAM
-/// INTERNAL_ERROR, so the client sees the response cut short; HTTP/2 has no other way to
-/// say so once the body has no declared length. The connection serves on.
+/// A writer body that fails (an error or a panic) after its first bytes went out ends its
+/// stream with RST_STREAM INTERNAL_ERROR, so the client sees the response cut short; HTTP/2
+/// has no other way to say so once the body has no declared length. The connection serves
+/// on.
 #[test]
 fn a_failing_sync_writer_resets_its_stream() {
     let mut options = support::options();
@@ -278,6 +279,106 @@ fn a_failing_sync_writer_resets_its_stream() {
         assert_eq!(s, 200);
         assert_eq!(b.len(), 40_000);
     });
+}
+
+/// The HEADERS of a writer response wait for its first bytes, as HTTP/1's head does: a
+/// writer that fails or panics before writing anything, or after writing less than a
+/// piece without a flush, is answered with a 500 instead of the handler's status.
+#[test]
+fn a_sync_writer_failing_before_its_first_bytes_is_a_500() {
+    let mut options = support::options();
+    options.allow_synchronous_io = true;
+    let server = start(options, |req: Request| {
+        let path = req.uri().path().to_string();
+        let mut r = Response::new(Body::from_writer(move |w| {
+            if path == "/unflushed" {
+                w.write_all(b"not sent")?;
+            }
+            match path.as_str() {
+                "/panic" => panic!("writer bug"),
+                _ => Err(std::io::Error::other("gave up")),
+            }
+        }));
+        r.headers_mut()
+            .insert("x-handler", falconet::http::HeaderValue::from_static("1"));
+        r
+    });
+    rt().block_on(async {
+        let mut c = connect(server.addr).await;
+        for path in ["/error", "/panic", "/unflushed"] {
+            let (s, h, b) = send(&mut c, "GET", path, None).await.unwrap();
+            assert_eq!(s, 500, "{path}");
+            assert!(h.get("x-handler").is_none(), "{path}: {h:?}");
+            assert!(b.is_empty(), "{path}: {b:?}");
+        }
+    });
+}
+
+/// A writer that returns before its first piece went out sends its body whole, with a
+/// Content-Length (none for HEAD, whose body is not sent); one that flushes streams it
+/// without one. Either way the client gets every byte.
+#[test]
+fn a_sync_writer_that_never_flushes_gets_a_content_length() {
+    let mut options = support::options();
+    options.allow_synchronous_io = true;
+    let server = start(options, |req: Request| {
+        let flush = req.uri().path() == "/flushed";
+        Response::new(Body::from_writer(move |w| {
+            w.write_all(b"first,")?;
+            if flush {
+                w.flush()?;
+            }
+            w.write_all(b"second")
+        }))
+    });
+    rt().block_on(async {
+        let mut c = connect(server.addr).await;
+        let (s, h, b) = send(&mut c, "GET", "/whole", None).await.unwrap();
+        assert_eq!(s, 200);
+        assert_eq!(h["content-length"], "12");
+        assert_eq!(b, b"first,second");
+        let (s, h, b) = send(&mut c, "HEAD", "/whole", None).await.unwrap();
+        assert_eq!(s, 200);
+        assert!(h.get("content-length").is_none(), "{h:?}");
+        assert!(b.is_empty());
+        let (s, h, b) = send(&mut c, "GET", "/flushed", None).await.unwrap();
+        assert_eq!(s, 200);
+        assert!(h.get("content-length").is_none(), "{h:?}");
+        assert_eq!(b, b"first,second");
+    });
+}
+
+/// A writer whose connection ended before its first bytes (the client went away while
+/// the handler ran) gets an error from its writes instead of blocking its worker for ever.
+#[test]
+fn a_sync_writer_whose_connection_ended_gets_an_error() {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let mut options = support::options();
+    options.allow_synchronous_io = true;
+    let server = start(options, move |_req: Request| {
+        let tx = tx.clone();
+        Response::new(Body::from_writer(move |w| {
+            std::thread::sleep(Duration::from_millis(300));
+            let r = (0..1000).try_for_each(|_| {
+                w.write_all(&[b'x'; 16 * 1024])?;
+                w.flush()
+            });
+            let _ = tx.send(r.is_err());
+            r
+        }))
+    });
+    rt().block_on(async {
+        let c = connect(server.addr).await;
+        let req = HttpRequest::builder()
+            .uri("http://localhost/")
+            .body(())
+            .unwrap();
+        let mut c = c.ready().await.unwrap();
+        let _response = c.send_request(req, true).unwrap();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    });
+    // The runtime is gone, and with it the connection.
+    assert_eq!(rx.recv_timeout(Duration::from_secs(10)), Ok(true));
 }
 
 #[test]

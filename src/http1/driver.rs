@@ -435,7 +435,7 @@ impl H1<'_> {
                 log::error!(
                     "Connection id \"{}\": handler panicked: {}; responding 500",
                     self.id(),
-                    panic_message(&p)
+                    exchange::panic_message(&p)
                 );
                 return self.simple_error(500);
             }
@@ -1087,7 +1087,7 @@ pub(crate) fn serve_streaming(
     let resp = match result {
         Ok(r) => r,
         Err(p) => {
-            let msg = panic_message(&p);
+            let msg = exchange::panic_message(&p);
             return finish(take(&cell)?, &mut |h| {
                 log::error!(
                     "Connection id \"{}\": handler panicked: {msg}; responding 500",
@@ -1155,7 +1155,10 @@ pub(crate) fn serve_streaming(
                 false
             }
             Err(p) => {
-                log::error!("handler's response writer panicked: {}", panic_message(&p));
+                log::error!(
+                    "handler's response writer panicked: {}",
+                    exchange::panic_message(&p)
+                );
                 false
             }
         };
@@ -1285,16 +1288,6 @@ impl H1<'_> {
             },
         );
         (keep_alive, framing == OutFraming::Chunked, send)
-    }
-}
-
-fn panic_message(p: &Box<dyn std::any::Any + Send>) -> String {
-    if let Some(s) = p.downcast_ref::<&str>() {
-        (*s).to_string()
-    } else if let Some(s) = p.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "(non-string panic payload)".to_string()
     }
 }
 

@@ -62,29 +62,46 @@ type Log = Option<Box<crate::access_log::Entry>>;
 /// Where finished handlers leave their responses for the connection.
 #[derive(Default)]
 pub(crate) struct Mailbox {
-    done: Mutex<VecDeque<Done>>,
+    /// The responses, and whether the connection has ended (then nothing is kept).
+    done: Mutex<(VecDeque<Done>, bool)>,
     /// The poller token while the connection is parked (0: not parked).
     pub(crate) parked: AtomicU64,
 }
 
 impl Mailbox {
+    fn lock(&self) -> std::sync::MutexGuard<'_, (VecDeque<Done>, bool)> {
+        self.done.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Leaves a response for the connection; once it has ended, the response is dropped
+    /// (with it a writer's channel, so that the writer's next send fails instead of
+    /// waiting for a reader that will never come).
     fn push(&self, d: Done) {
-        self.done
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push_back(d);
+        let mut g = self.lock();
+        if g.1 {
+            drop(g);
+            drop(d);
+        } else {
+            g.0.push_back(d);
+        }
     }
 
     fn take_all(&self) -> VecDeque<Done> {
-        std::mem::take(&mut *self.done.lock().unwrap_or_else(|e| e.into_inner()))
+        std::mem::take(&mut self.lock().0)
+    }
+
+    /// The connection has ended: drops what waits and what comes later.
+    fn close(&self) {
+        let left = {
+            let mut g = self.lock();
+            g.1 = true;
+            std::mem::take(&mut g.0)
+        };
+        drop(left);
     }
 
     pub(crate) fn has_pending(&self) -> bool {
-        !self
-            .done
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .is_empty()
+        !self.lock().0.is_empty()
     }
 }
 
@@ -124,6 +141,12 @@ pub(crate) struct H2 {
     /// the connection goes back to its event loop (park or yield): the next drive may come
     /// from an event whose bytes nothing else will announce, so it must read.
     read_hint: bool,
+}
+
+impl Drop for H2 {
+    fn drop(&mut self) {
+        self.mailbox.close();
+    }
 }
 
 impl H2 {
@@ -837,32 +860,61 @@ fn finish(
                 None,
             );
             reader.trailers = trailers;
+            let send = !head_request && exchange::status_has_body(resp.status());
             *resp.body_mut() = reader;
-            mb.push(Done {
-                id,
-                response: resp,
-                head_request,
-                log,
-            });
-            wake(mb, cx);
             let mut w = ChannelWriter {
                 tx,
                 mb: mb.clone(),
                 buf: Vec::with_capacity(READ_CHUNK),
                 cx,
+                head: Some(Done {
+                    id,
+                    response: resp,
+                    head_request,
+                    log,
+                }),
+                send,
             };
+            let mut panicked = false;
             let r = match catch_unwind(AssertUnwindSafe(|| f(&mut w))) {
-                Ok(r) => r.and_then(|_| w.flush()),
-                Err(_) => Err(io::Error::other("the handler's response writer panicked")),
+                Ok(r) => r.and_then(|_| w.finish()),
+                Err(p) => {
+                    panicked = true;
+                    log::error!(
+                        "Connection id \"{conn_id}\" stream {}: the handler's response writer \
+                         panicked: {}",
+                        id.value(),
+                        exchange::panic_message(&p)
+                    );
+                    Err(io::Error::other("the handler's response writer panicked"))
+                }
             };
             if let Err(e) = r {
-                log::debug!(
-                    "Connection id \"{conn_id}\" stream {}: response writer failed: {e}",
-                    id.value()
-                );
-                // An empty chunk tells the connection the body is cut short: it resets the
-                // stream rather than end it as if it were complete.
-                let _ = w.tx.send(Vec::new());
+                match w.head.take() {
+                    Some(mut d) => {
+                        // Nothing went out: the failure is the application's (the request
+                        // body was read whole before the handler ran), and a 500 answers
+                        // instead (a panic was logged above).
+                        if !panicked {
+                            log::error!(
+                                "Connection id \"{conn_id}\" stream {}: the response writer \
+                                 failed: {e}; responding 500",
+                                id.value()
+                            );
+                        }
+                        d.response = status_response(500);
+                        mb.push(d);
+                    }
+                    None => {
+                        log::debug!(
+                            "Connection id \"{conn_id}\" stream {}: response writer failed: {e}",
+                            id.value()
+                        );
+                        // An empty chunk tells the connection the body is cut short: it
+                        // resets the stream rather than end it as if it were complete.
+                        let _ = w.tx.send(Vec::new());
+                    }
+                }
             }
             drop(w);
             wake(mb, cx);
@@ -1092,23 +1144,59 @@ impl Read for ChannelReader {
 
 /// The handler's end: blocks when the connection is [`WRITER_CHUNKS`] chunks behind (the
 /// client reads slowly), which is what synchronous I/O means.
+///
+/// The response waits here until the writer's first bytes go out (a full buffer or a
+/// flush), as HTTP/1's does: a writer that fails before then is answered with a 500, and
+/// one that ends before then sends its whole body at once, with a Content-Length.
 struct ChannelWriter<'a> {
     tx: Sender<Vec<u8>>,
     mb: Arc<Mailbox>,
     buf: Vec<u8>,
     cx: &'a dyn Context,
+    /// The response (its body the connection's end of the channel) until it starts.
+    head: Option<Done>,
+    /// Whether the body is sent (not for HEAD, nor for a status without a body).
+    send: bool,
+}
+
+impl ChannelWriter<'_> {
+    /// The writer has returned: a response that has not started goes out whole.
+    fn finish(&mut self) -> io::Result<()> {
+        let Some(mut d) = self.head.take() else {
+            return self.flush();
+        };
+        let trailers = d.response.body_mut().trailers.take();
+        let mut body = Body::from(std::mem::take(&mut self.buf));
+        if !self.send {
+            body = Body::empty();
+        }
+        body.trailers = trailers;
+        *d.response.body_mut() = body;
+        self.mb.push(d);
+        wake(&self.mb, self.cx);
+        Ok(())
+    }
 }
 
 impl Write for ChannelWriter<'_> {
     fn write(&mut self, data: &[u8]) -> io::Result<usize> {
-        self.buf.extend_from_slice(data);
-        if self.buf.len() >= READ_CHUNK {
-            self.flush()?;
+        if self.send {
+            self.buf.extend_from_slice(data);
+            if self.buf.len() >= READ_CHUNK {
+                self.flush()?;
+            }
         }
         Ok(data.len())
     }
 
     fn flush(&mut self) -> io::Result<()> {
+        if let Some(d) = self.head.take() {
+            // The response starts: HEADERS now, the body through the channel.
+            self.mb.push(d);
+            if self.buf.is_empty() {
+                wake(&self.mb, self.cx);
+            }
+        }
         if self.buf.is_empty() {
             return Ok(());
         }
