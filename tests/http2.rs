@@ -295,8 +295,8 @@ fn a_sync_writer_failing_before_its_first_bytes_is_a_500() {
                 w.write_all(b"not sent")?;
             }
             match path.as_str() {
-                "/panic" => panic!("writer bug"),
-                _ => Err(std::io::Error::other("gave up")),
+                "/panic" => panic!("writer bug before its first byte"),
+                _ => Err(std::io::Error::other("gave up before writing")),
             }
         }));
         r.headers_mut()
@@ -312,6 +312,26 @@ fn a_sync_writer_failing_before_its_first_bytes_is_a_500() {
             assert!(b.is_empty(), "{path}: {b:?}");
         }
     });
+    for needles in [
+        [
+            "ERROR",
+            "stream 1:",
+            "response writer failed",
+            "gave up before writing",
+        ],
+        [
+            "ERROR",
+            "stream 3:",
+            "response writer panicked",
+            "writer bug before its first byte",
+        ],
+    ] {
+        let line = support::logged(&needles, Duration::from_secs(2));
+        assert!(
+            line.is_some(),
+            "no error line explains the 500: {needles:?}"
+        );
+    }
 }
 
 /// A writer that returns before its first piece went out sends its body whole, with a

@@ -491,7 +491,9 @@ fn writer_failing_before_its_first_byte_is_a_500() {
         "/error" => Response::new(Body::from_writer(|_| {
             Err(std::io::Error::other("no data for the report"))
         })),
-        "/panic" => Response::new(Body::from_writer(|_| panic!("writer bug"))),
+        "/panic" => Response::new(Body::from_writer(|_| {
+            panic!("writer bug before its first byte")
+        })),
         _ => Response::new(Body::from_writer(|w| {
             w.write_all(b"partial")?;
             w.flush()?;
@@ -512,6 +514,16 @@ fn writer_failing_before_its_first_byte_is_a_500() {
     assert!(line.is_some(), "no error line explains the 500");
     let resp = support::roundtrip(&srv, b"GET /panic HTTP/1.1\r\nHost: localhost\r\n\r\n");
     assert_eq!(resp.status, 500, "{}", resp.head);
+    let line = support::logged(
+        &[
+            "ERROR",
+            "Connection id",
+            "response writer panicked",
+            "writer bug before its first byte",
+        ],
+        Duration::from_secs(2),
+    );
+    assert!(line.is_some(), "no error line explains the 500");
     // After its head and some bytes: the 200 stands, the chunked body has no last chunk,
     // and the connection ends.
     let mut c = RawClient::connect(&srv);

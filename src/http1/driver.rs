@@ -1148,6 +1148,7 @@ pub(crate) fn serve_streaming(
             .max(1);
         let mut writer = CellWriter::new(cell.clone(), chunked, send, buffer, rate);
         let mut failure = None;
+        let mut panicked = None;
         let ok = match catch_unwind(AssertUnwindSafe(|| f(&mut writer))) {
             Ok(Ok(())) => writer.finish().is_ok(),
             Ok(Err(e)) => {
@@ -1155,10 +1156,7 @@ pub(crate) fn serve_streaming(
                 false
             }
             Err(p) => {
-                log::error!(
-                    "handler's response writer panicked: {}",
-                    exchange::panic_message(&p)
-                );
+                panicked = Some(exchange::panic_message(&p));
                 false
             }
         };
@@ -1167,6 +1165,12 @@ pub(crate) fn serve_streaming(
         return finish(take(&cell)?, &mut |h| {
             let started = h.s.response_started;
             let body_error = h.s.core.body.as_ref().and_then(|b| b.error);
+            if let Some(m) = &panicked {
+                log::error!(
+                    "Connection id \"{}\": the handler's response writer panicked: {m}",
+                    h.id()
+                );
+            }
             if let Some(e) = &failure {
                 if started && body_error.is_none() && e.kind() == std::io::ErrorKind::TimedOut {
                     // MinResponseDataRate: counted and logged as for any response.
