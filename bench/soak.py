@@ -309,7 +309,9 @@ def cmd_upload(args, c):
 
 def cmd_curlup(args, c):
     """Uploads with curl: HTTP/1.1 (curl sends Expect: 100-continue above 1 MiB), h2c with
-    prior knowledge, and h2 over TLS (ALPN); the echoed file compared with the one sent."""
+    prior knowledge, and h2 over TLS (ALPN); the echoed file compared with the one sent.
+    Rounds alternate between /upload (a buffered echo) and /stream (a synchronous-I/O
+    writer, which over HTTP/2 sends its HEADERS with its first bytes)."""
     data = payloads(2)
     os.makedirs(args.dir, exist_ok=True)
     files = {}
@@ -324,19 +326,22 @@ def cmd_curlup(args, c):
         ("h2c", ["--http2-prior-knowledge"], f"http://{args.http}", "2"),
         ("h2tls", ["--http2", "--cacert", args.ca], f"https://{args.https}", "2"),
     ]
+    rounds = 0
     while left(args.until) > 1:
+        route = "/stream" if rounds % 2 else "/upload"
+        rounds += 1
         for name, flags, base, version in variants:
             for n, path in files.items():
                 if left(args.until) <= 0:
                     break
-                what = f"curl {name} POST /upload {n} B"
+                what = f"curl {name} POST {route} {n} B"
                 try:
                     os.unlink(got_path)
                 except FileNotFoundError:
                     pass
                 cmd = ["curl", "-sS", "--max-time", "30", *flags, "--data-binary", f"@{path}",
                        "-H", "Content-Type: application/octet-stream",
-                       "-o", got_path, "-w", "%{http_code} %{http_version}", f"{base}/upload"]
+                       "-o", got_path, "-w", "%{http_code} %{http_version}", f"{base}{route}"]
                 try:
                     p = subprocess.run(cmd, capture_output=True, text=True, timeout=40)
                 except subprocess.TimeoutExpired:

@@ -20,8 +20,8 @@
 #   upload    python http.client keep-alive, plain and TLS: POST /upload (Content-Length),
 #             PUT /upload (chunked), POST /stream (streamed echo), 0 B .. 4 MiB; every echo
 #             compared byte for byte
-#   curlup    curl uploads over HTTP/1.1 (Expect: 100-continue above 1 MiB), h2c and h2 over
-#             TLS, compared byte for byte
+#   curlup    curl uploads to /upload and to /stream (a writer) over HTTP/1.1 (Expect:
+#             100-continue above 1 MiB), h2c and h2 over TLS, compared byte for byte
 #   ws        WebSocket echo (raw python client, masked frames, 0 B .. 70,000 B, text and
 #             binary, pings): SOAK_WS_PERSISTENT long sessions + one thread of short sessions;
 #             a third of the sessions over TLS; clean close handshakes
