@@ -24,7 +24,10 @@ async fn hello(_req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infalli
 fn main() {
     let mut args = std::env::args().skip(1);
     let addr = args.next().unwrap_or_else(|| "127.0.0.1:18080".into());
-    let threads: usize = args.next().map(|s| s.parse().expect("WORKER_THREADS")).unwrap_or(2);
+    let threads: usize = args
+        .next()
+        .map(|s| s.parse().expect("WORKER_THREADS"))
+        .unwrap_or(2);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(threads)
         .enable_all()
@@ -32,7 +35,9 @@ fn main() {
         .expect("runtime");
     rt.block_on(async move {
         let listener = tokio::net::TcpListener::bind(&addr).await.expect("bind");
-        eprintln!("hyper http2 (h2c prior knowledge) listening on {addr} with {threads} worker threads");
+        eprintln!(
+            "hyper http2 (h2c prior knowledge) listening on {addr} with {threads} worker threads"
+        );
         loop {
             let (stream, _) = match listener.accept().await {
                 Ok(s) => s,

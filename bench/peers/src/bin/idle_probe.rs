@@ -48,19 +48,29 @@ fn read_response(s: &mut TcpStream, deadline: Instant) -> Outcome {
     loop {
         if let Some(n) = need {
             if buf.len() >= n {
-                return if status_ok { Outcome::Ok } else { Outcome::Error(status_line(&buf)) };
+                return if status_ok {
+                    Outcome::Ok
+                } else {
+                    Outcome::Error(status_line(&buf))
+                };
             }
         }
         if chunked {
             if let Some(h) = head_end {
                 if buf[h..].windows(5).any(|w| w == b"0\r\n\r\n") {
-                    return if status_ok { Outcome::Ok } else { Outcome::Error(status_line(&buf)) };
+                    return if status_ok {
+                        Outcome::Ok
+                    } else {
+                        Outcome::Error(status_line(&buf))
+                    };
                 }
             }
         }
         let now = Instant::now();
         // Past the deadline, still look at bytes already in the socket buffer.
-        let left = deadline.saturating_duration_since(now).max(Duration::from_millis(1));
+        let left = deadline
+            .saturating_duration_since(now)
+            .max(Duration::from_millis(1));
         if now >= deadline + Duration::from_millis(50) {
             return Outcome::Timeout;
         }
@@ -109,7 +119,9 @@ fn status_line(buf: &[u8]) -> String {
 
 fn request(s: &mut TcpStream, deadline: Instant) -> Outcome {
     let _ = s.set_write_timeout(Some(
-        deadline.saturating_duration_since(Instant::now()).max(Duration::from_millis(1)),
+        deadline
+            .saturating_duration_since(Instant::now())
+            .max(Duration::from_millis(1)),
     ));
     if let Err(e) = s.write_all(REQUEST) {
         return Outcome::Error(format!("write: {e}"));
@@ -147,8 +159,15 @@ fn main() {
         .next()
         .expect("address");
     let count: usize = args[1].parse().expect("COUNT");
-    let hold = Duration::from_secs(args.get(2).map(|s| s.parse().expect("HOLD_SECS")).unwrap_or(30));
-    let sample: usize = args.get(3).map(|s| s.parse().expect("SAMPLE")).unwrap_or(10);
+    let hold = Duration::from_secs(
+        args.get(2)
+            .map(|s| s.parse().expect("HOLD_SECS"))
+            .unwrap_or(30),
+    );
+    let sample: usize = args
+        .get(3)
+        .map(|s| s.parse().expect("SAMPLE"))
+        .unwrap_or(10);
 
     // 1. Burst of connects.
     let t0 = Instant::now();
@@ -236,7 +255,9 @@ fn main() {
     // 4. A second request on a sample of the idle connections.
     let alive_idx: Vec<usize> = (0..conns.len()).filter(|&i| alive[i]).collect();
     let n = sample.min(alive_idx.len());
-    let picks: Vec<usize> = (0..n).map(|k| alive_idx[k * alive_idx.len() / n.max(1)]).collect();
+    let picks: Vec<usize> = (0..n)
+        .map(|k| alive_idx[k * alive_idx.len() / n.max(1)])
+        .collect();
     let t2 = Instant::now();
     let sample_deadline = t2 + SAMPLE_DEADLINE;
     let mut sample_answered = 0usize;

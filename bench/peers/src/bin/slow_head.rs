@@ -55,7 +55,10 @@ fn main() {
         eprintln!("slow-head: COUNT {count} is above {MAX_COUNT}");
         std::process::exit(2);
     }
-    let hold_secs: u64 = args.get(2).map(|s| s.parse().expect("HOLD_SECS")).unwrap_or(60);
+    let hold_secs: u64 = args
+        .get(2)
+        .map(|s| s.parse().expect("HOLD_SECS"))
+        .unwrap_or(60);
     let hold = Duration::from_secs(hold_secs.min(MAX_HOLD_SECS));
     let nbytes: usize = args.get(3).map(|s| s.parse().expect("BYTES")).unwrap_or(1);
     let head = &HEAD[..nbytes.clamp(1, HEAD.len() - 1)];

@@ -8,7 +8,10 @@ use std::sync::Arc;
 fn main() {
     let mut args = std::env::args().skip(1);
     let addr = args.next().unwrap_or_else(|| "127.0.0.1:18080".into());
-    let threads: usize = args.next().map(|s| s.parse().expect("THREADS")).unwrap_or(2);
+    let threads: usize = args
+        .next()
+        .map(|s| s.parse().expect("THREADS"))
+        .unwrap_or(2);
     let server = Arc::new(tiny_http::Server::http(&addr).expect("bind"));
     let ct = tiny_http::Header::from_bytes(&b"Content-Type"[..], &b"text/plain"[..]).unwrap();
     let handles: Vec<_> = (0..threads)
@@ -23,7 +26,8 @@ fn main() {
                         continue;
                     }
                 };
-                let resp = tiny_http::Response::from_string("Hello, World!").with_header(ct.clone());
+                let resp =
+                    tiny_http::Response::from_string("Hello, World!").with_header(ct.clone());
                 let _ = req.respond(resp);
             })
         })
