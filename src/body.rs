@@ -111,20 +111,19 @@ impl Body {
     }
 
     /// A body written by `f` directly to the connection (chunked on HTTP/1.1, sent as it
-    /// is written, in pieces of up to MaxResponseBufferSize or at each flush). Requires
-    /// synchronous I/O (server-wide, per endpoint or per request); without it the server
-    /// answers 500 and logs why.
+    /// is written, in pieces of up to MaxResponseBufferSize or at each flush; on HTTP/2 the
+    /// pieces after the first are 16 KiB). Requires synchronous I/O (server-wide, per
+    /// endpoint or per request); without it the server answers 500 and logs why.
     ///
     /// As in Kestrel, the response starts with its first bytes: the head (on HTTP/2 the
-    /// HEADERS frame) goes out with the first piece written (HTTP/2 writes 16 KiB pieces),
-    /// at the first `flush`, or when `f` returns. So `f` may read the request body before
-    /// writing (a client that sent `Expect: 100-continue` gets `100 Continue` at the first
-    /// read), and when `f` fails or panics before anything went out the client gets an
-    /// error status instead (the request body's, such as 413, or 500); after that, HTTP/1
-    /// closes the connection and HTTP/2 resets the stream with INTERNAL_ERROR, so the client
-    /// sees the body cut short. On HTTP/2, a body that `f` writes whole without a flush
-    /// goes out with a Content-Length. A handler that wants its head sent at once calls
-    /// `flush` first.
+    /// HEADERS frame) goes out with the first piece written, at the first `flush`, or when
+    /// `f` returns. So `f` may read the request body before writing (a client that sent
+    /// `Expect: 100-continue` gets `100 Continue` at the first read), and when `f` fails or
+    /// panics before anything went out the client gets an error status instead (the request
+    /// body's, such as 413, or 500); after that, HTTP/1 closes the connection and HTTP/2
+    /// resets the stream with INTERNAL_ERROR, so the client sees the body cut short. On
+    /// HTTP/2, a body that ends before its first piece went out is sent whole, with a
+    /// Content-Length. A handler that wants its head sent at once calls `flush` first.
     pub fn from_writer(f: impl FnOnce(&mut dyn Write) -> io::Result<()> + Send + 'static) -> Self {
         Body {
             kind: Kind::Writer(Box::new(f)),

@@ -237,6 +237,12 @@ impl Default for Limits {
 }
 
 impl Limits {
+    /// How many bytes a synchronous-I/O response writer gathers before it writes them:
+    /// MaxResponseBufferSize, 64 KiB when unlimited, at least 1.
+    pub(crate) fn writer_buffer(&self) -> usize {
+        self.max_response_buffer_size.unwrap_or(64 * 1024).max(1)
+    }
+
     /// Checks the limits for consistency, returning a message that names the offending
     /// limit (Kestrel's property name) and its value.
     pub fn validate(&self) -> Result<(), String> {

@@ -334,37 +334,87 @@ fn a_sync_writer_failing_before_its_first_bytes_is_a_500() {
     }
 }
 
-/// A writer that returns before its first piece went out sends its body whole, with a
-/// Content-Length (none for HEAD, whose body is not sent); one that flushes streams it
-/// without one. Either way the client gets every byte.
+/// A writer's first piece is MaxResponseBufferSize bytes (64 KiB by default), as on
+/// HTTP/1.1: one that returns before it went out sends its body whole, with a
+/// Content-Length (none for HEAD, whose body is not sent); one that flushes, or writes
+/// more, streams it without one. Either way the client gets every byte.
 #[test]
 fn a_sync_writer_that_never_flushes_gets_a_content_length() {
+    let body = |n: usize| -> Vec<u8> { (0..n).map(|i| (i % 251) as u8).collect() };
     let mut options = support::options();
     options.allow_synchronous_io = true;
-    let server = start(options, |req: Request| {
+    let server = start(options, move |req: Request| {
         let flush = req.uri().path() == "/flushed";
+        let n: usize = req.uri().query().unwrap_or("0").parse().unwrap();
         Response::new(Body::from_writer(move |w| {
-            w.write_all(b"first,")?;
+            let data = body(n);
+            let (a, b) = data.split_at(n / 2);
+            for piece in a.chunks(1000) {
+                w.write_all(piece)?;
+            }
             if flush {
                 w.flush()?;
             }
-            w.write_all(b"second")
+            for piece in b.chunks(1000) {
+                w.write_all(piece)?;
+            }
+            Ok(())
         }))
     });
     rt().block_on(async {
         let mut c = connect(server.addr).await;
-        let (s, h, b) = send(&mut c, "GET", "/whole", None).await.unwrap();
-        assert_eq!(s, 200);
-        assert_eq!(h["content-length"], "12");
-        assert_eq!(b, b"first,second");
-        let (s, h, b) = send(&mut c, "HEAD", "/whole", None).await.unwrap();
-        assert_eq!(s, 200);
-        assert!(h.get("content-length").is_none(), "{h:?}");
+        for n in [12, 40_000] {
+            let (s, h, b) = send(&mut c, "GET", &format!("/whole?{n}"), None)
+                .await
+                .unwrap();
+            assert_eq!(s, 200);
+            assert_eq!(h["content-length"], n.to_string().as_str());
+            assert_eq!(b, body(n));
+            let (s, h, b) = send(&mut c, "HEAD", &format!("/whole?{n}"), None)
+                .await
+                .unwrap();
+            assert_eq!(s, 200);
+            assert!(h.get("content-length").is_none(), "{h:?}");
+            assert!(b.is_empty());
+        }
+        for path in ["/flushed?12", "/whole?200000"] {
+            let (s, h, b) = send(&mut c, "GET", path, None).await.unwrap();
+            assert_eq!(s, 200);
+            assert!(h.get("content-length").is_none(), "{path}: {h:?}");
+            assert_eq!(
+                b,
+                body(path[path.find('?').unwrap() + 1..].parse().unwrap())
+            );
+        }
+    });
+}
+
+/// With a smaller MaxResponseBufferSize the response starts sooner: a writer that fails
+/// after 150 bytes has already sent its HEADERS (its stream is reset), one that fails
+/// after 60 has not (500).
+#[test]
+fn a_sync_writer_starts_at_max_response_buffer_size() {
+    let mut options = support::options();
+    options.allow_synchronous_io = true;
+    options.limits.max_response_buffer_size = Some(100);
+    let server = start(options, |req: Request| {
+        let n: usize = req.uri().query().unwrap_or("0").parse().unwrap();
+        Response::new(Body::from_writer(move |w| {
+            for _ in 0..n / 10 {
+                w.write_all(b"0123456789")?;
+            }
+            Err(std::io::Error::other("stopped"))
+        }))
+    });
+    rt().block_on(async {
+        let mut c = connect(server.addr).await;
+        let (s, _, b) = send(&mut c, "GET", "/?60", None).await.unwrap();
+        assert_eq!(s, 500);
         assert!(b.is_empty());
-        let (s, h, b) = send(&mut c, "GET", "/flushed", None).await.unwrap();
-        assert_eq!(s, 200);
-        assert!(h.get("content-length").is_none(), "{h:?}");
-        assert_eq!(b, b"first,second");
+        match send(&mut c, "GET", "/?150", None).await {
+            Ok((s, _, b)) => panic!("a started response ended as complete ({s}, {b:?})"),
+            Err(e) => assert_eq!(e.reason(), Some(h2::Reason::INTERNAL_ERROR), "{e}"),
+        }
     });
 }
 

@@ -1140,12 +1140,7 @@ pub(crate) fn serve_streaming(
             let Lent { l, s } = &mut **lent;
             H1 { l, s, cx }.begin_streamed(&parts, meta, declared)
         };
-        let buffer = cx
-            .options()
-            .limits
-            .max_response_buffer_size
-            .unwrap_or(64 * 1024)
-            .max(1);
+        let buffer = cx.options().limits.writer_buffer();
         let mut writer = CellWriter::new(cell.clone(), chunked, send, buffer, rate);
         let mut failure = None;
         let mut panicked = None;

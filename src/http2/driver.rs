@@ -865,7 +865,8 @@ fn finish(
             let mut w = ChannelWriter {
                 tx,
                 mb: mb.clone(),
-                buf: Vec::with_capacity(READ_CHUNK),
+                buf: Vec::new(),
+                first: cx.options().limits.writer_buffer(),
                 cx,
                 head: Some(Done {
                     id,
@@ -1145,13 +1146,16 @@ impl Read for ChannelReader {
 /// The handler's end: blocks when the connection is [`WRITER_CHUNKS`] chunks behind (the
 /// client reads slowly), which is what synchronous I/O means.
 ///
-/// The response waits here until the writer's first bytes go out (a full buffer or a
-/// flush), as HTTP/1's does: a writer that fails before then is answered with a 500, and
-/// one that ends before then sends its whole body at once, with a Content-Length.
+/// The response waits here until the writer's first bytes go out (its first
+/// MaxResponseBufferSize bytes or a flush), as HTTP/1's does: a writer that fails before
+/// then is answered with a 500, and one that ends before then sends its whole body at
+/// once, with a Content-Length. Later pieces are [`READ_CHUNK`] bytes.
 struct ChannelWriter<'a> {
     tx: Sender<Vec<u8>>,
     mb: Arc<Mailbox>,
     buf: Vec<u8>,
+    /// The size of the first piece (MaxResponseBufferSize).
+    first: usize,
     cx: &'a dyn Context,
     /// The response (its body the connection's end of the channel) until it starts.
     head: Option<Done>,
@@ -1182,7 +1186,12 @@ impl Write for ChannelWriter<'_> {
     fn write(&mut self, data: &[u8]) -> io::Result<usize> {
         if self.send {
             self.buf.extend_from_slice(data);
-            if self.buf.len() >= READ_CHUNK {
+            let piece = if self.head.is_some() {
+                self.first
+            } else {
+                READ_CHUNK
+            };
+            if self.buf.len() >= piece {
                 self.flush()?;
             }
         }
