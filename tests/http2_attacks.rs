@@ -322,6 +322,43 @@ fn zero_window_client_is_ended_by_the_response_data_rate() {
     still_serves(&server);
 }
 
+/// The same with a synchronous-I/O writer that keeps writing: once MinResponseDataRate has
+/// ended the connection, the writer's next write fails, so the worker it holds is given
+/// back instead of waiting for ever for a stream nobody reads.
+#[test]
+fn zero_window_client_frees_a_sync_writer() {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let mut options = support::options();
+    options.allow_synchronous_io = true;
+    options.limits.min_response_data_rate = Some(MinDataRate {
+        bytes_per_second: 240,
+        grace_period: Duration::from_secs(2),
+    });
+    let server = support::start(options, move |_req: Request| {
+        let tx = tx.clone();
+        Response::new(Body::from_writer(move |w| {
+            let r = (0..10_000).try_for_each(|_| {
+                w.write_all(&[b'z'; 16 * 1024])?;
+                w.flush()
+            });
+            let _ = tx.send(r.is_err());
+            r
+        }))
+    });
+    let mut s = open(&server, &[(0x4, 0)]);
+    s.write_all(&frame(0x1, END_STREAM | END_HEADERS, 1, &get_block()))
+        .unwrap();
+    let start = Instant::now();
+    assert_eq!(
+        rx.recv_timeout(Duration::from_secs(15)),
+        Ok(true),
+        "the writer was not stopped"
+    );
+    let took = start.elapsed();
+    assert!(took >= Duration::from_millis(1800), "{took:?}");
+    still_serves(&server);
+}
+
 #[test]
 fn request_body_that_stops_arriving_is_ended_by_the_body_data_rate() {
     let mut options = support::options();
