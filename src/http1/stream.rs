@@ -5,7 +5,7 @@
 //! reader and the response writer (which the handler may use together, say to echo)
 //! each borrow it for one call at a time.
 
-use std::io::{self, Write};
+use std::io::{self, IoSlice, Write};
 use std::sync::MutexGuard;
 
 use super::state::{read_body_blocking, Cell, Lent};
@@ -146,24 +146,26 @@ impl CellWriter {
             // The head goes out now (or the attempt is made): no 100 Continue may
             // follow, and no error status replace it.
             s.response_started = true;
-            l.io.write_all(&l.wbuf, &mut self.timer)?;
-            l.wbuf.clear();
         }
-        if !self.buf.is_empty() {
-            if self.chunked {
-                let (line, len) = super::encode::chunk_line(self.buf.len());
-                l.io.write_all(&line[..len], &mut self.timer)?;
-                l.io.write_all(&self.buf, &mut self.timer)?;
-                l.io.write_all(b"\r\n", &mut self.timer)?;
+        // Head, chunk and last chunk in one vectored write: one system call (one TLS
+        // record) where they fit, not a segment each.
+        let framed = self.chunked && !self.buf.is_empty();
+        let (line, len) = super::encode::chunk_line(self.buf.len());
+        let mut parts = [
+            IoSlice::new(&l.wbuf),
+            IoSlice::new(if framed { &line[..len] } else { &[] }),
+            IoSlice::new(&self.buf),
+            IoSlice::new(if framed { b"\r\n" } else { &[] }),
+            IoSlice::new(if last && self.chunked {
+                b"0\r\n\r\n"
             } else {
-                l.io.write_all(&self.buf, &mut self.timer)?;
-            }
-            self.sent += self.buf.len() as u64;
-            self.buf.clear();
-        }
-        if last && self.chunked {
-            l.io.write_all(b"0\r\n\r\n", &mut self.timer)?;
-        }
+                &[]
+            }),
+        ];
+        l.io.write_all_parts(&mut parts, &mut self.timer)?;
+        l.wbuf.clear();
+        self.sent += self.buf.len() as u64;
+        self.buf.clear();
         Ok(())
     }
 

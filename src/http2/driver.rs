@@ -1170,10 +1170,11 @@ impl ChannelWriter<'_> {
             return self.flush();
         };
         let trailers = d.response.body_mut().trailers.take();
-        let mut body = Body::from(std::mem::take(&mut self.buf));
-        if !self.send {
-            body = Body::empty();
-        }
+        let mut body = if self.send {
+            Body::from(std::mem::take(&mut self.buf))
+        } else {
+            Body::empty()
+        };
         body.trailers = trailers;
         *d.response.body_mut() = body;
         self.mb.push(d);
