@@ -1021,8 +1021,7 @@ fn lingering_after_an_error_ends() {
 #[test]
 fn response_buffer_size_sets_the_chunks_of_a_writer_body() {
     let run = |buffer: usize| -> Vec<usize> {
-        let mut options = support::options();
-        options.allow_synchronous_io = true;
+        let mut options = support::sync_io_options();
         options.limits.max_response_buffer_size = Some(buffer);
         let server = support::start(options, |_req: Request| {
             Response::new(Body::from_writer(|w| {

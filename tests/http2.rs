@@ -216,8 +216,7 @@ fn large_response_under_flow_control() {
 
 #[test]
 fn reader_and_sync_writer_bodies() {
-    let mut options = support::options();
-    options.allow_synchronous_io = true;
+    let options = support::sync_io_options();
     let server = start(options, |req: Request| {
         if req.uri().path() == "/writer" {
             return Response::new(Body::from_writer(|w| {
@@ -250,8 +249,7 @@ fn reader_and_sync_writer_bodies() {
 /// on.
 #[test]
 fn a_failing_sync_writer_resets_its_stream() {
-    let mut options = support::options();
-    options.allow_synchronous_io = true;
+    let options = support::sync_io_options();
     let server = start(options, |req: Request| {
         let path = req.uri().path().to_string();
         Response::new(Body::from_writer(move |w| {
@@ -286,8 +284,7 @@ fn a_failing_sync_writer_resets_its_stream() {
 /// piece without a flush, is answered with a 500 instead of the handler's status.
 #[test]
 fn a_sync_writer_failing_before_its_first_bytes_is_a_500() {
-    let mut options = support::options();
-    options.allow_synchronous_io = true;
+    let options = support::sync_io_options();
     let server = start(options, |req: Request| {
         let path = req.uri().path().to_string();
         let mut r = Response::new(Body::from_writer(move |w| {
@@ -341,8 +338,7 @@ fn a_sync_writer_failing_before_its_first_bytes_is_a_500() {
 #[test]
 fn a_sync_writer_that_never_flushes_gets_a_content_length() {
     let body = |n: usize| -> Vec<u8> { (0..n).map(|i| (i % 251) as u8).collect() };
-    let mut options = support::options();
-    options.allow_synchronous_io = true;
+    let options = support::sync_io_options();
     let server = start(options, move |req: Request| {
         let flush = req.uri().path() == "/flushed";
         let n: usize = req.uri().query().unwrap_or("0").parse().unwrap();
@@ -394,8 +390,7 @@ fn a_sync_writer_that_never_flushes_gets_a_content_length() {
 /// after 60 has not (500).
 #[test]
 fn a_sync_writer_starts_at_max_response_buffer_size() {
-    let mut options = support::options();
-    options.allow_synchronous_io = true;
+    let mut options = support::sync_io_options();
     options.limits.max_response_buffer_size = Some(100);
     let server = start(options, |req: Request| {
         let n: usize = req.uri().query().unwrap_or("0").parse().unwrap();
@@ -423,8 +418,7 @@ fn a_sync_writer_starts_at_max_response_buffer_size() {
 #[test]
 fn a_sync_writer_whose_connection_ended_gets_an_error() {
     let (tx, rx) = std::sync::mpsc::channel();
-    let mut options = support::options();
-    options.allow_synchronous_io = true;
+    let options = support::sync_io_options();
     let server = start(options, move |_req: Request| {
         let tx = tx.clone();
         Response::new(Body::from_writer(move |w| {

@@ -328,8 +328,7 @@ fn zero_window_client_is_ended_by_the_response_data_rate() {
 #[test]
 fn zero_window_client_frees_a_sync_writer() {
     let (tx, rx) = std::sync::mpsc::channel();
-    let mut options = support::options();
-    options.allow_synchronous_io = true;
+    let mut options = support::sync_io_options();
     options.limits.min_response_data_rate = Some(MinDataRate {
         bytes_per_second: 240,
         grace_period: Duration::from_secs(2),

@@ -56,14 +56,6 @@ fn chunked_post(path: &str, body: &[u8], chunk: usize) -> Vec<u8> {
     req
 }
 
-/// The test options with synchronous I/O allowed server-wide.
-fn sync_io_options() -> ServerOptions {
-    ServerOptions {
-        allow_synchronous_io: true,
-        ..support::options()
-    }
-}
-
 /// Sends `METHOD PATH` with `Content-Length: 5` and `Expect: 100-continue`, checks that
 /// `100 Continue` comes first, then sends `hello` and returns the final response.
 fn hello_after_100_continue(c: &mut RawClient, method_path: &str) -> support::RawResponse {
@@ -235,8 +227,7 @@ fn per_request_max_body_size_gives_413() {
 
 #[test]
 fn body_set_max_size_applies_before_reading() {
-    let mut options = support::options();
-    options.allow_synchronous_io = true;
+    let mut options = support::sync_io_options();
     options.limits.max_request_body_size = Some(100);
     let srv = start(options, |req: Request| {
         let max: Option<u64> = req
@@ -376,8 +367,7 @@ fn unread_body_that_cannot_be_drained_in_time_closes_the_connection() {
 
 #[test]
 fn streamed_body_and_expect_100_continue() {
-    let mut options = support::options();
-    options.allow_synchronous_io = true;
+    let mut options = support::sync_io_options();
     options.limits.max_request_body_size = Some(100);
     let srv = start(options, report_body);
     // The handler's first read sends 100 Continue.
@@ -461,7 +451,7 @@ fn streamed_echo_sends_100_continue_before_its_head() {
 /// `100 Continue` may follow (RFC 9110 §10.1.1: it would land inside the chunked body).
 #[test]
 fn no_100_continue_after_a_flushed_head() {
-    let srv = start(sync_io_options(), |req: Request| {
+    let srv = start(support::sync_io_options(), |req: Request| {
         let mut body = req.into_body();
         Response::new(Body::from_writer(move |w| {
             w.flush()?;
@@ -487,18 +477,20 @@ fn no_100_continue_after_a_flushed_head() {
 /// logged as the application's. One that fails after writing can only end the connection.
 #[test]
 fn writer_failing_before_its_first_byte_is_a_500() {
-    let srv = start(sync_io_options(), |req: Request| match req.uri().path() {
-        "/error" => Response::new(Body::from_writer(|_| {
-            Err(std::io::Error::other("no data for the report"))
-        })),
-        "/panic" => Response::new(Body::from_writer(|_| {
-            panic!("writer bug before its first byte")
-        })),
-        _ => Response::new(Body::from_writer(|w| {
-            w.write_all(b"partial")?;
-            w.flush()?;
-            Err(std::io::Error::other("gave up midway"))
-        })),
+    let srv = start(support::sync_io_options(), |req: Request| {
+        match req.uri().path() {
+            "/error" => Response::new(Body::from_writer(|_| {
+                Err(std::io::Error::other("no data for the report"))
+            })),
+            "/panic" => Response::new(Body::from_writer(|_| {
+                panic!("writer bug before its first byte")
+            })),
+            _ => Response::new(Body::from_writer(|w| {
+                w.write_all(b"partial")?;
+                w.flush()?;
+                Err(std::io::Error::other("gave up midway"))
+            })),
+        }
     });
     let resp = support::roundtrip(&srv, b"GET /error HTTP/1.1\r\nHost: localhost\r\n\r\n");
     assert_eq!(resp.status, 500, "{}", resp.head);
@@ -541,8 +533,7 @@ fn writer_failing_before_its_first_byte_is_a_500() {
 /// buffered request would, not a 200 cut short.
 #[test]
 fn body_limit_met_inside_a_writer_is_a_413() {
-    let mut options = support::options();
-    options.allow_synchronous_io = true;
+    let mut options = support::sync_io_options();
     options.limits.max_request_body_size = Some(10);
     let srv = start(options, StreamEcho);
     let resp = support::roundtrip(&srv, &chunked_post("/stream", &[b'z'; 50], 8));
@@ -559,7 +550,7 @@ fn body_limit_met_inside_a_writer_is_a_413() {
 /// open for the next request.
 #[test]
 fn request_body_returned_as_the_response_is_echoed() {
-    let srv = start(sync_io_options(), |req: Request| {
+    let srv = start(support::sync_io_options(), |req: Request| {
         Response::new(req.into_body())
     });
     let mut c = RawClient::connect(&srv);
@@ -590,7 +581,7 @@ fn request_body_returned_as_the_response_is_echoed() {
 /// without chunked framing, and the connection stays open.
 #[test]
 fn writer_response_with_a_bodiless_status() {
-    let srv = start(sync_io_options(), |_req: Request| {
+    let srv = start(support::sync_io_options(), |_req: Request| {
         let mut r = Response::new(Body::from_writer(|w| w.write_all(b"not sent")));
         *r.status_mut() = falconet::http::StatusCode::NO_CONTENT;
         r
@@ -616,8 +607,7 @@ fn writer_response_with_a_bodiless_status() {
 #[test]
 fn writer_response_to_a_client_that_does_not_read_is_cut_off() {
     const SIZE: usize = 64 << 20;
-    let mut options = support::options();
-    options.allow_synchronous_io = true;
+    let mut options = support::sync_io_options();
     options.limits.min_response_data_rate = Some(falconet::MinDataRate {
         bytes_per_second: 1 << 20,
         grace_period: Duration::from_secs(2),

@@ -17,6 +17,14 @@ pub fn options() -> ServerOptions {
     }
 }
 
+/// [`options`] with synchronous I/O allowed (AllowSynchronousIO).
+pub fn sync_io_options() -> ServerOptions {
+    ServerOptions {
+        allow_synchronous_io: true,
+        ..options()
+    }
+}
+
 /// A running server, shut down when dropped.
 pub struct TestServer {
     pub handle: ServerHandle,
