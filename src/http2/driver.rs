@@ -757,16 +757,14 @@ fn run_batch(batch: &Batch, cx: &dyn Context) {
 
 impl Batch {
     /// [`spread`](Self::spread), keeping a job the full queue refused in the batch.
+    ///
+    /// The lock is held from taking a job until it is known where it went, so that a job
+    /// the full queue refused is back before the batch's worker can find the batch empty
+    /// and leave: put back after that (this runs on the timer thread too), no one would
+    /// run it and its stream would wait for ever.
     fn spread_without_losing(&self, cx: &dyn Context) {
-        loop {
-            let Some(job) = self
-                .jobs
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .pop_front()
-            else {
-                return;
-            };
+        let mut jobs = self.jobs.lock().unwrap_or_else(|e| e.into_inner());
+        while let Some(job) = jobs.pop_front() {
             let mb = self.mb.clone();
             let slot = Arc::new(Mutex::new(Some(job)));
             let s2 = slot.clone();
@@ -776,12 +774,9 @@ impl Batch {
                 }
             });
             if cx.submit(task).is_err() {
-                // The queue is full: put the job back for the batch's worker.
+                // The queue is full: the job stays for the batch's worker.
                 if let Some(job) = slot.lock().unwrap_or_else(|e| e.into_inner()).take() {
-                    self.jobs
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .push_front(job);
+                    jobs.push_front(job);
                 }
                 return;
             }
