@@ -186,7 +186,7 @@ fn activate(
         .args(args);
     clean_env(&mut cmd);
     let mut server = ChildServer::spawn(cmd);
-    let deadline = Instant::now() + Duration::from_secs(10);
+    let deadline = Instant::now() + Duration::from_secs(30);
     let addresses: Vec<String> = loop {
         if let Ok(text) = std::fs::read_to_string(&report) {
             break serde_json::from_str(&text).expect("the launcher's report");
@@ -199,7 +199,7 @@ fn activate(
         }
         assert!(
             Instant::now() < deadline,
-            "no report from the launcher within 10 s; stderr:\n{}",
+            "no report from the launcher within 30 s; stderr:\n{}",
             server.stderr()
         );
         std::thread::sleep(Duration::from_millis(20));
