@@ -358,6 +358,85 @@ fn zero_window_client_frees_a_sync_writer() {
     still_serves(&server);
 }
 
+/// MaxResponseBufferSize bounds what a synchronous-I/O writer can hand over while its
+/// client opens no window: with a limit of 4 KiB the writer blocks after a few of them (it
+/// used to run about 150 KiB ahead whatever the limit), and once the client opens its
+/// windows the whole body arrives, in order.
+#[test]
+fn sync_writer_runs_ahead_by_a_few_response_buffers_at_most() {
+    const LIMIT: usize = 4096;
+    const TOTAL: usize = 200 * 1024;
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let mut options = support::sync_io_options();
+    options.limits.max_response_buffer_size = Some(LIMIT);
+    let seen = accepted.clone();
+    let server = support::start(options, move |_req: Request| {
+        let seen = seen.clone();
+        Response::new(Body::from_writer(move |w| {
+            for i in 0..TOTAL / 1024 {
+                w.write_all(&[b'a' + (i % 26) as u8; 1024])?;
+                seen.fetch_add(1024, Ordering::SeqCst);
+            }
+            Ok(())
+        }))
+    });
+    // SETTINGS_INITIAL_WINDOW_SIZE = 0: nothing can be sent until the client says so.
+    let mut s = open(&server, &[(0x4, 0)]);
+    s.write_all(&frame(0x1, END_STREAM | END_HEADERS, 1, &get_block()))
+        .unwrap();
+    // Wait until the writer has stopped taking bytes (blocked) for 500 ms.
+    let start = Instant::now();
+    let mut last = (0, Instant::now());
+    loop {
+        std::thread::sleep(Duration::from_millis(50));
+        let now = accepted.load(Ordering::SeqCst);
+        if now != last.0 {
+            last = (now, Instant::now());
+        } else if now > 0 && last.1.elapsed() >= Duration::from_millis(500) {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "the writer never settled"
+        );
+    }
+    let ahead = accepted.load(Ordering::SeqCst);
+    assert!(
+        ahead > LIMIT && ahead <= 4 * LIMIT,
+        "the writer handed over {ahead} bytes with no window open (limit {LIMIT})"
+    );
+    // Open both windows: the rest must follow, whole and in order.
+    let mut grant = frame(0x8, 0, 1, &(1u32 << 30).to_be_bytes());
+    grant.extend(frame(0x8, 0, 0, &(1u32 << 30).to_be_bytes()));
+    s.write_all(&grant).unwrap();
+    let mut body = Vec::new();
+    let mut headers = false;
+    loop {
+        let (ty, flags, stream, payload) = read_frame(&mut s).expect("the body stopped");
+        match ty {
+            0x1 if stream == 1 => headers = true,
+            0x0 if stream == 1 => {
+                body.extend_from_slice(&payload);
+                if flags & END_STREAM != 0 {
+                    break;
+                }
+            }
+            0x3 | 0x7 => panic!("stream reset or connection ended: type {ty}"),
+            _ => {}
+        }
+    }
+    assert!(headers);
+    assert_eq!(body.len(), TOTAL);
+    for (i, piece) in body.chunks(1024).enumerate() {
+        assert!(
+            piece.iter().all(|&b| b == b'a' + (i % 26) as u8),
+            "piece {i}"
+        );
+    }
+    assert_eq!(accepted.load(Ordering::SeqCst), TOTAL);
+    still_serves(&server);
+}
+
 #[test]
 fn request_body_that_stops_arriving_is_ended_by_the_body_data_rate() {
     let mut options = support::options();

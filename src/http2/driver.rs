@@ -9,9 +9,11 @@
 //! - **An idle connection holds no worker.** With nothing to read, write or hand over, the
 //!   connection parks in the poller like an HTTP/1.1 keep-alive connection.
 //! - **Back-pressure on response bodies.** A reader body is pulled only while less than
-//!   [`MAX_QUEUED_PER_STREAM`] of its bytes wait in the core (for the client's flow-control
-//!   window or the socket), so a client that never reads costs a bounded buffer, and
-//!   MinResponseDataRate's grace period ends a connection whose output does not move.
+//!   [`MAX_QUEUED_PER_STREAM`] of its bytes (or MaxResponseBufferSize, if smaller) wait in
+//!   the core (for the client's flow-control window or the socket), so a client that never
+//!   reads costs a bounded buffer, and MinResponseDataRate's grace period ends a connection
+//!   whose output does not move. A synchronous-I/O writer runs ahead of the connection by
+//!   a few MaxResponseBufferSize at most ([`ChannelWriter`]).
 //!
 //! Wake-up protocol (no lost wake-ups, no double drives): parking stores the poller token
 //! in [`Mailbox::parked`] under the poller's lock; a finished handler pushes its response,
@@ -40,12 +42,25 @@ use crate::handler::Response;
 use crate::request::RequestControl;
 
 /// The most response-body bytes of one stream queued in the core before the driver stops
-/// pulling from its reader: bounds a connection's buffered output at streams × 64 KiB.
+/// pulling from its reader (less when MaxResponseBufferSize is smaller): bounds a
+/// connection's buffered output at streams × 64 KiB.
 pub(crate) const MAX_QUEUED_PER_STREAM: usize = 64 * 1024;
 /// Bytes read from a reader body at a time.
 const READ_CHUNK: usize = 16 * 1024;
-/// Chunks a synchronous-I/O writer may run ahead of the connection.
+/// Pieces a synchronous-I/O writer may run ahead of the connection (fewer when
+/// MaxResponseBufferSize is under four of them: see [`writer_pieces`]).
 const WRITER_CHUNKS: usize = 4;
+
+/// The size of a synchronous-I/O writer's pieces after its first, and how many of them
+/// its channel holds, for a writer buffer (MaxResponseBufferSize) of `first` bytes: 16 KiB
+/// pieces, up to [`WRITER_CHUNKS`] of them within `first`, and one piece of `first` bytes
+/// when `first` is smaller. What a writer has handed over and the connection has not sent
+/// is then at most about three times `first` (its piece in the core, one in the channel,
+/// and the one it is handing over).
+fn writer_pieces(first: usize) -> (usize, usize) {
+    let piece = READ_CHUNK.min(first).max(1);
+    (piece, (first / piece).clamp(1, WRITER_CHUNKS))
+}
 
 /// A handler's finished response.
 pub(crate) struct Done {
@@ -845,7 +860,9 @@ fn finish(
             }
         }
         Some(f) => {
-            let (tx, rx) = crossbeam_channel::bounded(WRITER_CHUNKS);
+            let first = cx.options().limits.writer_buffer();
+            let (piece, pieces) = writer_pieces(first);
+            let (tx, rx) = crossbeam_channel::bounded(pieces);
             let mut reader = Body::from_reader(
                 ChannelReader {
                     rx,
@@ -861,7 +878,8 @@ fn finish(
                 tx,
                 mb: mb.clone(),
                 buf: Vec::new(),
-                first: cx.options().limits.writer_buffer(),
+                first,
+                piece,
                 cx,
                 head: Some(Done {
                     id,
@@ -1067,8 +1085,9 @@ fn pull_bodies(h2: &mut H2, conn_id: u64, cx: &dyn Context) {
         return;
     }
     let mut finished = Vec::new();
+    let most = MAX_QUEUED_PER_STREAM.min(cx.options().limits.writer_buffer());
     for (id, (reader, trailers, log)) in h2.bodies.iter_mut() {
-        while h2.core.queued_data(*id) < MAX_QUEUED_PER_STREAM {
+        while h2.core.queued_data(*id) < most {
             let mut chunk = vec![0u8; READ_CHUNK];
             match reader.read(&mut chunk) {
                 Ok(0) => {
@@ -1138,19 +1157,22 @@ impl Read for ChannelReader {
     }
 }
 
-/// The handler's end: blocks when the connection is [`WRITER_CHUNKS`] chunks behind (the
+/// The handler's end: blocks when the connection is its channel's pieces behind (the
 /// client reads slowly), which is what synchronous I/O means.
 ///
 /// The response waits here until the writer's first bytes go out (its first
 /// MaxResponseBufferSize bytes or a flush), as HTTP/1's does: a writer that fails before
 /// then is answered with a 500, and one that ends before then sends its whole body at
-/// once, with a Content-Length. Later pieces are [`READ_CHUNK`] bytes.
+/// once, with a Content-Length. Later pieces are [`writer_pieces`]' size: 16 KiB, or
+/// MaxResponseBufferSize when that is smaller.
 struct ChannelWriter<'a> {
     tx: Sender<Vec<u8>>,
     mb: Arc<Mailbox>,
     buf: Vec<u8>,
     /// The size of the first piece (MaxResponseBufferSize).
     first: usize,
+    /// The size of the later pieces ([`writer_pieces`]).
+    piece: usize,
     cx: &'a dyn Context,
     /// The response (its body the connection's end of the channel) until it starts.
     head: Option<Done>,
@@ -1185,7 +1207,7 @@ impl Write for ChannelWriter<'_> {
             let piece = if self.head.is_some() {
                 self.first
             } else {
-                READ_CHUNK
+                self.piece
             };
             if self.buf.len() >= piece {
                 self.flush()?;
@@ -1205,7 +1227,7 @@ impl Write for ChannelWriter<'_> {
         if self.buf.is_empty() {
             return Ok(());
         }
-        let chunk = std::mem::replace(&mut self.buf, Vec::with_capacity(READ_CHUNK));
+        let chunk = std::mem::replace(&mut self.buf, Vec::with_capacity(self.piece));
         self.tx
             .send(chunk)
             .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "stream closed"))?;
@@ -1320,6 +1342,19 @@ mod tests {
     /// read them: before the fix it trusted the stale "socket empty" hint, parked, and the
     /// bytes waited for an event that had been spent, until MinRequestBodyDataRate closed
     /// the connection.
+    /// A writer's later pieces and its channel follow MaxResponseBufferSize: the default
+    /// (64 KiB) keeps four 16 KiB pieces; a smaller limit gives fewer or smaller ones.
+    #[test]
+    fn writer_pieces_follow_the_response_buffer_size() {
+        use super::writer_pieces;
+        assert_eq!(writer_pieces(64 * 1024), (16 * 1024, 4));
+        assert_eq!(writer_pieces(1024 * 1024), (16 * 1024, 4));
+        assert_eq!(writer_pieces(40 * 1024), (16 * 1024, 2));
+        assert_eq!(writer_pieces(16 * 1024), (16 * 1024, 1));
+        assert_eq!(writer_pieces(4096), (4096, 1));
+        assert_eq!(writer_pieces(1), (1, 1));
+    }
+
     #[test]
     fn the_drive_after_a_yield_reads_the_socket() {
         let cx = Cx {
