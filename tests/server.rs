@@ -593,6 +593,62 @@ fn queued_connections_wait_for_a_worker_without_new_threads() {
     );
 }
 
+/// One worker per event loop, and one loop's worker held by a slow handler: the clients
+/// of that loop are served by the other loop's worker at once, not when that worker's
+/// wait on its own loop happens to time out (it used to take about a second per request:
+/// the connections handed over to the pool's queue waited there unannounced).
+#[test]
+fn a_busy_event_loop_s_clients_are_served_by_another_loop_s_worker() {
+    let _g = serial();
+    let mut options = support::options();
+    options.workers = 2;
+    options.event_loops = Some(2);
+    let (release, held) = std::sync::mpsc::channel::<()>();
+    let held = Mutex::new(held);
+    let server = support::start(options, move |req: Request| {
+        if req.uri().path() == "/slow" {
+            let _ = held.lock().unwrap().recv_timeout(Duration::from_secs(30));
+        }
+        Response::new(Body::from("ok"))
+    });
+    // Connections go to the loops in turn: c[0] and c[2] share a loop, c[1] has the other.
+    let mut c: Vec<TcpStream> = (0..3).map(|_| server.connect()).collect();
+    for s in c.iter_mut() {
+        s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+        s.write_all(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n").unwrap();
+        assert_eq!(read_response(s, false).expect("first response").status, 200);
+    }
+    c[0].write_all(b"GET /slow HTTP/1.1\r\nHost: a\r\n\r\n")
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    // Under an emulator every step is slower.
+    let bound = if support::test_runner().is_empty() {
+        Duration::from_secs(3)
+    } else {
+        Duration::from_secs(8)
+    };
+    let start = Instant::now();
+    for round in 0..10 {
+        for s in c[1..].iter_mut() {
+            s.write_all(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n").unwrap();
+            let r = read_response(s, false).unwrap_or_else(|| panic!("round {round}: no response"));
+            assert_eq!(r.status, 200);
+        }
+    }
+    let took = start.elapsed();
+    release.send(()).unwrap();
+    assert_eq!(
+        read_response(&mut c[0], false)
+            .expect("slow response")
+            .status,
+        200
+    );
+    assert!(
+        took < bound,
+        "20 keep-alive requests took {took:?} while one loop's worker was busy"
+    );
+}
+
 /// Keep-alive connections are still served while the workers that wait on the epoll set
 /// are busy in slow handlers: the other workers get the ready connections through the
 /// queue (the poller thread hands them over).

@@ -104,6 +104,10 @@ struct State {
     parked: usize,
     /// When the timer thread will next look at this shard's deadlines.
     next_wake: Instant,
+    /// Whether the timer thread will look for connections to rescue within
+    /// [`RESCUE_INTERVAL`]: it does while any connection is parked, but it may have gone
+    /// to sleep for longer when none was (the first park then wakes it).
+    rescue_armed: bool,
 }
 
 /// One event loop: an epoll set, its parked connections and its ready list.
@@ -192,6 +196,7 @@ impl Shard {
                 ready: VecDeque::new(),
                 parked: 0,
                 next_wake: Instant::now(),
+                rescue_armed: false,
             }),
         })
     }
@@ -491,9 +496,13 @@ impl Shard {
             st.ready
                 .push_back((t, came | EventFlags::IN | EventFlags::OUT));
         }
-        let earlier = deadline < st.next_wake;
+        // Wake the timer thread for an earlier deadline, and when it sleeps for longer than
+        // its rescue interval: with no worker waiting on this shard (all busy in
+        // handlers, say) only it hands this connection's next event to the pool.
+        let wake_timer = deadline < st.next_wake || !st.rescue_armed;
+        st.rescue_armed = true;
         drop(st);
-        if earlier {
+        if wake_timer {
             signal(timers);
         }
         if again {
@@ -560,18 +569,20 @@ impl Shard {
     }
 
     /// When no worker of this shard is waiting on its set: takes what is ready (on the
-    /// ready list and in the set) and queues it for the pool.
+    /// ready list and in the set) and queues it for the pool. Returns how many went on
+    /// the pool's queue.
     fn rescue(
         &self,
         shared: &Shared,
         pool: &Sender<super::Work>,
         pending: &mut VecDeque<Box<Conn>>,
-    ) {
+    ) -> usize {
         self.harvest();
+        let mut queued = 0;
         while let Some(conn) = self.pop_ready(shared) {
             if pending.is_empty() {
                 match pool.try_send(super::Work::Conn(conn)) {
-                    Ok(()) => {}
+                    Ok(()) => queued += 1,
                     Err(TrySendError::Full(super::Work::Conn(c))) => pending.push_back(c),
                     Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => {}
                 }
@@ -579,6 +590,7 @@ impl Shard {
                 pending.push_back(conn);
             }
         }
+        queued
     }
 }
 
@@ -732,11 +744,14 @@ pub(crate) fn run(shared: &Shared, pool: Sender<super::Work>) {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .is_empty();
-        if loops.parked() > 0 || !pending.is_empty() || watched {
+        let rescue = loops.parked() > 0 || !pending.is_empty() || watched;
+        if rescue {
             until = until.min(now + RESCUE_INTERVAL);
         }
         for s in loops.shards.iter() {
-            s.lock().next_wake = until;
+            let mut st = s.lock();
+            st.next_wake = until;
+            st.rescue_armed = rescue;
         }
         let timeout = until.saturating_duration_since(now);
         let ts = Timespec {
@@ -751,13 +766,20 @@ pub(crate) fn run(shared: &Shared, pool: Sender<super::Work>) {
         if Instant::now() >= next_expire {
             next_expire = Instant::now() + expire(shared);
         }
+        let mut queued = 0;
         for s in loops.shards.iter() {
             if s.waiting.load(Ordering::Acquire) == 0 {
-                s.rescue(shared, &pool, &mut pending);
+                queued += s.rescue(shared, &pool, &mut pending);
             }
         }
         tick_watched(shared);
-        flush_pending(&pool, &mut pending);
+        queued += flush_pending(&pool, &mut pending);
+        if queued > 0 {
+            // Workers waiting on another shard's epoll set do not see the pool's queue by
+            // themselves: one of them must look (else the rescued connections would wait
+            // for a worker to finish what it is doing, or for its wait to time out).
+            loops.notify_work();
+        }
         if shared.is_shutting_down() && !closed_idle {
             closed_idle = true;
             close_idle(loops, &mut pending);
@@ -789,21 +811,25 @@ fn tick_watched(shared: &Shared) {
     }
 }
 
-fn flush_pending(pool: &Sender<super::Work>, pending: &mut VecDeque<Box<Conn>>) {
+/// Queues the connections the pool's queue had no room for, while it has; returns how
+/// many it queued.
+fn flush_pending(pool: &Sender<super::Work>, pending: &mut VecDeque<Box<Conn>>) -> usize {
+    let mut queued = 0;
     while let Some(c) = pending.pop_front() {
         match pool.try_send(super::Work::Conn(c)) {
-            Ok(()) => {}
+            Ok(()) => queued += 1,
             Err(TrySendError::Full(super::Work::Conn(c))) => {
                 pending.push_front(c);
-                return;
+                break;
             }
-            Err(TrySendError::Full(_)) => return,
+            Err(TrySendError::Full(_)) => break,
             Err(TrySendError::Disconnected(_)) => {
                 pending.clear();
-                return;
+                break;
             }
         }
     }
+    queued
 }
 
 /// Handles expired connections; returns how long until the next deadline (at most 1 s).
