@@ -413,6 +413,57 @@ fn a_sync_writer_starts_at_max_response_buffer_size() {
     });
 }
 
+/// A tiny MaxResponseBufferSize (0, 100 bytes) makes HTTP/2 queue and hand over response
+/// bodies in small pieces; a reader body and a writer body of 1 MB still arrive whole, and
+/// promptly: the writer's pieces (hundreds of hand-overs between two threads) used to be
+/// lost on the way (a piece sent while the connection was being parked woke nobody) or
+/// to wait for the timer thread.
+#[test]
+fn tiny_response_buffer_still_sends_whole_bodies() {
+    fn body_of(n: usize) -> Vec<u8> {
+        (0..n).map(|i| (i * 7 % 251) as u8).collect()
+    }
+    // Under an emulator every step is slower.
+    let bound = if support::test_runner().is_empty() {
+        Duration::from_secs(3)
+    } else {
+        Duration::from_secs(15)
+    };
+    for limit in [0, 100] {
+        let mut options = support::sync_io_options();
+        options.limits.max_response_buffer_size = Some(limit);
+        let server = start(options, |req: Request| {
+            let data = body_of(1_000_000);
+            if req.uri().path() == "/writer" {
+                Response::new(Body::from_writer(move |w| {
+                    data.chunks(3000).try_for_each(|c| w.write_all(c))
+                }))
+            } else {
+                Response::new(Body::from_reader(std::io::Cursor::new(data), None))
+            }
+        });
+        rt().block_on(async {
+            let mut c = connect(server.addr).await;
+            for path in ["/reader", "/writer"] {
+                let start = std::time::Instant::now();
+                let (s, _, b) = tokio::time::timeout(bound, send(&mut c, "GET", path, None))
+                    .await
+                    .unwrap_or_else(|_| panic!("{path} with limit {limit}: no answer in {bound:?}"))
+                    .unwrap();
+                assert_eq!(s, 200, "{path} with limit {limit}");
+                assert!(
+                    b == body_of(1_000_000),
+                    "{path} with limit {limit}: {} bytes",
+                    b.len()
+                );
+                // Each piece wakes the connection at once (no piece waits for a timer).
+                let took = start.elapsed();
+                assert!(took < bound, "{path} with limit {limit} took {took:?}");
+            }
+        });
+    }
+}
+
 /// A writer whose connection ended before its first bytes (the client went away while
 /// the handler ran) gets an error from its writes instead of blocking its worker for ever.
 #[test]

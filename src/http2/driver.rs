@@ -19,7 +19,10 @@
 //! in [`Mailbox::parked`] under the poller's lock; a finished handler pushes its response,
 //! then swaps the token out and takes the connection from the poller (the token's
 //! generation makes a stale one harmless). After parking, the parking worker looks at the
-//! mailbox once more and, if a response arrived meanwhile, takes the connection back.
+//! mailbox once more and, if a response arrived meanwhile, takes the connection back. A
+//! synchronous-I/O writer's pieces travel through a channel, not the mailbox: each piece
+//! (and the writer's end) is first noted in the mailbox, then wakes, so a piece sent while
+//! the connection was being parked is not missed either.
 
 use crossbeam_channel::{Receiver, Sender, TryRecvError};
 use std::collections::{HashMap, VecDeque};
@@ -77,15 +80,25 @@ type Log = Option<Box<crate::access_log::Entry>>;
 /// Where finished handlers leave their responses for the connection.
 #[derive(Default)]
 pub(crate) struct Mailbox {
-    /// The responses, and whether the connection has ended (then nothing is kept).
-    done: Mutex<(VecDeque<Done>, bool)>,
+    inbox: Mutex<Inbox>,
     /// The poller token while the connection is parked (0: not parked).
     pub(crate) parked: AtomicU64,
 }
 
+#[derive(Default)]
+struct Inbox {
+    /// Finished responses.
+    done: VecDeque<Done>,
+    /// Whether the connection has ended (then nothing is kept).
+    closed: bool,
+    /// Whether a writer's channel has had news (a piece, its end) since the connection
+    /// last looked.
+    news: bool,
+}
+
 impl Mailbox {
-    fn lock(&self) -> std::sync::MutexGuard<'_, (VecDeque<Done>, bool)> {
-        self.done.lock().unwrap_or_else(|e| e.into_inner())
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inbox> {
+        self.inbox.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Leaves a response for the connection; once it has ended, the response is dropped
@@ -93,30 +106,42 @@ impl Mailbox {
     /// waiting for a reader that will never come).
     fn push(&self, d: Done) {
         let mut g = self.lock();
-        if g.1 {
+        if g.closed {
             drop(g);
             drop(d);
         } else {
-            g.0.push_back(d);
+            g.done.push_back(d);
         }
     }
 
+    /// Says that a writer's channel has something new for the connection.
+    fn note_news(&self) {
+        let mut g = self.lock();
+        g.news = !g.closed;
+    }
+
+    /// The finished responses; the connection is about to look at its writers' channels.
     fn take_all(&self) -> VecDeque<Done> {
-        std::mem::take(&mut self.lock().0)
+        let mut g = self.lock();
+        g.news = false;
+        std::mem::take(&mut g.done)
     }
 
     /// The connection has ended: drops what waits and what comes later.
     fn close(&self) {
         let left = {
             let mut g = self.lock();
-            g.1 = true;
-            std::mem::take(&mut g.0)
+            g.closed = true;
+            g.news = false;
+            std::mem::take(&mut g.done)
         };
         drop(left);
     }
 
+    /// Whether a response or a writer's news arrived since the connection last looked.
     pub(crate) fn has_pending(&self) -> bool {
-        !self.lock().0.is_empty()
+        let g = self.lock();
+        !g.done.is_empty() || g.news
     }
 }
 
@@ -126,6 +151,14 @@ fn wake(mb: &Mailbox, cx: &dyn Context) {
     if token != 0 {
         cx.wake(token);
     }
+}
+
+/// A writer's channel has a new piece or has ended: noted in the mailbox first, so that a
+/// connection that is being parked right now (its token not yet stored, `wake` finds
+/// none) sees it when it looks at its mailbox after parking, then woken.
+fn news(mb: &Mailbox, cx: &dyn Context) {
+    mb.note_news();
+    wake(mb, cx);
 }
 
 /// A response body still being pulled, with the trailers that follow it.
@@ -931,7 +964,7 @@ fn finish(
                 }
             }
             drop(w);
-            wake(mb, cx);
+            news(mb, cx);
         }
     }
 }
@@ -1231,7 +1264,7 @@ impl Write for ChannelWriter<'_> {
         self.tx
             .send(chunk)
             .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "stream closed"))?;
-        wake(&self.mb, self.cx);
+        news(&self.mb, self.cx);
         Ok(())
     }
 }
