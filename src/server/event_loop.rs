@@ -31,7 +31,10 @@
 //! handshake, linger) of every shard, closes idle parked connections at shutdown (those
 //! with bytes waiting, and HTTP/2 ones, are driven once more instead), and rescues
 //! the ready connections of a shard none of whose workers is waiting (say, all busy in slow
-//! handlers): it moves them to the pool's queue, where any idle worker takes them.
+//! handlers): it moves them to the pool's queue, where any idle worker takes them, and
+//! signals a worker waiting on another shard's set (it would not look at the queue
+//! otherwise). It looks every 5 ms while any connection is parked, else at the next
+//! deadline (at most 1 s).
 
 use std::collections::VecDeque;
 use std::os::fd::OwnedFd;
@@ -104,10 +107,6 @@ struct State {
     parked: usize,
     /// When the timer thread will next look at this shard's deadlines.
     next_wake: Instant,
-    /// Whether the timer thread will look for connections to rescue within
-    /// [`RESCUE_INTERVAL`]: it does while any connection is parked, but it may have gone
-    /// to sleep for longer when none was (the first park then wakes it).
-    rescue_armed: bool,
 }
 
 /// One event loop: an epoll set, its parked connections and its ready list.
@@ -196,7 +195,6 @@ impl Shard {
                 ready: VecDeque::new(),
                 parked: 0,
                 next_wake: Instant::now(),
-                rescue_armed: false,
             }),
         })
     }
@@ -496,13 +494,9 @@ impl Shard {
             st.ready
                 .push_back((t, came | EventFlags::IN | EventFlags::OUT));
         }
-        // Wake the timer thread for an earlier deadline, and when it sleeps for longer than
-        // its rescue interval: with no worker waiting on this shard (all busy in
-        // handlers, say) only it hands this connection's next event to the pool.
-        let wake_timer = deadline < st.next_wake || !st.rescue_armed;
-        st.rescue_armed = true;
+        let earlier = deadline < st.next_wake;
         drop(st);
-        if wake_timer {
+        if earlier {
             signal(timers);
         }
         if again {
@@ -744,14 +738,11 @@ pub(crate) fn run(shared: &Shared, pool: Sender<super::Work>) {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .is_empty();
-        let rescue = loops.parked() > 0 || !pending.is_empty() || watched;
-        if rescue {
+        if loops.parked() > 0 || !pending.is_empty() || watched {
             until = until.min(now + RESCUE_INTERVAL);
         }
         for s in loops.shards.iter() {
-            let mut st = s.lock();
-            st.next_wake = until;
-            st.rescue_armed = rescue;
+            s.lock().next_wake = until;
         }
         let timeout = until.saturating_duration_since(now);
         let ts = Timespec {
