@@ -113,8 +113,9 @@ impl Body {
     /// A body written by `f` directly to the connection (chunked on HTTP/1.1, sent as it
     /// is written, in pieces of up to MaxResponseBufferSize or at each flush; on HTTP/2 the
     /// pieces after the first are 16 KiB, or MaxResponseBufferSize if smaller, and a write
-    /// blocks once `f` is about three of those ahead of the client). Requires synchronous I/O (server-wide, per
-    /// endpoint or per request); without it the server answers 500 and logs why.
+    /// blocks once `f` is about three of those ahead of the client). Requires synchronous
+    /// I/O (server-wide, per endpoint or per request); without it the server answers 500
+    /// and logs why.
     ///
     /// As in Kestrel, the response starts with its first bytes: the head (on HTTP/2 the
     /// HEADERS frame) goes out with the first piece written, at the first `flush`, or when

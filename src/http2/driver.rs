@@ -1368,13 +1368,6 @@ mod tests {
         (Conn::new(io, info, endpoint, guard, 0, cx), client)
     }
 
-    /// The second soak loss: a drive used up its turn in a round whose read found the
-    /// socket empty (its progress was writing the PING's answer) and yielded. Bytes that
-    /// came meanwhile raised an event while the connection was out, which the event loop
-    /// folds into the one ready-list entry of the requeue. The drive from that entry must
-    /// read them: before the fix it trusted the stale "socket empty" hint, parked, and the
-    /// bytes waited for an event that had been spent, until MinRequestBodyDataRate closed
-    /// the connection.
     /// A writer's later pieces and its channel follow MaxResponseBufferSize: the default
     /// (64 KiB) keeps four 16 KiB pieces; a smaller limit gives fewer or smaller ones.
     #[test]
@@ -1388,6 +1381,13 @@ mod tests {
         assert_eq!(writer_pieces(1), (1, 1));
     }
 
+    /// The second soak loss: a drive used up its turn in a round whose read found the
+    /// socket empty (its progress was writing the PING's answer) and yielded. Bytes that
+    /// came meanwhile raised an event while the connection was out, which the event loop
+    /// folds into the one ready-list entry of the requeue. The drive from that entry must
+    /// read them: before the fix it trusted the stale "socket empty" hint, parked, and the
+    /// bytes waited for an event that had been spent, until MinRequestBodyDataRate closed
+    /// the connection.
     #[test]
     fn the_drive_after_a_yield_reads_the_socket() {
         let cx = Cx {

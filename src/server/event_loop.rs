@@ -563,28 +563,12 @@ impl Shard {
     }
 
     /// When no worker of this shard is waiting on its set: takes what is ready (on the
-    /// ready list and in the set) and queues it for the pool. Returns how many went on
-    /// the pool's queue.
-    fn rescue(
-        &self,
-        shared: &Shared,
-        pool: &Sender<super::Work>,
-        pending: &mut VecDeque<Box<Conn>>,
-    ) -> usize {
+    /// ready list and in the set) for the pool's queue (see [`flush_pending`]).
+    fn rescue(&self, shared: &Shared, pending: &mut VecDeque<Box<Conn>>) {
         self.harvest();
-        let mut queued = 0;
         while let Some(conn) = self.pop_ready(shared) {
-            if pending.is_empty() {
-                match pool.try_send(super::Work::Conn(conn)) {
-                    Ok(()) => queued += 1,
-                    Err(TrySendError::Full(super::Work::Conn(c))) => pending.push_back(c),
-                    Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => {}
-                }
-            } else {
-                pending.push_back(conn);
-            }
+            pending.push_back(conn);
         }
-        queued
     }
 }
 
@@ -757,15 +741,13 @@ pub(crate) fn run(shared: &Shared, pool: Sender<super::Work>) {
         if Instant::now() >= next_expire {
             next_expire = Instant::now() + expire(shared);
         }
-        let mut queued = 0;
         for s in loops.shards.iter() {
             if s.waiting.load(Ordering::Acquire) == 0 {
-                queued += s.rescue(shared, &pool, &mut pending);
+                s.rescue(shared, &mut pending);
             }
         }
         tick_watched(shared);
-        queued += flush_pending(&pool, &mut pending);
-        if queued > 0 {
+        if flush_pending(&pool, &mut pending) > 0 {
             // Workers waiting on another shard's epoll set do not see the pool's queue by
             // themselves: one of them must look (else the rescued connections would wait
             // for a worker to finish what it is doing, or for its wait to time out).
