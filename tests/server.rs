@@ -649,6 +649,78 @@ fn a_busy_event_loop_s_clients_are_served_by_another_loop_s_worker() {
     );
 }
 
+/// As above, but when nothing else is parked: the timer thread, which hands a busy loop's
+/// ready connections to the pool, sleeps until its next deadline (up to a second) while
+/// no connection is parked. A connection that then parks on the busy loop wakes it, so
+/// its next request is answered within a few rescue intervals, not whenever that sleep
+/// ends.
+#[test]
+fn a_connection_parking_on_a_busy_loop_while_nothing_else_is_parked_is_served_at_once() {
+    let _g = serial();
+    let mut options = support::options();
+    options.workers = 2;
+    options.event_loops = Some(2);
+    let (release, held) = std::sync::mpsc::channel::<()>();
+    let held = Mutex::new(held);
+    let server = support::start(options, move |req: Request| {
+        if req.uri().path() == "/slow" {
+            let _ = held.lock().unwrap().recv_timeout(Duration::from_secs(60));
+        }
+        Response::new(Body::from("ok"))
+    });
+    let request = |s: &mut TcpStream, what: &str| {
+        s.write_all(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n").unwrap();
+        let r = read_response(s, false).unwrap_or_else(|| panic!("{what}: no response"));
+        assert_eq!(r.status, 200, "{what}");
+    };
+    // Connections go to the loops in turn: the first one, and every second one after it,
+    // to loop 0, whose one worker the first connection's handler holds. Being driven, it
+    // is not parked.
+    let mut slow = server.connect();
+    slow.set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    slow.write_all(b"GET /slow HTTP/1.1\r\nHost: a\r\n\r\n")
+        .unwrap();
+    let mut waited = Duration::ZERO;
+    for round in 0..4 {
+        // Long enough for the timer thread to doze off with nothing parked.
+        std::thread::sleep(Duration::from_millis(1100));
+        let other_loop = server.connect();
+        let mut busy_loop = server.connect();
+        busy_loop
+            .set_read_timeout(Some(Duration::from_secs(20)))
+            .unwrap();
+        // Served through the pool's queue by the other loop's worker, then parked on
+        // loop 0 (while the timer thread dozes).
+        request(&mut busy_loop, &format!("round {round}, first request"));
+        std::thread::sleep(Duration::from_millis(20));
+        let start = Instant::now();
+        request(&mut busy_loop, &format!("round {round}, second request"));
+        waited += start.elapsed();
+        // Nothing parked again for the next round.
+        drop(other_loop);
+        drop(busy_loop);
+    }
+    release.send(()).unwrap();
+    assert_eq!(
+        read_response(&mut slow, false)
+            .expect("slow response")
+            .status,
+        200
+    );
+    // Sleeping through the timer's doze, each second request waited half a second on
+    // average (up to one); woken by the park, a few milliseconds.
+    let bound = if support::test_runner().is_empty() {
+        Duration::from_millis(400)
+    } else {
+        Duration::from_millis(1500)
+    };
+    assert!(
+        waited < bound,
+        "4 second requests on the busy loop waited {waited:?} in all"
+    );
+}
+
 /// Keep-alive connections are still served while the workers that wait on the epoll set
 /// are busy in slow handlers: the other workers get the ready connections through the
 /// queue (the poller thread hands them over).

@@ -30,11 +30,15 @@
 //! **The timer thread** owns the deadlines (keep-alive, header timeout, data rates,
 //! handshake, linger) of every shard, closes idle parked connections at shutdown (those
 //! with bytes waiting, and HTTP/2 ones, are driven once more instead), and rescues
-//! the ready connections of a shard none of whose workers is waiting (say, all busy in slow
-//! handlers): it moves them to the pool's queue, where any idle worker takes them, and
-//! signals a worker waiting on another shard's set (it would not look at the queue
-//! otherwise). It looks every 5 ms while any connection is parked, else at the next
-//! deadline (at most 1 s).
+//! the ready connections of a shard whose workers are all busy (say, in slow handlers:
+//! none waits on its set, and none has looked at its ready list since the previous pass):
+//! it moves them to the pool's queue, where any idle worker takes them, and signals a
+//! worker waiting on another shard's set (it would not look at the queue otherwise). It
+//! looks every 5 ms while a shard with parked connections has no worker waiting on its
+//! set (and for a quarter of a second after). Otherwise it dozes until the next deadline
+//! (at most 1 s): a connection that parks, or a worker that leaves its wait to work, wakes
+//! it. An idle server with idle keep-alive connections wakes once a second, not every
+//! 5 ms.
 
 use std::collections::VecDeque;
 use std::os::fd::OwnedFd;
@@ -107,6 +111,11 @@ struct State {
     parked: usize,
     /// When the timer thread will next look at this shard's deadlines.
     next_wake: Instant,
+    /// How many times a worker has looked at the ready list ([`Shard::pop_ready`]): the
+    /// timer thread rescues a shard's ready connections only when this has not moved
+    /// since its last look, so that it never takes them from a worker that is merely busy
+    /// driving between two looks.
+    looks: u64,
 }
 
 /// One event loop: an epoll set, its parked connections and its ready list.
@@ -121,6 +130,8 @@ pub(crate) struct Shard {
     waiting: AtomicUsize,
     max_waiters: usize,
     state: Mutex<State>,
+    /// The timer thread's wake-up (shared by every shard).
+    timers: Arc<TimerWake>,
 }
 
 /// A connection's registration ([`Registration`]) gives its slot back through this when
@@ -178,7 +189,7 @@ pub(crate) enum Waited {
 }
 
 impl Shard {
-    fn new(index: usize, max_waiters: usize) -> std::io::Result<Shard> {
+    fn new(index: usize, max_waiters: usize, timers: Arc<TimerWake>) -> std::io::Result<Shard> {
         let ep = epoll::create(epoll::CreateFlags::CLOEXEC)?;
         let work = new_event()?;
         epoll::add(&ep, &work, EventData::new_u64(WORK), EventFlags::IN)?;
@@ -195,7 +206,9 @@ impl Shard {
                 ready: VecDeque::new(),
                 parked: 0,
                 next_wake: Instant::now(),
+                looks: 0,
             }),
+            timers,
         })
     }
 
@@ -256,6 +269,7 @@ impl Shard {
         loop {
             let (conn, flags) = {
                 let mut st = self.lock();
+                st.looks = st.looks.wrapping_add(1);
                 let (token, flags) = st.ready.pop_front()?;
                 match Self::take_for_event(&mut st, token, flags) {
                     Some(c) => (c, flags),
@@ -316,7 +330,8 @@ impl Shard {
     /// Gives back a waiter's place taken with [`try_become_waiter`](Self::try_become_waiter)
     /// without waiting.
     pub(crate) fn release_waiter(&self) {
-        self.waiting.fetch_sub(1, Ordering::AcqRel);
+        self.waiting.fetch_sub(1, Ordering::SeqCst);
+        self.timers.wake_if_dozing();
     }
 
     /// Whether a worker holding a waiter's place should look elsewhere before it waits:
@@ -330,7 +345,12 @@ impl Shard {
     /// ready connection, or reports work in the pool's queue.
     pub(crate) fn wait(&self, shared: &Shared, timeout: Duration) -> Waited {
         let w = self.wait_inner(shared, timeout);
-        self.waiting.fetch_sub(1, Ordering::AcqRel);
+        self.waiting.fetch_sub(1, Ordering::SeqCst);
+        // Off to work: a dozing timer thread must watch this shard now. (A worker whose
+        // wait timed out waits again at once.)
+        if !matches!(w, Waited::Nothing) {
+            self.timers.wake_if_dozing();
+        }
         w
     }
 
@@ -400,13 +420,7 @@ impl Shard {
     /// takes the same lock, so an idle connection parked as shutdown begins is either in
     /// its slot when the sweep looks or sees the flag here and is closed (or driven, with a
     /// request waiting) like one the sweep found.
-    fn park(
-        self: &Arc<Self>,
-        mut conn: Box<Conn>,
-        timers: &OwnedFd,
-        mut ready: bool,
-        shared: &Shared,
-    ) -> Parked {
+    fn park(self: &Arc<Self>, mut conn: Box<Conn>, mut ready: bool, shared: &Shared) -> Parked {
         // The next drive comes from an event: read then.
         conn.link.io.forget_drained();
         let fd = conn.link.io.fd();
@@ -496,8 +510,12 @@ impl Shard {
         }
         let earlier = deadline < st.next_wake;
         drop(st);
+        // A park while the timer thread dozes wakes it (see `run`), so that its rescues
+        // go on every RESCUE_INTERVAL from now on.
         if earlier {
-            signal(timers);
+            self.timers.wake();
+        } else {
+            self.timers.wake_if_dozing();
         }
         if again {
             Parked::Ready
@@ -562,13 +580,22 @@ impl Shard {
         taken
     }
 
-    /// When no worker of this shard is waiting on its set: takes what is ready (on the
-    /// ready list and in the set) for the pool's queue (see [`flush_pending`]).
-    fn rescue(&self, shared: &Shared, pending: &mut VecDeque<Box<Conn>>) {
+    /// When no worker of this shard waits on its set and none has looked at its ready
+    /// list since the timer thread's previous pass (`seen`: `looks` then; updated here),
+    /// say all are busy in slow handlers: takes what is ready (on the ready list and in
+    /// the set) for the pool's queue (see [`flush_pending`]). A worker that looked
+    /// meanwhile is driving the shard's connections one after another, and keeps them.
+    fn rescue(&self, shared: &Shared, pending: &mut VecDeque<Box<Conn>>, seen: &mut u64) {
+        let looks = self.lock().looks;
+        if looks != *seen || self.waiting.load(Ordering::Acquire) > 0 {
+            *seen = looks;
+            return;
+        }
         self.harvest();
         while let Some(conn) = self.pop_ready(shared) {
             pending.push_back(conn);
         }
+        *seen = self.lock().looks;
     }
 }
 
@@ -583,11 +610,35 @@ pub(crate) enum Parked {
     Dropped,
 }
 
+/// How the timer thread is woken before its time.
+struct TimerWake {
+    /// Wakes the timer thread (an earlier deadline, shutdown, a park while it dozes); not
+    /// in any epoll set.
+    fd: OwnedFd,
+    /// Set while the timer thread sleeps past its rescue interval (no connection was
+    /// parked for a while): the next connection to park wakes it, once.
+    dozing: AtomicBool,
+}
+
+impl TimerWake {
+    fn wake(&self) {
+        signal(&self.fd);
+    }
+
+    /// Wakes the timer thread if it dozes (one atomic load on the hot path otherwise).
+    /// Sequentially consistent with the timer thread's raising of the flag before its last
+    /// look at the waiters (see `run`).
+    fn wake_if_dozing(&self) {
+        if self.dozing.load(Ordering::SeqCst) && self.dozing.swap(false, Ordering::SeqCst) {
+            signal(&self.fd);
+        }
+    }
+}
+
 /// Every shard, and the timer thread's wake-up.
 pub(crate) struct EventLoops {
     shards: Box<[Arc<Shard>]>,
-    /// Wakes the timer thread (an earlier deadline, shutdown); not in any epoll set.
-    timers: OwnedFd,
+    timers: Arc<TimerWake>,
     /// Round-robin position for new connections.
     next: AtomicUsize,
     /// Round-robin position for work notifications.
@@ -601,12 +652,16 @@ impl EventLoops {
         // As many event-driven workers as cores, spread over the shards: more would only
         // take turns on the same cores and add scheduling delays.
         let max_waiters = cores.div_ceil(shards).max(1);
+        let timers = Arc::new(TimerWake {
+            fd: new_event()?,
+            dozing: AtomicBool::new(false),
+        });
         let shards = (0..shards)
-            .map(|i| Shard::new(i, max_waiters).map(Arc::new))
+            .map(|i| Shard::new(i, max_waiters, timers.clone()).map(Arc::new))
             .collect::<std::io::Result<Vec<_>>>()?;
         Ok(EventLoops {
             shards: shards.into_boxed_slice(),
-            timers: new_event()?,
+            timers,
             next: AtomicUsize::new(0),
             next_notify: AtomicUsize::new(0),
         })
@@ -629,7 +684,7 @@ impl EventLoops {
 
     /// Wakes the timer thread (shutdown, abort, an earlier deadline).
     pub(crate) fn wake(&self) {
-        signal(&self.timers);
+        self.timers.wake();
     }
 
     /// Parks a connection in its shard until its socket is ready or its deadline passes.
@@ -641,7 +696,7 @@ impl EventLoops {
         }
         self.shard(conn.link.shard)
             .clone()
-            .park(conn, &self.timers, false, shared)
+            .park(conn, false, shared)
     }
 
     /// Puts a connection that has had its turn (see [`Outcome::Yield`]) at the back of
@@ -652,9 +707,7 @@ impl EventLoops {
         if shared.is_aborting() {
             return Parked::Dropped;
         }
-        self.shard(conn.link.shard)
-            .clone()
-            .park(conn, &self.timers, true, shared)
+        self.shard(conn.link.shard).clone().park(conn, true, shared)
     }
 
     /// Takes a parked connection by the token it was parked with (an HTTP/2 connection
@@ -696,8 +749,13 @@ impl EventLoops {
         }
     }
 
-    fn parked(&self) -> usize {
-        self.shards.iter().map(|s| s.lock().parked).sum()
+    /// Whether a shard has parked connections and no worker waiting on its set: one that
+    /// became ready would wait for a rescue. (Where a worker waits, it takes them; should
+    /// it leave, it wakes a dozing timer thread.)
+    fn unwatched(&self) -> bool {
+        self.shards
+            .iter()
+            .any(|s| s.waiting.load(Ordering::SeqCst) == 0 && s.lock().parked > 0)
     }
 }
 
@@ -705,6 +763,12 @@ impl EventLoops {
 /// for (all event-driven workers of a shard busy, say in slow handlers) and hands them to
 /// the pool.
 const RESCUE_INTERVAL: Duration = Duration::from_millis(5);
+
+/// How long the timer thread keeps looking every [`RESCUE_INTERVAL`] after its last pass
+/// that found a shard to watch (or after a park or a leaving waiter woke it): under load,
+/// passes often find every connection out being driven or a worker waiting, and dozing
+/// off between two of them would make the next park wake it each time.
+const QUIET: Duration = Duration::from_millis(250);
 
 /// The timer thread: enforces deadlines, hands ready connections to the pool when no
 /// worker is waiting on their shard, and closes idle parked connections at shutdown.
@@ -714,6 +778,10 @@ pub(crate) fn run(shared: &Shared, pool: Sender<super::Work>) {
     let mut closed_idle = false;
     let mut next_expire = Instant::now();
     let mut pending: VecDeque<Box<Conn>> = VecDeque::new();
+    // When a pass last found something to watch (parked connections, ...).
+    let mut busy_at = Instant::now();
+    // Each shard's `looks` at the previous pass.
+    let mut seen = vec![0u64; loops.shards.len()];
     loop {
         let now = Instant::now();
         let mut until = next_expire.max(now);
@@ -722,8 +790,25 @@ pub(crate) fn run(shared: &Shared, pool: Sender<super::Work>) {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .is_empty();
-        if loops.parked() > 0 || !pending.is_empty() || watched {
+        if !pending.is_empty() || watched || loops.unwatched() {
+            busy_at = now;
+        }
+        let mut dozing = false;
+        if now.duration_since(busy_at) < QUIET {
             until = until.min(now + RESCUE_INTERVAL);
+        } else {
+            // Nothing to rescue for a while: sleep until the next deadline. The flag is
+            // up before the last look at the shards, so a park (ordered by the shard's
+            // lock) or a waiter's leaving (sequentially consistent) that this look misses
+            // sees it and wakes the thread.
+            loops.timers.dozing.store(true, Ordering::SeqCst);
+            if loops.unwatched() {
+                loops.timers.dozing.store(false, Ordering::SeqCst);
+                busy_at = now;
+                until = until.min(now + RESCUE_INTERVAL);
+            } else {
+                dozing = true;
+            }
         }
         for s in loops.shards.iter() {
             s.lock().next_wake = until;
@@ -733,18 +818,20 @@ pub(crate) fn run(shared: &Shared, pool: Sender<super::Work>) {
             tv_sec: timeout.as_secs() as _,
             tv_nsec: timeout.subsec_nanos() as _,
         };
-        let mut fds = [PollFd::new(&loops.timers, PollFlags::IN)];
+        let mut fds = [PollFd::new(&loops.timers.fd, PollFlags::IN)];
         match poll(&mut fds, Some(&ts)) {
-            Ok(n) if n > 0 => drain_event(&loops.timers),
+            Ok(n) if n > 0 => drain_event(&loops.timers.fd),
             _ => {}
+        }
+        // A park took the flag down and woke this thread: rescues are due again.
+        if dozing && !loops.timers.dozing.swap(false, Ordering::SeqCst) {
+            busy_at = Instant::now();
         }
         if Instant::now() >= next_expire {
             next_expire = Instant::now() + expire(shared);
         }
-        for s in loops.shards.iter() {
-            if s.waiting.load(Ordering::Acquire) == 0 {
-                s.rescue(shared, &mut pending);
-            }
+        for (s, seen) in loops.shards.iter().zip(seen.iter_mut()) {
+            s.rescue(shared, &mut pending, seen);
         }
         tick_watched(shared);
         if flush_pending(&pool, &mut pending) > 0 {
