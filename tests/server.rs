@@ -651,9 +651,9 @@ fn a_busy_event_loop_s_clients_are_served_by_another_loop_s_worker() {
 
 /// As above, but when nothing else is parked: the timer thread, which hands a busy loop's
 /// ready connections to the pool, sleeps until its next deadline (up to a second) while
-/// no connection is parked. A connection that then parks on the busy loop wakes it, so
-/// its next request is answered within a few rescue intervals, not whenever that sleep
-/// ends.
+/// no loop has parked connections without a waiting worker. A connection that then parks
+/// on the busy loop wakes it, so its next request is answered within a few rescue
+/// intervals, not whenever that sleep ends.
 #[test]
 fn a_connection_parking_on_a_busy_loop_while_nothing_else_is_parked_is_served_at_once() {
     let _g = serial();
@@ -718,6 +718,67 @@ fn a_connection_parking_on_a_busy_loop_while_nothing_else_is_parked_is_served_at
     assert!(
         waited < bound,
         "4 second requests on the busy loop waited {waited:?} in all"
+    );
+}
+
+/// The other way a loop's workers all get busy while the timer thread dozes: every
+/// connection is parked and every loop has a worker waiting, so there is nothing to
+/// rescue and the timer thread sleeps until its next deadline; then a loop's one worker
+/// leaves its wait for a slow handler. Leaving wakes the timer thread, so another parked
+/// connection of that loop that speaks next is handed to the other loop's worker within a
+/// few rescue intervals, not whenever that sleep ends.
+#[test]
+fn a_worker_leaving_its_loop_for_a_slow_handler_wakes_the_rescues() {
+    let _g = serial();
+    let mut options = support::options();
+    options.workers = 2;
+    options.event_loops = Some(2);
+    let (release, held) = std::sync::mpsc::channel::<()>();
+    let held = Mutex::new(held);
+    let server = support::start(options, move |req: Request| {
+        if req.uri().path() == "/slow" {
+            let _ = held.lock().unwrap().recv_timeout(Duration::from_secs(60));
+        }
+        Response::new(Body::from("ok"))
+    });
+    let request = |s: &mut TcpStream, path: &str| {
+        s.write_all(format!("GET {path} HTTP/1.1\r\nHost: a\r\n\r\n").as_bytes())
+            .unwrap();
+    };
+    let answered = |s: &mut TcpStream, what: &str| {
+        let r = read_response(s, false).unwrap_or_else(|| panic!("{what}: no response"));
+        assert_eq!(r.status, 200, "{what}");
+    };
+    // Loops in turn: c[0] and c[2] on loop 0, c[1] on loop 1. All parked after a request.
+    let mut c: Vec<TcpStream> = (0..3).map(|_| server.connect()).collect();
+    for (i, s) in c.iter_mut().enumerate() {
+        s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+        request(s, "/");
+        answered(s, &format!("connection {i}, first request"));
+    }
+    let mut waited = Duration::ZERO;
+    for round in 0..4 {
+        // Long enough for the timer thread to doze off: every loop has a waiting worker.
+        std::thread::sleep(Duration::from_millis(1100));
+        request(&mut c[0], "/slow");
+        std::thread::sleep(Duration::from_millis(20));
+        let start = Instant::now();
+        request(&mut c[2], "/");
+        answered(&mut c[2], &format!("round {round}"));
+        waited += start.elapsed();
+        release.send(()).unwrap();
+        answered(&mut c[0], &format!("round {round}, slow request"));
+    }
+    // Sleeping through the timer's doze, each request waited half a second on average (up
+    // to one); woken by the leaving worker, a few milliseconds.
+    let bound = if support::test_runner().is_empty() {
+        Duration::from_millis(400)
+    } else {
+        Duration::from_millis(1500)
+    };
+    assert!(
+        waited < bound,
+        "4 requests on the busy loop waited {waited:?} in all"
     );
 }
 

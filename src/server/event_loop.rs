@@ -615,8 +615,9 @@ struct TimerWake {
     /// Wakes the timer thread (an earlier deadline, shutdown, a park while it dozes); not
     /// in any epoll set.
     fd: OwnedFd,
-    /// Set while the timer thread sleeps past its rescue interval (no connection was
-    /// parked for a while): the next connection to park wakes it, once.
+    /// Set while the timer thread sleeps past its rescue interval (for a while no shard
+    /// had parked connections and no waiting worker): the next connection to park, or the
+    /// next worker to leave its wait for work, wakes it, once.
     dozing: AtomicBool,
 }
 
