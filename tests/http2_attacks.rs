@@ -437,6 +437,101 @@ fn sync_writer_runs_ahead_by_a_few_response_buffers_at_most() {
     still_serves(&server);
 }
 
+/// The process's resident memory in bytes (VmRSS).
+fn rss() -> usize {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let kb: usize = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmRSS");
+    kb * 1024
+}
+
+/// A response body that comes in small reads (a pipe, a generator of events).
+struct SmallReads {
+    left: usize,
+    read: Arc<AtomicUsize>,
+}
+
+impl Read for SmallReads {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = buf.len().min(self.left).min(100);
+        buf[..n].fill(b'x');
+        self.left -= n;
+        self.read.fetch_add(n, Ordering::SeqCst);
+        Ok(n)
+    }
+}
+
+/// A stream's queue of response data waits for a client that opens no window, bounded in
+/// bytes (64 KiB by default); what it costs in memory must be about those bytes too, however
+/// small the reads of the body: each piece used to keep the whole 16 KiB buffer it was
+/// read into (100-byte reads: 160 times the data, about 10 MB per stream).
+#[test]
+fn response_data_queued_for_a_closed_window_costs_about_its_size() {
+    const STREAMS: u32 = 20;
+    let read = Arc::new(AtomicUsize::new(0));
+    let counted = read.clone();
+    let server = support::start(support::options(), move |_req: Request| {
+        Response::new(Body::from_reader(
+            SmallReads {
+                left: 1 << 20,
+                read: counted.clone(),
+            },
+            None,
+        ))
+    });
+    // SETTINGS_INITIAL_WINDOW_SIZE = 0: nothing can be sent until the client says so.
+    let mut s = open(&server, &[(0x4, 0)]);
+    // Let the connection settle before the baseline.
+    s.write_all(&frame(0x6, 0, 0, &[0; 8])).unwrap();
+    loop {
+        let (ty, ..) = read_frame(&mut s).expect("the PING's answer");
+        if ty == 0x6 {
+            break;
+        }
+    }
+    let before = rss();
+    for i in 0..STREAMS {
+        s.write_all(&frame(
+            0x1,
+            END_STREAM | END_HEADERS,
+            2 * i + 1,
+            &get_block(),
+        ))
+        .unwrap();
+    }
+    // Wait until the server has stopped pulling the bodies (each stream's queue full).
+    let start = Instant::now();
+    let mut last = (0, Instant::now());
+    loop {
+        std::thread::sleep(Duration::from_millis(50));
+        let now = read.load(Ordering::SeqCst);
+        if now != last.0 {
+            last = (now, Instant::now());
+        } else if now > 0 && last.1.elapsed() >= Duration::from_millis(300) {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "the bodies were never held back"
+        );
+    }
+    let queued = read.load(Ordering::SeqCst);
+    let grown = rss().saturating_sub(before);
+    assert!(
+        queued >= STREAMS as usize * 32 * 1024,
+        "only {queued} bytes were pulled"
+    );
+    assert!(
+        grown < 16 << 20,
+        "{queued} bytes queued for {STREAMS} streams took {grown} bytes of memory"
+    );
+    drop(s);
+    still_serves(&server);
+}
+
 #[test]
 fn request_body_that_stops_arriving_is_ended_by_the_body_data_rate() {
     let mut options = support::options();
