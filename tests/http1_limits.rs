@@ -334,6 +334,41 @@ fn timeouts(headers: u64, keep_alive: u64) -> Limits {
     }
 }
 
+/// Deadlines are kept to within milliseconds, not to the timer thread's sweep, which runs
+/// at the next deadline it knows of and at least once a second: a connection that parks
+/// with a deadline earlier than the next sweep wakes the timer thread to look again. Three
+/// keep-alive connections in turn on an otherwise idle server, KeepAliveTimeout 300 ms:
+/// each used to be closed about a second after its response.
+#[test]
+fn keep_alive_timeout_is_kept_to_the_millisecond_not_to_the_second() {
+    let server = echo_server(Limits {
+        keep_alive_timeout: Duration::from_millis(300),
+        ..Limits::default()
+    });
+    // Under an emulator every step is slower.
+    let late = if support::test_runner().is_empty() {
+        Duration::from_millis(700)
+    } else {
+        Duration::from_secs(2)
+    };
+    for round in 0..3 {
+        let mut s = server.connect();
+        s.write_all(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n").unwrap();
+        assert_eq!(read_response(&mut s, false).expect("response").status, 200);
+        let t0 = Instant::now();
+        assert!(
+            support::closed_within(&mut s, CLOSE_WITHIN),
+            "round {round}: not closed"
+        );
+        elapsed_in(
+            t0.elapsed(),
+            Duration::from_millis(250),
+            late,
+            &format!("round {round}: closed for keep-alive"),
+        );
+    }
+}
+
 #[test]
 fn request_headers_timeout_half_head() {
     let server = echo_server(timeouts(1, 30));

@@ -109,8 +109,10 @@ struct State {
     ready: VecDeque<(u64, EventFlags)>,
     /// Connections parked now.
     parked: usize,
-    /// When the timer thread will next look at this shard's deadlines.
-    next_wake: Instant,
+    /// When the timer thread will next look at this shard's deadlines: its earliest
+    /// deadline at the last sweep, or a second after that sweep. A connection that parks
+    /// with an earlier deadline wakes the timer thread.
+    next_sweep: Instant,
     /// How many times a worker has looked at the ready list ([`Shard::pop_ready`]): the
     /// timer thread rescues a shard's ready connections only when this has not moved
     /// since its last look, so that it never takes them from a worker that is merely busy
@@ -205,7 +207,7 @@ impl Shard {
                 free: Vec::new(),
                 ready: VecDeque::new(),
                 parked: 0,
-                next_wake: Instant::now(),
+                next_sweep: Instant::now(),
                 looks: 0,
             }),
             timers,
@@ -508,12 +510,13 @@ impl Shard {
             st.ready
                 .push_back((t, came | EventFlags::IN | EventFlags::OUT));
         }
-        let earlier = deadline < st.next_wake;
+        let earlier = deadline < st.next_sweep;
         drop(st);
-        // A park while the timer thread dozes wakes it (see `run`), so that its rescues
-        // go on every RESCUE_INTERVAL from now on.
+        // A deadline before the shard's next sweep wakes the timer thread, which sweeps
+        // when woken; so does a park while it dozes (see `run`), so that its rescues go on
+        // every RESCUE_INTERVAL from now on.
         if earlier {
-            self.timers.wake();
+            self.timers.wake_to_sweep();
         } else {
             self.timers.wake_if_dozing();
         }
@@ -538,13 +541,14 @@ impl Shard {
         Some(c)
     }
 
-    /// Takes every parked connection whose deadline has passed; returns them with the
-    /// earliest deadline still pending. A linear sweep under the shard's lock, run when
-    /// the timer thread wakes (at the earliest deadline, at least once a second): cheaper
-    /// than a timer heap that would gain an entry at every park.
+    /// Takes every parked connection whose deadline has passed; returns them with the time
+    /// of the next sweep: the earliest deadline still pending, at most [`MAX_SWEEP`] from
+    /// `now`. A linear sweep under the shard's lock, run when the timer thread wakes (at
+    /// the next sweep, or woken by a park with an earlier deadline): cheaper than a timer
+    /// heap that would gain an entry at every park.
     // The connections stay boxed: they move on to on_expired and park, which take boxes.
     #[allow(clippy::vec_box)]
-    fn sweep(&self, now: Instant) -> (Vec<Box<Conn>>, Option<Instant>) {
+    fn sweep(&self, now: Instant) -> (Vec<Box<Conn>>, Instant) {
         let mut st = self.lock();
         let mut expired = Vec::new();
         let mut next: Option<Instant> = None;
@@ -561,7 +565,11 @@ impl Shard {
             }
         }
         st.parked -= expired.len();
-        (expired, next)
+        // Published under the lock: a park after this sweep with an earlier deadline sees
+        // it and wakes the timer thread.
+        let at = next.map_or(now + MAX_SWEEP, |n| n.min(now + MAX_SWEEP));
+        st.next_sweep = at;
+        (expired, at)
     }
 
     /// Takes the parked connections that `pick` selects.
@@ -619,10 +627,18 @@ struct TimerWake {
     /// had parked connections and no waiting worker): the next connection to park, or the
     /// next worker to leave its wait for work, wakes it, once.
     dozing: AtomicBool,
+    /// Set by a park with a deadline before its shard's next sweep: sweep now.
+    sweep: AtomicBool,
 }
 
 impl TimerWake {
     fn wake(&self) {
+        signal(&self.fd);
+    }
+
+    /// Wakes the timer thread to sweep the deadlines now.
+    fn wake_to_sweep(&self) {
+        self.sweep.store(true, Ordering::SeqCst);
         signal(&self.fd);
     }
 
@@ -656,6 +672,7 @@ impl EventLoops {
         let timers = Arc::new(TimerWake {
             fd: new_event()?,
             dozing: AtomicBool::new(false),
+            sweep: AtomicBool::new(false),
         });
         let shards = (0..shards)
             .map(|i| Shard::new(i, max_waiters, timers.clone()).map(Arc::new))
@@ -765,6 +782,9 @@ impl EventLoops {
 /// the pool.
 const RESCUE_INTERVAL: Duration = Duration::from_millis(5);
 
+/// The longest the timer thread goes without sweeping the deadlines.
+const MAX_SWEEP: Duration = Duration::from_secs(1);
+
 /// How long the timer thread keeps looking every [`RESCUE_INTERVAL`] after its last pass
 /// that found a shard to watch (or after a park or a leaving waiter woke it): under load,
 /// passes often find every connection out being driven or a worker waiting, and dozing
@@ -811,9 +831,6 @@ pub(crate) fn run(shared: &Shared, pool: Sender<super::Work>) {
                 dozing = true;
             }
         }
-        for s in loops.shards.iter() {
-            s.lock().next_wake = until;
-        }
         let timeout = until.saturating_duration_since(now);
         let ts = Timespec {
             tv_sec: timeout.as_secs() as _,
@@ -828,8 +845,9 @@ pub(crate) fn run(shared: &Shared, pool: Sender<super::Work>) {
         if dozing && !loops.timers.dozing.swap(false, Ordering::SeqCst) {
             busy_at = Instant::now();
         }
-        if Instant::now() >= next_expire {
-            next_expire = Instant::now() + expire(shared);
+        // A park with a deadline before the next sweep asks for one now.
+        if loops.timers.sweep.swap(false, Ordering::SeqCst) || Instant::now() >= next_expire {
+            next_expire = expire(shared);
         }
         for (s, seen) in loops.shards.iter().zip(seen.iter_mut()) {
             s.rescue(shared, &mut pending, seen);
@@ -893,25 +911,21 @@ fn flush_pending(pool: &Sender<super::Work>, pending: &mut VecDeque<Box<Conn>>) 
     queued
 }
 
-/// Handles expired connections; returns how long until the next deadline (at most 1 s).
-fn expire(shared: &Shared) -> Duration {
+/// Handles expired connections; returns when to sweep next: the earliest deadline still
+/// pending, at most [`MAX_SWEEP`] from now.
+fn expire(shared: &Shared) -> Instant {
     let now = Instant::now();
-    let mut next: Option<Instant> = None;
+    let mut next = now + MAX_SWEEP;
     for s in shared.poller.shards.iter() {
-        let (expired, n) = s.sweep(now);
+        let (expired, at) = s.sweep(now);
         for conn in expired {
             if let Some(conn) = crate::conn::on_expired(conn, shared) {
                 shared.park(conn);
             }
         }
-        if let Some(n) = n {
-            next = Some(next.map_or(n, |x| x.min(n)));
-        }
+        next = next.min(at);
     }
-    let max = Duration::from_secs(1);
-    next.map_or(max, |n| {
-        n.saturating_duration_since(Instant::now()).min(max)
-    })
+    next
 }
 
 /// At shutdown: closes the idle connections that have nothing to do, and lingering ones
