@@ -358,6 +358,22 @@ fn zero_window_client_frees_a_sync_writer() {
     still_serves(&server);
 }
 
+/// Waits until `count` is above 0 and has not moved for `quiet` (within 20 s); returns it.
+fn settled(count: &AtomicUsize, quiet: Duration, what: &str) -> usize {
+    let start = Instant::now();
+    let mut last = (0, Instant::now());
+    loop {
+        std::thread::sleep(Duration::from_millis(50));
+        let now = count.load(Ordering::SeqCst);
+        if now != last.0 {
+            last = (now, Instant::now());
+        } else if now > 0 && last.1.elapsed() >= quiet {
+            return now;
+        }
+        assert!(start.elapsed() < Duration::from_secs(20), "{what}");
+    }
+}
+
 /// MaxResponseBufferSize bounds what a synchronous-I/O writer can hand over while its
 /// client opens no window: with a limit of 4 KiB the writer blocks after a few of them (it
 /// used to run about 150 KiB ahead whatever the limit), and once the client opens its
@@ -385,22 +401,11 @@ fn sync_writer_runs_ahead_by_a_few_response_buffers_at_most() {
     s.write_all(&frame(0x1, END_STREAM | END_HEADERS, 1, &get_block()))
         .unwrap();
     // Wait until the writer has stopped taking bytes (blocked) for 500 ms.
-    let start = Instant::now();
-    let mut last = (0, Instant::now());
-    loop {
-        std::thread::sleep(Duration::from_millis(50));
-        let now = accepted.load(Ordering::SeqCst);
-        if now != last.0 {
-            last = (now, Instant::now());
-        } else if now > 0 && last.1.elapsed() >= Duration::from_millis(500) {
-            break;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(10),
-            "the writer never settled"
-        );
-    }
-    let ahead = accepted.load(Ordering::SeqCst);
+    let ahead = settled(
+        &accepted,
+        Duration::from_millis(500),
+        "the writer never settled",
+    );
     assert!(
         ahead > LIMIT && ahead <= 4 * LIMIT,
         "the writer handed over {ahead} bytes with no window open (limit {LIMIT})"
@@ -503,22 +508,11 @@ fn response_data_queued_for_a_closed_window_costs_about_its_size() {
         .unwrap();
     }
     // Wait until the server has stopped pulling the bodies (each stream's queue full).
-    let start = Instant::now();
-    let mut last = (0, Instant::now());
-    loop {
-        std::thread::sleep(Duration::from_millis(50));
-        let now = read.load(Ordering::SeqCst);
-        if now != last.0 {
-            last = (now, Instant::now());
-        } else if now > 0 && last.1.elapsed() >= Duration::from_millis(300) {
-            break;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(20),
-            "the bodies were never held back"
-        );
-    }
-    let queued = read.load(Ordering::SeqCst);
+    let queued = settled(
+        &read,
+        Duration::from_millis(300),
+        "the bodies were never held back",
+    );
     let grown = rss().saturating_sub(before);
     assert!(
         queued >= STREAMS as usize * 32 * 1024,

@@ -593,13 +593,9 @@ fn queued_connections_wait_for_a_worker_without_new_threads() {
     );
 }
 
-/// One worker per event loop, and one loop's worker held by a slow handler: the clients
-/// of that loop are served by the other loop's worker at once, not when that worker's
-/// wait on its own loop happens to time out (it used to take about a second per request:
-/// the connections handed over to the pool's queue waited there unannounced).
-#[test]
-fn a_busy_event_loop_s_clients_are_served_by_another_loop_s_worker() {
-    let _g = serial();
+/// Two event loops with one worker each; the handler answers `/slow` once the returned
+/// sender releases it (a send per request; at most 60 s), anything else at once.
+fn one_worker_per_loop() -> (TestServer, std::sync::mpsc::Sender<()>) {
     let mut options = support::options();
     options.workers = 2;
     options.event_loops = Some(2);
@@ -607,10 +603,32 @@ fn a_busy_event_loop_s_clients_are_served_by_another_loop_s_worker() {
     let held = Mutex::new(held);
     let server = support::start(options, move |req: Request| {
         if req.uri().path() == "/slow" {
-            let _ = held.lock().unwrap().recv_timeout(Duration::from_secs(30));
+            let _ = held.lock().unwrap().recv_timeout(Duration::from_secs(60));
         }
         Response::new(Body::from("ok"))
     });
+    (server, release)
+}
+
+/// The most that 4 requests handed over by the timer thread's rescues may wait in all:
+/// a few rescue intervals each, where sleeping through its doze took half a second each on
+/// average. Under an emulator every step is slower.
+fn doze_bound() -> Duration {
+    if support::test_runner().is_empty() {
+        Duration::from_millis(400)
+    } else {
+        Duration::from_millis(1500)
+    }
+}
+
+/// One worker per event loop, and one loop's worker held by a slow handler: the clients
+/// of that loop are served by the other loop's worker at once, not when that worker's
+/// wait on its own loop happens to time out (it used to take about a second per request:
+/// the connections handed over to the pool's queue waited there unannounced).
+#[test]
+fn a_busy_event_loop_s_clients_are_served_by_another_loop_s_worker() {
+    let _g = serial();
+    let (server, release) = one_worker_per_loop();
     // Connections go to the loops in turn: c[0] and c[2] share a loop, c[1] has the other.
     let mut c: Vec<TcpStream> = (0..3).map(|_| server.connect()).collect();
     for s in c.iter_mut() {
@@ -657,17 +675,7 @@ fn a_busy_event_loop_s_clients_are_served_by_another_loop_s_worker() {
 #[test]
 fn a_connection_parking_on_a_busy_loop_while_nothing_else_is_parked_is_served_at_once() {
     let _g = serial();
-    let mut options = support::options();
-    options.workers = 2;
-    options.event_loops = Some(2);
-    let (release, held) = std::sync::mpsc::channel::<()>();
-    let held = Mutex::new(held);
-    let server = support::start(options, move |req: Request| {
-        if req.uri().path() == "/slow" {
-            let _ = held.lock().unwrap().recv_timeout(Duration::from_secs(60));
-        }
-        Response::new(Body::from("ok"))
-    });
+    let (server, release) = one_worker_per_loop();
     let request = |s: &mut TcpStream, what: &str| {
         s.write_all(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n").unwrap();
         let r = read_response(s, false).unwrap_or_else(|| panic!("{what}: no response"));
@@ -710,11 +718,7 @@ fn a_connection_parking_on_a_busy_loop_while_nothing_else_is_parked_is_served_at
     );
     // Sleeping through the timer's doze, each second request waited half a second on
     // average (up to one); woken by the park, a few milliseconds.
-    let bound = if support::test_runner().is_empty() {
-        Duration::from_millis(400)
-    } else {
-        Duration::from_millis(1500)
-    };
+    let bound = doze_bound();
     assert!(
         waited < bound,
         "4 second requests on the busy loop waited {waited:?} in all"
@@ -730,17 +734,7 @@ fn a_connection_parking_on_a_busy_loop_while_nothing_else_is_parked_is_served_at
 #[test]
 fn a_worker_leaving_its_loop_for_a_slow_handler_wakes_the_rescues() {
     let _g = serial();
-    let mut options = support::options();
-    options.workers = 2;
-    options.event_loops = Some(2);
-    let (release, held) = std::sync::mpsc::channel::<()>();
-    let held = Mutex::new(held);
-    let server = support::start(options, move |req: Request| {
-        if req.uri().path() == "/slow" {
-            let _ = held.lock().unwrap().recv_timeout(Duration::from_secs(60));
-        }
-        Response::new(Body::from("ok"))
-    });
+    let (server, release) = one_worker_per_loop();
     let request = |s: &mut TcpStream, path: &str| {
         s.write_all(format!("GET {path} HTTP/1.1\r\nHost: a\r\n\r\n").as_bytes())
             .unwrap();
@@ -771,11 +765,7 @@ fn a_worker_leaving_its_loop_for_a_slow_handler_wakes_the_rescues() {
     }
     // Sleeping through the timer's doze, each request waited half a second on average (up
     // to one); woken by the leaving worker, a few milliseconds.
-    let bound = if support::test_runner().is_empty() {
-        Duration::from_millis(400)
-    } else {
-        Duration::from_millis(1500)
-    };
+    let bound = doze_bound();
     assert!(
         waited < bound,
         "4 requests on the busy loop waited {waited:?} in all"
