@@ -620,8 +620,8 @@ pub(crate) enum Parked {
 
 /// How the timer thread is woken before its time.
 struct TimerWake {
-    /// Wakes the timer thread (an earlier deadline, shutdown, a park while it dozes); not
-    /// in any epoll set.
+    /// Wakes the timer thread (an earlier deadline, shutdown, a park or a leaving waiter
+    /// while it dozes); not in any epoll set.
     fd: OwnedFd,
     /// Set while the timer thread sleeps past its rescue interval (for a while no shard
     /// had parked connections and no waiting worker): the next connection to park, or the
@@ -640,6 +640,19 @@ impl TimerWake {
     fn wake_to_sweep(&self) {
         self.sweep.store(true, Ordering::SeqCst);
         signal(&self.fd);
+    }
+
+    /// Raises the doze flag. Done before the timer thread's last look at the shards, so
+    /// that a park (ordered by the shard's lock) or a waiter's leaving (sequentially
+    /// consistent) that the look misses sees the flag and wakes the thread.
+    fn doze(&self) {
+        self.dozing.store(true, Ordering::SeqCst);
+    }
+
+    /// Takes the doze flag down; whether it was still up (false: someone took it down and
+    /// signaled).
+    fn wake_up(&self) -> bool {
+        self.dozing.swap(false, Ordering::SeqCst)
     }
 
     /// Wakes the timer thread if it dozes (one atomic load on the hot path otherwise).
@@ -818,13 +831,11 @@ pub(crate) fn run(shared: &Shared, pool: Sender<super::Work>) {
         if now.duration_since(busy_at) < QUIET {
             until = until.min(now + RESCUE_INTERVAL);
         } else {
-            // Nothing to rescue for a while: sleep until the next deadline. The flag is
-            // up before the last look at the shards, so a park (ordered by the shard's
-            // lock) or a waiter's leaving (sequentially consistent) that this look misses
-            // sees it and wakes the thread.
-            loops.timers.dozing.store(true, Ordering::SeqCst);
+            // Nothing to rescue for a while: sleep until the next deadline (see
+            // TimerWake::doze for why the flag goes up before this last look).
+            loops.timers.doze();
             if loops.unwatched() {
-                loops.timers.dozing.store(false, Ordering::SeqCst);
+                loops.timers.wake_up();
                 busy_at = now;
                 until = until.min(now + RESCUE_INTERVAL);
             } else {
@@ -842,7 +853,7 @@ pub(crate) fn run(shared: &Shared, pool: Sender<super::Work>) {
             _ => {}
         }
         // A park took the flag down and woke this thread: rescues are due again.
-        if dozing && !loops.timers.dozing.swap(false, Ordering::SeqCst) {
+        if dozing && !loops.timers.wake_up() {
             busy_at = Instant::now();
         }
         // A park with a deadline before the next sweep asks for one now.
