@@ -17,13 +17,22 @@
 # with its own release profile (opt-level "s", as bench/run.sh measures it) and with Cargo's
 # default opt-level 3 (as a program using falconet as a library builds it).
 #
-# Environment: N1 [4000], N2 [24000], CONNS [16], NO_INSTALL=1 (do not apt-get).
+# Then the same two-run difference with cachegrind's cache simulation, at CACHE_CONNS keep-alive
+# connections: first-level instruction-cache misses per request, and data lines per request
+# that miss a last-level cache too small (128 KiB) to hold what hundreds of connections keep
+# between their requests: how many cold lines of per-connection state (and of the request's
+# own fresh memory) a request touches. The machine's real caches are bigger and shared with
+# the kernel; this counts lines, not what a miss costs.
+#
+# Environment: N1 [4000], N2 [24000], CONNS [16], CACHE_CONNS [256], NO_INSTALL=1 (do not
+# apt-get).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BENCH_DIR=$PWD/bench
 N1=${N1:-4000}
 N2=${N2:-24000}
 CONNS=${CONNS:-16}
+CACHE_CONNS=${CACHE_CONNS:-256}
 SCRATCH=$BENCH_DIR/scratch/instructions
 rm -rf "$SCRATCH"
 mkdir -p "$SCRATCH"
@@ -60,16 +69,21 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
-# One run: start `server` in `mode` under cachegrind, serve n requests, stop it; prints the
-# total instruction count of all its processes.
-run_once() { # server mode n
-    local server=$1 mode=$2 n=$3 port dir scheme=http
+# One run: start `server` in `mode` under cachegrind, serve n requests over `conns`
+# connections, stop it; prints the totals of all its processes: instructions, and with `sim`
+# (cache simulation) I1 misses and last-level data misses too.
+run_once() { # server mode n conns sim(0|1)
+    local server=$1 mode=$2 n=$3 conns=$4 sim=$5 port dir scheme=http
     port=$(free_port)
-    dir=$SCRATCH/$server-$mode-$n
+    dir=$SCRATCH/$server-$mode-$n-$conns-$sim
     mkdir -p "$dir/tmp"
     [[ $mode == https ]] && scheme=https
-    local vg=(valgrind --tool=cachegrind --cache-sim=no --trace-children=yes
-        "--cachegrind-out-file=$dir/cg.%p.out")
+    local vg=(valgrind --tool=cachegrind --trace-children=yes "--cachegrind-out-file=$dir/cg.%p.out")
+    if ((sim)); then
+        vg+=(--cache-sim=yes --I1=32768,8,64 --D1=32768,8,64 --LL=131072,8,64)
+    else
+        vg+=(--cache-sim=no)
+    fi
     local bin=$HELLO_BIN
     [[ $server == falconet-o3 ]] && bin=$HELLO_O3_BIN
     case $server in
@@ -119,25 +133,38 @@ EOF
         sleep 0.2
     done
     ((up)) || die "$server ($mode) did not answer; see $dir/server.log"
-    h2load --h1 -n "$n" -c "$CONNS" -t1 "$scheme://127.0.0.1:$port/" >"$dir/h2load.txt" 2>&1 || true
+    h2load --h1 -n "$n" -c "$conns" -t1 "$scheme://127.0.0.1:$port/" >"$dir/h2load.txt" 2>&1 || true
     grep -q "requests: $n total, $n started, $n done, $n succeeded" "$dir/h2load.txt" ||
         die "$server ($mode): not every request succeeded: $(grep 'requests:' "$dir/h2load.txt")"
     # nginx (master_process off) stops gracefully on QUIT, the others on TERM.
     if [[ $server == nginx ]]; then kill -QUIT $pid; else kill -TERM $pid; fi
     wait $pid 2>/dev/null || true
-    cat "$dir"/cg.*.out | awk '/^summary:/ {s += $2} END {print s}'
+    # summary: Ir [I1mr ILmr Dr D1mr DLmr Dw D1mw DLmw]
+    cat "$dir"/cg.*.out | awk '/^summary:/ {ir += $2; i1 += $3; dl += $7 + $10}
+        END {printf "%d %d %d\n", ir, i1, dl}'
 }
 
 declare -A IR
 measure() { # server mode
     local a b
-    a=$(run_once "$1" "$2" "$N1")
-    b=$(run_once "$1" "$2" "$N2")
+    read -r a _ _ < <(run_once "$1" "$2" "$N1" "$CONNS" 0)
+    read -r b _ _ < <(run_once "$1" "$2" "$N2" "$CONNS" 0)
     IR[$1:$2]=$(((b - a) / (N2 - N1)))
     log "$1 $2: ${IR[$1:$2]} instructions per request"
 }
+declare -A CIR CI1 CDL
+measure_cache() { # server
+    local a1 a2 a3 b1 b2 b3 n=$((N2 - N1))
+    read -r a1 a2 a3 < <(run_once "$1" http "$N1" "$CACHE_CONNS" 1)
+    read -r b1 b2 b3 < <(run_once "$1" http "$N2" "$CACHE_CONNS" 1)
+    CIR[$1]=$(((b1 - a1) / n))
+    CI1[$1]=$(awk -v a="$a2" -v b="$b2" -v n=$n 'BEGIN {printf "%.0f", (b - a) / n}')
+    CDL[$1]=$(awk -v a="$a3" -v b="$b3" -v n=$n 'BEGIN {printf "%.1f", (b - a) / n}')
+    log "$1 at $CACHE_CONNS conns: ${CIR[$1]} instructions, ${CI1[$1]} I1 misses, ${CDL[$1]} cold data lines per request"
+}
 for s in falconet falconet-o3 nginx hyper; do measure $s http; done
 for s in falconet falconet-o3 nginx; do measure $s https; done
+for s in falconet falconet-o3 nginx hyper; do measure_cache $s; done
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f×", a / b}'; }
 commit=$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
@@ -173,5 +200,23 @@ optimisation, as a program that uses falconet as a library builds it (a dependen
 settings do not apply to the program that depends on it), and as bench/peers builds hyper.
 
 Below 1.00× falconet executes fewer instructions per request than the peer.
+
+## Cache footprint at $CACHE_CONNS keep-alive connections
+
+The same two-run difference ($N1 and $N2 requests, \`h2load --h1 -c$CACHE_CONNS -t1\`), with
+cachegrind's cache simulation: a 32 KiB first-level instruction cache and data cache and a
+128 KiB last level (\`--I1=32768,8,64 --D1=32768,8,64 --LL=131072,8,64\`). *Cold data lines* are
+the data reads and writes per request that miss that small last level: with $CACHE_CONNS connections
+taking turns, what one connection keeps between its requests is gone from it by its next turn,
+so this counts the lines of per-connection state a request touches, plus fresh memory. The
+machine's caches are larger and shared with the kernel (whose socket state is left out); these
+are counts of lines, not the cost of a miss.
+
+| server | instructions / request | I1 misses / request | cold data lines / request |
+|---|---:|---:|---:|
+| falconet | ${CIR[falconet]} | ${CI1[falconet]} | ${CDL[falconet]} |
+| falconet, opt-level 3 | ${CIR[falconet-o3]} | ${CI1[falconet-o3]} | ${CDL[falconet-o3]} |
+| nginx | ${CIR[nginx]} | ${CI1[nginx]} | ${CDL[nginx]} |
+| hyper | ${CIR[hyper]} | ${CI1[hyper]} | ${CDL[hyper]} |
 EOF
 } | tee "$BENCH_DIR/INSTRUCTIONS.md"
