@@ -33,6 +33,10 @@ N1=${N1:-4000}
 N2=${N2:-24000}
 CONNS=${CONNS:-16}
 CACHE_CONNS=${CACHE_CONNS:-256}
+((N1 >= CONNS && N1 >= CACHE_CONNS && N2 > N1)) || {
+    echo "instructions.sh: need N2 > N1 >= CONNS and CACHE_CONNS (h2load sends at least one request per connection)" >&2
+    exit 2
+}
 SCRATCH=$BENCH_DIR/scratch/instructions
 rm -rf "$SCRATCH"
 mkdir -p "$SCRATCH"
@@ -146,17 +150,22 @@ EOF
 
 declare -A IR
 measure() { # server mode
-    local a b
-    read -r a _ _ < <(run_once "$1" "$2" "$N1" "$CONNS" 0)
-    read -r b _ _ < <(run_once "$1" "$2" "$N2" "$CONNS" 0)
+    local a b out
+    # Through a variable, not `< <(...)`: a run that dies must stop the script (set -e).
+    out=$(run_once "$1" "$2" "$N1" "$CONNS" 0)
+    read -r a _ _ <<<"$out"
+    out=$(run_once "$1" "$2" "$N2" "$CONNS" 0)
+    read -r b _ _ <<<"$out"
     IR[$1:$2]=$(((b - a) / (N2 - N1)))
     log "$1 $2: ${IR[$1:$2]} instructions per request"
 }
 declare -A CIR CI1 CDL
 measure_cache() { # server
-    local a1 a2 a3 b1 b2 b3 n=$((N2 - N1))
-    read -r a1 a2 a3 < <(run_once "$1" http "$N1" "$CACHE_CONNS" 1)
-    read -r b1 b2 b3 < <(run_once "$1" http "$N2" "$CACHE_CONNS" 1)
+    local a1 a2 a3 b1 b2 b3 out n=$((N2 - N1))
+    out=$(run_once "$1" http "$N1" "$CACHE_CONNS" 1)
+    read -r a1 a2 a3 <<<"$out"
+    out=$(run_once "$1" http "$N2" "$CACHE_CONNS" 1)
+    read -r b1 b2 b3 <<<"$out"
     CIR[$1]=$(((b1 - a1) / n))
     CI1[$1]=$(awk -v a="$a2" -v b="$b2" -v n=$n 'BEGIN {printf "%.0f", (b - a) / n}')
     CDL[$1]=$(awk -v a="$a3" -v b="$b3" -v n=$n 'BEGIN {printf "%.1f", (b - a) / n}')
