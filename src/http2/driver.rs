@@ -171,6 +171,9 @@ pub(crate) struct H2 {
     out: Vec<u8>,
     out_pos: usize,
     bodies: HashMap<StreamId, PendingBody>,
+    /// The buffer `pull_bodies` reads response bodies into, kept between its passes while
+    /// bodies are pending (empty otherwise, or when its last read took it along).
+    body_buf: Vec<u8>,
     controls: HashMap<StreamId, RequestControl>,
     /// Requests read in this pass, queued as one task at its end.
     batch: VecDeque<Job>,
@@ -205,6 +208,7 @@ impl H2 {
             out: Vec::with_capacity(16 * 1024),
             out_pos: 0,
             bodies: HashMap::new(),
+            body_buf: Vec::new(),
             controls: HashMap::new(),
             batch: VecDeque::new(),
             running: 0,
@@ -1115,16 +1119,19 @@ fn log_stream(cx: &dyn Context, log: Log) {
 /// Pulls reader bodies into the core while their streams have room.
 fn pull_bodies(h2: &mut H2, conn_id: u64, cx: &dyn Context) {
     if h2.bodies.is_empty() {
+        // Bodies can also end elsewhere (a reset stream): the buffer goes with the last.
+        h2.body_buf = Vec::new();
         return;
     }
     let mut finished = Vec::new();
     let most = MAX_QUEUED_PER_STREAM.min(cx.options().limits.writer_buffer());
-    // One buffer for this pass's reads. A read that fills at least half of it takes it
-    // along whole (the next read gets a fresh one); a smaller one is copied out at its
-    // size. Queued pieces thus cost at most twice their bytes: a queue bounded in bytes
-    // stays bounded in memory however small the reads (a 16 KiB buffer kept per 100-byte
-    // piece made a stream's 64 KiB queue cost 10 MB).
-    let mut chunk = Vec::new();
+    // One buffer for the reads, kept from pass to pass: a pass whose readers have nothing
+    // (a writer between two pieces) allocates nothing. A read that fills at least half of
+    // it takes it along whole (the next read gets a fresh one); a smaller one is copied out
+    // at its size. Queued pieces thus cost at most twice their bytes: a queue bounded in
+    // bytes stays bounded in memory however small the reads (a 16 KiB buffer kept per
+    // 100-byte piece made a stream's 64 KiB queue cost 10 MB).
+    let mut chunk = std::mem::take(&mut h2.body_buf);
     for (id, (reader, trailers, log)) in h2.bodies.iter_mut() {
         while h2.core.queued_data(*id) < most {
             if chunk.is_empty() {
@@ -1173,6 +1180,10 @@ fn pull_bodies(h2: &mut H2, conn_id: u64, cx: &dyn Context) {
         if let Some((_, _, log)) = h2.bodies.remove(&id) {
             log_stream(cx, log);
         }
+    }
+    // A connection with no body left to read holds no buffer.
+    if !h2.bodies.is_empty() {
+        h2.body_buf = chunk;
     }
 }
 
