@@ -642,6 +642,12 @@ impl TimerWake {
         signal(&self.fd);
     }
 
+    /// Takes down the "sweep now" flag of [`wake_to_sweep`](Self::wake_to_sweep); whether
+    /// it was up.
+    fn sweep_asked(&self) -> bool {
+        self.sweep.swap(false, Ordering::SeqCst)
+    }
+
     /// Raises the doze flag. Done before the timer thread's last look at the shards, so
     /// that a park (ordered by the shard's lock) or a waiter's leaving (sequentially
     /// consistent) that the look misses sees the flag and wakes the thread.
@@ -857,7 +863,7 @@ pub(crate) fn run(shared: &Shared, pool: Sender<super::Work>) {
             busy_at = Instant::now();
         }
         // A park with a deadline before the next sweep asks for one now.
-        if loops.timers.sweep.swap(false, Ordering::SeqCst) || Instant::now() >= next_expire {
+        if loops.timers.sweep_asked() || Instant::now() >= next_expire {
             next_expire = expire(shared);
         }
         for (s, seen) in loops.shards.iter().zip(seen.iter_mut()) {
